@@ -1,0 +1,172 @@
+#include "commands.h"
+
+#include <stdint.h>
+
+#include "crc32.h"
+#include "libc.h"
+#include "memmap.h"
+#include "parse.h"
+#include "print.h"
+#include "psci.h"
+#include "sysreg.h"
+#include "uart.h"
+
+#define MD_DEFAULT_LEN 0x100
+
+/* Parse argument `s` named `what`; prints the one-line error itself. */
+static int number_arg(const char *s, const char *what, uint64_t *out)
+{
+    if (parse_u64(s, out) == 0)
+        return 0;
+    printf_("error: bad number '%s' for %s\n", s, what);
+    return -1;
+}
+
+static int allowed(uint64_t addr, uint64_t len, enum mem_access access)
+{
+    char why[128];
+    if (memmap_check(addr, len, access, why, sizeof why) == 0)
+        return 1;
+    printf_("error: refused: %s\n", why);
+    return 0;
+}
+
+static void cmd_help(int argc, char **argv)
+{
+    for (const struct command *c = commands; c->name; c++) {
+        if (argc == 2 && strcmp(c->name, argv[1]) != 0)
+            continue;
+        printf_("  %s %s\n      %s\n", c->name, c->usage, c->help);
+    }
+}
+
+void print_info(void)
+{
+    const struct memmap *m = memmap_get();
+    uint64_t el = (read_sysreg(CurrentEL) >> 2) & 3;
+    printf_("hvmon %s on %s at EL%lu\n", HVMON_VERSION, BOARD_NAME, el);
+    for (int i = 0; i < m->ram_count; i++)
+        printf_("RAM   0x%016lx-0x%016lx (%lu MiB, %s)\n", m->ram[i].base,
+                m->ram[i].base + m->ram[i].size - 1, m->ram[i].size >> 20,
+                m->ram_from_dtb ? "from DTB" : "board default");
+    printf_("stub  0x%016lx-0x%016lx (%lu KiB, protected)\n", m->stub_base, m->stub_end - 1,
+            (m->stub_end - m->stub_base) >> 10);
+    if (m->dtb_size)
+        printf_("DTB   0x%016lx-0x%016lx (%lu bytes, protected)\n", m->dtb,
+                m->dtb + m->dtb_size - 1, m->dtb_size);
+    else
+        printf_("DTB   none valid was passed in x0\n");
+    printf_("MIDR_EL1 0x%08lx MPIDR_EL1 0x%08lx CNTFRQ_EL0 %lu Hz ID_AA64MMFR0_EL1 0x%lx\n",
+            read_sysreg(midr_el1), read_sysreg(mpidr_el1), read_sysreg(cntfrq_el0),
+            read_sysreg(id_aa64mmfr0_el1));
+    printf_("UART  0x%08lx, GIC distributor 0x%08lx, redistributors 0x%08lx\n",
+            (uint64_t)BOARD_UART_BASE, (uint64_t)BOARD_GICD_BASE, (uint64_t)BOARD_GICR_BASE);
+}
+
+static void cmd_info(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    print_info();
+}
+
+static void cmd_md(int argc, char **argv)
+{
+    uint64_t addr, len = MD_DEFAULT_LEN;
+    if (number_arg(argv[1], "ADDR", &addr) || (argc > 2 && number_arg(argv[2], "LEN", &len)))
+        return;
+    if (!allowed(addr, len, MEM_READ))
+        return;
+    for (uint64_t line = 0; line < len; line += 16) {
+        const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)(addr + line);
+        uint64_t n = len - line < 16 ? len - line : 16;
+        uint8_t bytes[16];
+        printf_("%016lx:", addr + line);
+        for (uint64_t i = 0; i < 16; i++) {
+            if (i < n) {
+                bytes[i] = p[i];
+                printf_(" %02x", bytes[i]);
+            } else {
+                printf_("   ");
+            }
+        }
+        printf_("  |");
+        for (uint64_t i = 0; i < n; i++)
+            printf_("%c", bytes[i] >= 0x20 && bytes[i] < 0x7f ? bytes[i] : '.');
+        printf_("|\n");
+    }
+}
+
+static void cmd_mw(int argc, char **argv)
+{
+    uint64_t addr, value, count = 1;
+    if (number_arg(argv[1], "ADDR", &addr) || number_arg(argv[2], "VALUE", &value) ||
+        (argc > 3 && number_arg(argv[3], "COUNT", &count)))
+        return;
+    if (value > UINT32_MAX) {
+        printf_("error: VALUE 0x%lx does not fit 32 bits\n", value);
+        return;
+    }
+    if (addr & 3) {
+        printf_("error: ADDR 0x%lx is not 4-byte aligned\n", addr);
+        return;
+    }
+    if (count > UINT64_MAX / 4 || !allowed(addr, count * 4, MEM_WRITE))
+        return;
+    volatile uint32_t *p = (volatile uint32_t *)(uintptr_t)addr;
+    for (uint64_t i = 0; i < count; i++)
+        p[i] = (uint32_t)value;
+}
+
+static void cmd_crc(int argc, char **argv)
+{
+    (void)argc;
+    uint64_t addr, len;
+    if (number_arg(argv[1], "ADDR", &addr) || number_arg(argv[2], "LEN", &len))
+        return;
+    if (!allowed(addr, len, MEM_READ))
+        return;
+    uint32_t crc = crc32_update(0, (const void *)(uintptr_t)addr, len);
+    printf_("crc32 0x%lx+0x%lx = 0x%08x\n", addr, len, crc);
+}
+
+static void cmd_go(int argc, char **argv)
+{
+    (void)argc;
+    uint64_t addr;
+    if (number_arg(argv[1], "ADDR", &addr))
+        return;
+    if (addr & 3) {
+        printf_("error: ADDR 0x%lx is not 4-byte aligned\n", addr);
+        return;
+    }
+    if (!allowed(addr, 4, MEM_EXEC))
+        return;
+    printf_("## calling 0x%lx at EL2\n", addr);
+    uart_flush();
+    sync_icache_all();
+    uint64_t (*entry)(void) = (uint64_t (*)(void))(uintptr_t)addr;
+    uint64_t ret = entry();
+    printf_("## returned x0=0x%lx\n", ret);
+}
+
+static void cmd_reset(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    puts_("resetting (PSCI SYSTEM_RESET)");
+    uart_flush();
+    int64_t r = psci_call(PSCI_SYSTEM_RESET, 0, 0, 0);
+    printf_("error: PSCI SYSTEM_RESET returned %ld\n", r);
+}
+
+const struct command commands[] = {
+    {"help", "[CMD]", "list commands, or describe one", 0, 1, cmd_help},
+    {"info", "", "version, board, exception level, RAM map, protected ranges", 0, 0, cmd_info},
+    {"md", "ADDR [LEN]", "hex and ASCII dump of LEN bytes (default 256)", 1, 2, cmd_md},
+    {"mw", "ADDR VALUE [COUNT]", "write a 32-bit VALUE to COUNT words from ADDR", 2, 3, cmd_mw},
+    {"crc", "ADDR LEN", "CRC-32 (zlib/U-Boot crc32) of LEN bytes at ADDR", 2, 2, cmd_crc},
+    {"go", "ADDR", "call code at ADDR at EL2; prints x0 when it returns", 1, 1, cmd_go},
+    {"reset", "", "reset the board through PSCI SYSTEM_RESET", 0, 0, cmd_reset},
+    {0, 0, 0, 0, 0, 0},
+};

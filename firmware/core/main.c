@@ -1,0 +1,42 @@
+#include <stdint.h>
+
+#include "commands.h"
+#include "memmap.h"
+#include "monitor.h"
+#include "print.h"
+#include "sysreg.h"
+#include "uart.h"
+
+/* SCTLR_EL2 with the MMU and data cache off, I-cache and SP alignment checks on; bits
+ * 4,5,11,16,18,22,23,28,29 are RES1 (ARM ARM D17.2.119, SCTLR_EL2 with HCR_EL2.E2H 0). */
+#define SCTLR_EL2_STUB 0x30C51838UL
+
+/* Called from start.S with the image at its link address, BSS cleared, own stack. */
+void stub_main(const void *dtb, uint64_t el)
+{
+    uart_init();
+    if (el != 2) {
+        printf_("\nhvmon: entered at EL%lu, but the stub needs EL2.\n"
+                "hvmon: start it from a boot loader running at EL2 with booti "
+                "(QEMU: -M virt,virtualization=on).\n", el);
+        uart_flush();
+        return;
+    }
+    write_sysreg(sctlr_el2, SCTLR_EL2_STUB);
+    isb();
+    memmap_init(dtb);
+    printf_("\n");
+    print_info();
+    puts_("type 'help' for commands");
+    monitor_run();
+}
+
+/* Called from start.S on the boot loader's stack when the image is not where it was
+ * linked. Only PC-relative code runs here: no globals, no function pointers. */
+void report_wrong_load_address(uint64_t actual, uint64_t linked)
+{
+    uart_init();
+    printf_("\nhvmon: running at 0x%lx but linked for 0x%lx; load it there and use booti "
+            "(its Image header keeps it in place).\n", actual, linked);
+    uart_flush();
+}

@@ -1,0 +1,76 @@
+#include "memmap.h"
+
+#include "print.h"
+
+extern char __image_start[], __image_end[];
+
+static struct memmap map;
+
+void memmap_init(const void *dtb)
+{
+    map.stub_base = (uintptr_t)__image_start;
+    map.stub_end = (uintptr_t)__image_end;
+    uint32_t dtb_size = fdt_valid_size(dtb);
+    if (dtb_size != 0) {
+        map.dtb = (uintptr_t)dtb;
+        map.dtb_size = dtb_size;
+        int n = fdt_memory_ranges(dtb, map.ram, MEMMAP_MAX_RAM);
+        if (n > 0) {
+            map.ram_count = n;
+            map.ram_from_dtb = 1;
+            return;
+        }
+    }
+    map.ram[0].base = BOARD_RAM_BASE;
+    map.ram[0].size = BOARD_RAM_SIZE;
+    map.ram_count = 1;
+    map.ram_from_dtb = 0;
+}
+
+const struct memmap *memmap_get(void)
+{
+    return &map;
+}
+
+static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return blen != 0 && a < b + blen && b < a + alen;
+}
+
+int memmap_check(uint64_t addr, uint64_t len, enum mem_access access, char *why, size_t why_size)
+{
+    if (len == 0) {
+        snprintf_(why, why_size, "empty range at 0x%lx", addr);
+        return -1;
+    }
+    if (addr + len < addr) {
+        snprintf_(why, why_size, "0x%lx+0x%lx wraps around the address space", addr, len);
+        return -1;
+    }
+    const struct mem_range *ram = NULL;
+    for (int i = 0; i < map.ram_count; i++)
+        if (addr >= map.ram[i].base && addr - map.ram[i].base < map.ram[i].size)
+            ram = &map.ram[i];
+    if (ram == NULL) {
+        snprintf_(why, why_size, "0x%lx is outside RAM", addr);
+        return -1;
+    }
+    if (len > ram->base + ram->size - addr) {
+        snprintf_(why, why_size, "0x%lx+0x%lx runs past the end of RAM at 0x%lx", addr, len,
+                  ram->base + ram->size);
+        return -1;
+    }
+    if (access == MEM_READ)
+        return 0;
+    if (overlaps(addr, len, map.stub_base, map.stub_end - map.stub_base)) {
+        snprintf_(why, why_size, "0x%lx+0x%lx overlaps the stub (0x%lx-0x%lx)", addr, len,
+                  map.stub_base, map.stub_end - 1);
+        return -1;
+    }
+    if (overlaps(addr, len, map.dtb, map.dtb_size)) {
+        snprintf_(why, why_size, "0x%lx+0x%lx overlaps the boot DTB (0x%lx-0x%lx)", addr, len,
+                  map.dtb, map.dtb + map.dtb_size - 1);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,19 @@
+/* The stub's own serial line: one driver per UART kind, picked by the board profile
+ * (boards/<name>/board.toml, [firmware] uart = ...). Exactly one driver is linked in,
+ * so there is no table of function pointers: the early boot path may run before the
+ * image is known to sit at its link address. */
+#ifndef HVMON_UART_H
+#define HVMON_UART_H
+
+#include <stdint.h>
+
+/* Take over the UART the boot loader left configured; keep its baud rate and framing. */
+void uart_init(void);
+/* Wait for room in the transmit FIFO, then send one byte. */
+void uart_putc(char c);
+/* One received byte, or -1 when the receive FIFO is empty. Never blocks. */
+int uart_getc_nonblock(void);
+/* Wait until every byte handed to uart_putc has left the shift register. */
+void uart_flush(void);
+
+#endif

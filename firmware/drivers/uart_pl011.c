@@ -1,0 +1,62 @@
+/* ARM PrimeCell PL011 (QEMU virt's serial0). Register offsets and bits: ARM PL011
+ * Technical Reference Manual (DDI 0183), section 3.2 "Summary of registers"; QEMU's
+ * model is hw/char/pl011.c. */
+#include "uart.h"
+#include "mmio.h"
+
+#define PL011_DR    0x000
+#define PL011_RSR   0x004   /* write: clears the receive error flags (ECR) */
+#define PL011_FR    0x018
+#define PL011_CR    0x030
+#define PL011_IMSC  0x038
+#define PL011_ICR   0x044
+
+#define FR_BUSY     (1u << 3)
+#define FR_RXFE     (1u << 4)
+#define FR_TXFF     (1u << 5)
+#define CR_UARTEN   (1u << 0)
+#define CR_TXE      (1u << 8)
+#define CR_RXE      (1u << 9)
+
+static inline uint32_t reg_read(uint32_t off)
+{
+    return mmio_read32(BOARD_UART_BASE + off);
+}
+
+static inline void reg_write(uint32_t off, uint32_t v)
+{
+    mmio_write32(BOARD_UART_BASE + off, v);
+}
+
+void uart_init(void)
+{
+    /* The boot loader chose baud rate and framing; the stub polls, so mask and
+     * clear every interrupt and make sure both directions are enabled. */
+    reg_write(PL011_IMSC, 0);
+    reg_write(PL011_ICR, 0x7ff);
+    reg_write(PL011_RSR, 0);
+    reg_write(PL011_CR, reg_read(PL011_CR) | CR_UARTEN | CR_TXE | CR_RXE);
+}
+
+void uart_putc(char c)
+{
+    while (reg_read(PL011_FR) & FR_TXFF)
+        ;
+    reg_write(PL011_DR, (uint8_t)c);
+}
+
+int uart_getc_nonblock(void)
+{
+    if (reg_read(PL011_FR) & FR_RXFE)
+        return -1;
+    uint32_t dr = reg_read(PL011_DR);
+    if (dr & 0xf00)          /* framing/parity/break/overrun: drop the flags, keep going */
+        reg_write(PL011_RSR, 0);
+    return (int)(dr & 0xff);
+}
+
+void uart_flush(void)
+{
+    while (reg_read(PL011_FR) & FR_BUSY)
+        ;
+}
