@@ -1,0 +1,161 @@
+"""The `hvmon` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .boards import load_profile
+from .bringup import bring_up
+from .errors import ConfigError, HvmonError
+from .expect import Expect
+from .link import open_link
+from .monitor import TextMonitor
+from .qemu import QemuBoard
+
+DEFAULT_BOARD = "qemu-virt"
+
+
+def _say(text: str) -> None:
+    print(f"hvmon: {text}", file=sys.stderr, flush=True)
+
+
+def _need_port(args) -> str:
+    if not args.port:
+        raise ConfigError("no port: give -p PORT (a pyserial URL) or set HVMON_PORT")
+    return args.port
+
+
+def _open(args, profile) -> Expect:
+    log = open(args.log, "ab") if args.log else None
+    return Expect(open_link(_need_port(args), args.baud or profile.uboot.baud), log)
+
+
+def _bringup(link: Expect, profile, args) -> None:
+    result = bring_up(link, profile, image=args.image, say=_say)
+    s = result.seconds
+    _say(f"stub {result.version} up on {result.board} at EL{result.el}: {result.image_size} bytes, "
+         f"prompt {s['prompt']:.2f} s, loady {s['loady']:.2f} s, crc32 {s['crc32']:.2f} s, "
+         f"boot {s['boot']:.2f} s, total {s['total']:.2f} s")
+    print(result.banner.replace("\r\n", "\n"), end="", flush=True)
+
+
+def cmd_qemu(args) -> int:
+    profile = load_profile(args.board)
+    board = QemuBoard(profile, memory=args.memory, smp=args.smp, port=args.tcp_port,
+                      wait_for_client=not args.no_wait)
+    board.start()
+    print(f"{board.url}", flush=True)
+    _say(f"QEMU {profile.name} running as pid {board.pid}, serial on {board.url}"
+         + (f", for {args.for_seconds:g} s" if args.for_seconds else ", Ctrl-C stops it"))
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    deadline = time.monotonic() + args.for_seconds if args.for_seconds else None
+    try:
+        while board.running() and (deadline is None or time.monotonic() < deadline):
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        board.stop()
+    _say("QEMU stopped")
+    return 0
+
+
+def cmd_bringup(args) -> int:
+    profile = load_profile(args.board)
+    _bringup(_open(args, profile), profile, args)
+    return 0
+
+
+def cmd_monitor(args) -> int:
+    """Run monitor commands on a stub that is already up; print their output."""
+    profile = load_profile(args.board)
+    monitor = TextMonitor(_open(args, profile))
+    for line in " ".join(args.command).split(";"):
+        if line.strip():
+            print(monitor.check(line.strip()), end="")
+    return 0
+
+
+def cmd_term(args) -> int:
+    from .terminal import attach
+    profile = load_profile(args.board)
+    attach(_open(args, profile).port, wake=b"\r")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """Start the QEMU board, bring the stub up through U-Boot, hand over the terminal."""
+    from .terminal import attach
+    profile = load_profile(args.board)
+    with QemuBoard(profile, memory=args.memory, smp=args.smp) as board:
+        _say(f"QEMU running as pid {board.pid}, serial on {board.url}")
+        args.port = board.url
+        link = _open(args, profile)
+        _bringup(link, profile, args)
+        if args.no_terminal:
+            return 0
+        attach(link.port, wake=b"\r")
+    _say("QEMU stopped")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hvmon", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"hvmon {__version__}")
+    parser.add_argument("-p", "--port", default=os.environ.get("HVMON_PORT"),
+                        help="serial port as a pyserial URL (default: $HVMON_PORT)")
+    parser.add_argument("--baud", type=int, help="baud rate (default: the board profile's)")
+    parser.add_argument("-b", "--board", default=os.environ.get("HVMON_BOARD", DEFAULT_BOARD),
+                        help="board profile name or path to a board.toml (default: %(default)s)")
+    parser.add_argument("--log", help="append everything received on the serial line to this file")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("qemu", help="start the QEMU board and print its serial URL")
+    p.add_argument("--smp", type=int, help="number of CPUs")
+    p.add_argument("-m", "--memory", help="RAM size, as QEMU's -m")
+    p.add_argument("--tcp-port", type=int, help="loopback TCP port for the serial line")
+    p.add_argument("--for", dest="for_seconds", type=float, help="stop after this many seconds")
+    p.add_argument("--no-wait", action="store_true",
+                   help="run at once instead of waiting for the first serial client")
+    p.set_defaults(func=cmd_qemu)
+
+    p = sub.add_parser("bringup", help="load the stub through U-Boot (loady, crc32, booti)")
+    p.add_argument("--image", type=Path, help="stub image (default: the board's build)")
+    p.set_defaults(func=cmd_bringup)
+
+    p = sub.add_parser("monitor", help="run text-monitor commands (';' separates them)")
+    p.add_argument("command", nargs="+")
+    p.set_defaults(func=cmd_monitor)
+
+    p = sub.add_parser("term", help="attach this terminal to the serial line (Ctrl-] leaves)")
+    p.set_defaults(func=cmd_term)
+
+    p = sub.add_parser("demo", help="QEMU board + bring-up + terminal at the stub's monitor")
+    p.add_argument("--smp", type=int)
+    p.add_argument("-m", "--memory")
+    p.add_argument("--image", type=Path)
+    p.add_argument("--no-terminal", action="store_true", help="stop after the bring-up")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HvmonError as exc:
+        print(f"hvmon: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("hvmon: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The QEMU board: qemu-system-aarch64 with Debian's U-Boot as firmware, its serial
+line on a loopback TCP port, never any network."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .boards import BoardProfile
+from .errors import ConfigError, LinkError
+
+QEMU_BINARY = "qemu-system-aarch64"
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class QemuBoard:
+    """One QEMU process. Start with start() (or `with`), stop with stop(): by its PID only.
+
+    The serial line is a TCP server on 127.0.0.1 that waits for its first client
+    before the CPU runs, so nothing U-Boot prints is lost; later clients may come and go.
+    """
+
+    def __init__(self, profile: BoardProfile, memory: str | None = None, smp: int | None = None,
+                 port: int | None = None, extra_args: list[str] | None = None,
+                 log_path: Path | None = None, wait_for_client: bool = True):
+        if profile.qemu is None:
+            raise ConfigError(f"{profile.path}: board {profile.name} has no [qemu] section")
+        self.profile = profile
+        self.memory = memory or profile.qemu.memory
+        self.smp = smp or profile.qemu.smp
+        self.port = port or free_loopback_port()
+        self.extra_args = list(extra_args or [])
+        self.log_path = log_path
+        self.wait_for_client = wait_for_client
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"socket://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        q = self.profile.qemu
+        wait = "on" if self.wait_for_client else "off"
+        return [
+            QEMU_BINARY,
+            "-M", q.machine,
+            "-cpu", q.cpu,
+            "-m", self.memory,
+            "-smp", str(self.smp),
+            "-bios", q.bios,
+            "-nic", "none",
+            "-nographic",
+            "-monitor", "none",
+            "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait={wait},nodelay=on",
+            *self.extra_args,
+        ]
+
+    def start(self, timeout: float = 10.0) -> "QemuBoard":
+        if shutil.which(QEMU_BINARY) is None:
+            raise ConfigError(f"{QEMU_BINARY} not found: run `make setup`")
+        if not Path(self.profile.qemu.bios).is_file():
+            raise ConfigError(f"{self.profile.path}: [qemu] bios {self.profile.qemu.bios} "
+                              "does not exist: run `make setup` (package u-boot-qemu)")
+        out = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=out,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        if out is not subprocess.DEVNULL:
+            out.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:      # wait until the serial port listens
+            if self.process.poll() is not None:
+                raise LinkError(f"QEMU exited at start with code {self.process.returncode}"
+                                + (f" (see {self.log_path})" if self.log_path else ""))
+            if _listening(self.port):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise LinkError(f"QEMU did not open its serial port 127.0.0.1:{self.port} in {timeout} s")
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop our QEMU by its PID: SIGTERM, then SIGKILL if it does not go."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.kill(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout)
+
+    def __enter__(self) -> "QemuBoard":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _listening(port: int) -> bool:
+    """True once something accepts on 127.0.0.1:port. With wait=on QEMU accepts our
+    probe as its first client, so probe via /proc instead of connecting."""
+    needle = f":{port:04X} "
+    try:
+        with open("/proc/net/tcp") as f:
+            return any(needle in line and line.split()[3] == "0A" for line in f)
+    except OSError:
+        return False

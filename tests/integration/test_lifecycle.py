@@ -1,0 +1,55 @@
+"""Reset back into U-Boot, and what the stub says when started wrongly."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from hvmon.errors import BoardRefused, ConfigError
+from hvmon.uboot import UBoot
+from tests.conftest import start_stub
+
+pytestmark = pytest.mark.qemu
+
+
+def test_reset_returns_to_u_boot_and_the_stub_comes_up_again(fresh_stub):
+    stub = fresh_stub
+    stub.link.drain()
+    stub.link.write("reset\r")
+    stub.link.expect(rb"resetting \(PSCI SYSTEM_RESET\)", 5, "reset acknowledged")
+    stub.link.expect(rb"U-Boot 20\d\d", 20, "U-Boot banner after reset")
+    uboot = UBoot(stub.link, stub.profile.uboot)
+    uboot.catch_prompt(30)
+    assert "hvmon-after-reset" in uboot.run("echo hvmon-after-reset")
+    # The same cable, the same board: a second bring-up works after the reset.
+    from hvmon.bringup import bring_up
+    again = bring_up(stub.link, stub.profile)
+    assert again.el == 2
+    assert "at EL2" in stub.monitor.check("info")
+
+
+def test_the_stub_says_plainly_when_it_is_not_at_el2(request):
+    profile = load_el1_profile()
+    with pytest.raises(BoardRefused, match=r"hvmon: entered at EL1, but the stub needs EL2"):
+        start_stub(request, profile)
+
+
+def test_an_image_without_an_arm64_header_is_refused_before_sending(tmp_path, request):
+    from hvmon.boards import load_profile
+    from hvmon.bringup import bring_up
+    from hvmon.expect import Expect
+    from hvmon.link import open_link
+
+    bogus = tmp_path / "bogus.bin"
+    bogus.write_bytes(b"\0" * 256)
+    with pytest.raises(ConfigError, match=r"bogus.bin: no arm64 Image header"):
+        bring_up(Expect(open_link("loop://")), load_profile("qemu-virt"), image=bogus)
+
+
+def load_el1_profile():
+    """The QEMU board without virtualization=on: U-Boot and so the stub run at EL1."""
+    from hvmon.boards import load_profile
+    profile = load_profile("qemu-virt")
+    qemu = dataclasses.replace(profile.qemu, machine="virt,gic-version=3")
+    return dataclasses.replace(profile, qemu=qemu)
