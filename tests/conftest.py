@@ -17,6 +17,7 @@ from hvmon.qemu import QemuBoard
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results"
+QEMU_LIFETIME = 900     # seconds: no QEMU of a test run outlives a stuck test by much
 
 
 @dataclass
@@ -40,7 +41,7 @@ def start_stub(request, profile: BoardProfile | None = None) -> StubUnderTest:
     """Start QEMU, bring the stub up through U-Boot; the finalizer stops QEMU by its PID."""
     profile = profile or load_profile("qemu-virt")
     out = results_dir(request)
-    qemu = QemuBoard(profile, log_path=out / "qemu.log")
+    qemu = QemuBoard(profile, log_path=out / "qemu.log", lifetime=QEMU_LIFETIME)
     qemu.start()
     request.addfinalizer(qemu.stop)
     serial_log = open(out / "serial.log", "wb")

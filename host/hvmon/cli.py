@@ -37,7 +37,8 @@ def _open(args, profile) -> Expect:
 
 
 def _bringup(link: Expect, profile, args) -> None:
-    result = bring_up(link, profile, image=args.image, say=_say)
+    result = bring_up(link, profile, image=args.image, say=_say,
+                      prompt_timeout=getattr(args, "timeout", None) or 60.0)
     s = result.seconds
     _say(f"stub {result.version} up on {result.board} at EL{result.el}: {result.image_size} bytes, "
          f"prompt {s['prompt']:.2f} s, loady {s['loady']:.2f} s, crc32 {s['crc32']:.2f} s, "
@@ -53,7 +54,6 @@ def cmd_qemu(args) -> int:
     print(f"{board.url}", flush=True)
     _say(f"QEMU {profile.name} running as pid {board.pid}, serial on {board.url}"
          + (f", for {args.for_seconds:g} s" if args.for_seconds else ", Ctrl-C stops it"))
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     deadline = time.monotonic() + args.for_seconds if args.for_seconds else None
     try:
         while board.running() and (deadline is None or time.monotonic() < deadline):
@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bringup", help="load the stub through U-Boot (loady, crc32, booti)")
     p.add_argument("--image", type=Path, help="stub image (default: the board's build)")
+    p.add_argument("--timeout", type=float, default=60.0,
+                   help="seconds to wait for the U-Boot prompt (default: %(default)s)")
     p.set_defaults(func=cmd_bringup)
 
     p = sub.add_parser("monitor", help="run text-monitor commands (';' separates them)")
@@ -145,8 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A closed terminal or a kill stops hvmon the way Ctrl-C does: QEMU boards it
+    # started are stopped by their PID on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     try:
         return args.func(args)
     except HvmonError as exc:

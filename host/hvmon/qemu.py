@@ -3,6 +3,7 @@ line on a loopback TCP port, never any network."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -32,7 +33,8 @@ class QemuBoard:
 
     def __init__(self, profile: BoardProfile, memory: str | None = None, smp: int | None = None,
                  port: int | None = None, extra_args: list[str] | None = None,
-                 log_path: Path | None = None, wait_for_client: bool = True):
+                 log_path: Path | None = None, wait_for_client: bool = True,
+                 lifetime: float | None = None):
         if profile.qemu is None:
             raise ConfigError(f"{profile.path}: board {profile.name} has no [qemu] section")
         self.profile = profile
@@ -42,6 +44,7 @@ class QemuBoard:
         self.extra_args = list(extra_args or [])
         self.log_path = log_path
         self.wait_for_client = wait_for_client
+        self.lifetime = lifetime
         self.process: subprocess.Popen | None = None
 
     @property
@@ -51,7 +54,9 @@ class QemuBoard:
     def command(self) -> list[str]:
         q = self.profile.qemu
         wait = "on" if self.wait_for_client else "off"
+        bound = ["timeout", "-k", "5", f"{self.lifetime:g}"] if self.lifetime else []
         return [
+            *bound,
             QEMU_BINARY,
             "-M", q.machine,
             "-cpu", q.cpu,
@@ -73,7 +78,8 @@ class QemuBoard:
                               "does not exist: run `make setup` (package u-boot-qemu)")
         out = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=out,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+                                        stderr=subprocess.STDOUT, start_new_session=True,
+                                        preexec_fn=_die_with_parent)
         if out is not subprocess.DEVNULL:
             out.close()
         deadline = time.monotonic() + timeout
@@ -110,6 +116,13 @@ class QemuBoard:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the process that started it dies, so a
+    killed hvmon or test run never leaves a QEMU behind (Linux prctl PR_SET_PDEATHSIG)."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _listening(port: int) -> bool:
