@@ -11,6 +11,8 @@
 void uart_init(void);
 /* Wait for room in the transmit FIFO, then send one byte. */
 void uart_putc(char c);
+/* Non-zero when uart_putc would not wait. */
+int uart_tx_ready(void);
 /* One received byte, or -1 when the receive FIFO is empty. Never blocks. */
 int uart_getc_nonblock(void);
 /* Wait until every byte handed to uart_putc has left the shift register. */

@@ -45,6 +45,11 @@ void uart_putc(char c)
     reg_write(PL011_DR, (uint8_t)c);
 }
 
+int uart_tx_ready(void)
+{
+    return !(reg_read(PL011_FR) & FR_TXFF);
+}
+
 int uart_getc_nonblock(void)
 {
     if (reg_read(PL011_FR) & FR_RXFE)

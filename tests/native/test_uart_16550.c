@@ -1,0 +1,288 @@
+/* Host test of firmware/drivers/uart_16550.c against tests/native/uart_16550_model.c.
+ * Built and run by tests/unit/test_uart_16550.py; prints one summary line and exits 0
+ * only if every check passed. Any register access the model forbids (outside the UART,
+ * misaligned, 8-bit, divisor latch, TX overflow, empty RBR) aborts the run. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "mmio.h"
+#include "uart.h"
+
+#define BASE ((uintptr_t)BOARD_UART_BASE)
+#define REG(i) (BASE + ((uintptr_t)(i) << BOARD_UART_REG_SHIFT))
+#define LSR_OE 0x02
+#define LSR_ERRORS 0x9e     /* FIFOE, BI, FE, PE, OE */
+
+static int checks, failures;
+
+#define CHECK(cond)                                                           \
+    do {                                                                      \
+        checks++;                                                             \
+        if (!(cond)) {                                                        \
+            failures++;                                                       \
+            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
+        }                                                                     \
+    } while (0)
+
+static uint8_t wire[4096];
+
+static size_t wire_now(void)
+{
+    return model_tx_log(wire, sizeof wire);
+}
+
+/* U-Boot's state at `booti`: 8N1, divisor 1 (24 MHz / 16 = 1.5 Mbaud), an interrupt
+ * enable left behind, bytes still queued for the wire and stale Ctrl-C in RX. */
+static void boot_state(void)
+{
+    model_reset(0x03, 0x01, 0x00, 0x05);
+    model_tx_prefill(10, 'U');
+    model_rx_push(0x03, 0);
+    model_rx_push(0x03, 0);
+}
+
+static void test_init(void)
+{
+    boot_state();
+    uart_init();
+    CHECK(model_lcr() == 0x03);
+    CHECK(model_dll() == 0x01);
+    CHECK(model_dlm() == 0x00);
+    CHECK(model_lcr_writes() == 0);
+    CHECK(model_ier() == 0);
+    CHECK(model_fifos_enabled());
+    CHECK(model_rx_fifo_level() == 0);          /* stale Ctrl-C dropped */
+    CHECK(model_tx_idle());
+    size_t n = wire_now();                      /* U-Boot's last bytes still went out */
+    CHECK(n == 10);
+    CHECK(n == 10 && memcmp(wire, "UUUUUUUUUU", 10) == 0);
+    CHECK((model_lsr_peek() & LSR_ERRORS) == 0);
+}
+
+static void test_putc_order(void)
+{
+    static const char msg[] = "hvmon on rk3588\r\n";
+    boot_state();
+    uart_init();
+    size_t before = wire_now();
+    for (const char *p = msg; *p; p++)
+        uart_putc(*p);
+    uart_flush();
+    size_t n = wire_now();
+    CHECK(n == before + strlen(msg));
+    CHECK(n == before + strlen(msg) && memcmp(wire + before, msg, strlen(msg)) == 0);
+
+    /* A burst several FIFOs long: the model aborts if a byte is ever written into a
+     * full FIFO, so arriving intact and in order proves putc waits. */
+    before = wire_now();
+    for (int i = 0; i < 300; i++)
+        uart_putc((char)(i & 0xff));
+    uart_flush();
+    n = wire_now();
+    CHECK(n == before + 300);
+    int in_order = n == before + 300;
+    for (int i = 0; in_order && i < 300; i++)
+        in_order = wire[before + i] == (uint8_t)(i & 0xff);
+    CHECK(in_order);
+}
+
+static void test_putc_waits_when_full(void)
+{
+    boot_state();
+    uart_init();
+    model_tx_prefill(64, '.');                  /* TX FIFO full */
+    CHECK(model_tx_fifo_level() == 64);
+    size_t before = wire_now();
+    unsigned long polls = model_status_polls();
+    uart_putc('X');
+    CHECK(model_status_polls() - polls >= 64);  /* one character drains per poll */
+    uart_flush();
+    size_t n = wire_now();
+    CHECK(n == before + 65);
+    CHECK(n == before + 65 && wire[before] == '.' && wire[before + 63] == '.' &&
+          wire[before + 64] == 'X');
+}
+
+static void test_tx_ready(void)
+{
+    boot_state();
+    uart_init();
+    CHECK(uart_tx_ready());
+    uart_putc('a');                             /* idle transmitter takes it at once */
+    CHECK(uart_tx_ready());
+    model_tx_prefill(64, '.');
+    CHECK(!uart_tx_ready());
+    int polls = 1;
+    while (!uart_tx_ready() && polls < 1000)
+        polls++;
+    CHECK(polls <= 66);                         /* drains one character per poll */
+
+    /* The non-blocking pattern the protocol layer uses: poll, send when ready. */
+    uart_flush();
+    size_t before = wire_now();
+    for (int i = 0; i < 200; i++) {
+        while (!uart_tx_ready())
+            ;
+        uart_putc((char)('A' + i % 26));
+    }
+    uart_flush();
+    size_t n = wire_now();
+    CHECK(n == before + 200);
+    int in_order = n == before + 200;
+    for (int i = 0; in_order && i < 200; i++)
+        in_order = wire[before + i] == 'A' + i % 26;
+    CHECK(in_order);
+}
+
+static void test_getc(void)
+{
+    boot_state();
+    uart_init();
+    CHECK(uart_getc_nonblock() == -1);
+    CHECK(uart_getc_nonblock() == -1);
+    model_rx_push('a', 0);
+    model_rx_push('b', 0);
+    model_rx_push('c', 0);
+    CHECK(uart_getc_nonblock() == 'a');
+    CHECK(uart_getc_nonblock() == 'b');
+    CHECK(uart_getc_nonblock() == 'c');
+    CHECK(uart_getc_nonblock() == -1);
+    model_rx_push(0xff, 0);                     /* not confused with -1 */
+    CHECK(uart_getc_nonblock() == 0xff);
+    CHECK(uart_getc_nonblock() == -1);
+}
+
+static void test_getc_overrun(void)
+{
+    boot_state();
+    uart_init();
+    int lost = 0;
+    for (int i = 0; i < 70; i++)
+        lost += model_rx_push((uint8_t)('0' + i), 0) != 0;
+    CHECK(lost == 6);
+    CHECK(model_lsr_peek() & LSR_OE);
+    int got_all = 1;
+    for (int i = 0; i < 64; i++)
+        got_all &= uart_getc_nonblock() == '0' + i;
+    CHECK(got_all);
+    CHECK(uart_getc_nonblock() == -1);
+    CHECK((model_lsr_peek() & LSR_ERRORS) == 0);
+    model_rx_push('z', 0);                      /* and the line still works */
+    CHECK(uart_getc_nonblock() == 'z');
+    CHECK(uart_getc_nonblock() == -1);
+}
+
+static void test_getc_line_errors(void)
+{
+    boot_state();
+    uart_init();
+    model_rx_push('x', 0);
+    model_rx_push('y', MODEL_RX_FE);
+    model_rx_push('z', MODEL_RX_PE);
+    model_rx_push('w', MODEL_RX_FE | MODEL_RX_PE);
+    CHECK(uart_getc_nonblock() == 'x');
+    CHECK(uart_getc_nonblock() == 'y');         /* handed on; the protocol's CRC decides */
+    CHECK(uart_getc_nonblock() == 'z');
+    CHECK(uart_getc_nonblock() == 'w');
+    CHECK(uart_getc_nonblock() == -1);
+    CHECK((model_lsr_peek() & LSR_ERRORS) == 0);
+    model_rx_push('q', 0);
+    CHECK(uart_getc_nonblock() == 'q');
+}
+
+static void test_flush(void)
+{
+    boot_state();
+    uart_init();
+    size_t before = wire_now();
+    for (const char *p = "flush-me"; *p; p++)
+        uart_putc(*p);
+    CHECK(!model_tx_idle());                    /* putc returned with bytes in flight */
+    CHECK(wire_now() < before + 8);
+    uart_flush();
+    CHECK(model_tx_idle());                     /* returns only at TEMT */
+    size_t n = wire_now();
+    CHECK(n == before + 8 && memcmp(wire + before, "flush-me", 8) == 0);
+}
+
+/* The model's guards are what make the tests above meaningful: check that each one
+ * really aborts, in a child process so the abort does not end this run. */
+static int aborts(void (*op)(void))
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        return 0;
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stderr))
+            _exit(2);
+        boot_state();
+        op();
+        _exit(0);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid)
+        return 0;
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+static void op_outside(void) { (void)mmio_read32(BASE + 0x100); }
+static void op_below(void) { (void)mmio_read32(BASE - 4); }
+static void op_misaligned(void) { (void)mmio_read32(BASE + 2); }
+static void op_byte(void) { (void)mmio_read8(REG(5)); }
+static void op_unmodelled(void) { (void)mmio_read32(REG(0x20)); }
+static void op_empty_rbr(void)
+{
+    mmio_write32(REG(2), 0x07);
+    (void)mmio_read32(REG(0));
+}
+static void op_overflow(void)
+{
+    model_tx_prefill(64 - model_tx_fifo_level(), '.');
+    mmio_write32(REG(0), 'X');
+}
+static void op_dll(void)
+{
+    mmio_write32(REG(3), 0x83);                 /* DLAB on */
+    mmio_write32(REG(0), 0x01);
+}
+static void op_dlm(void)
+{
+    mmio_write32(REG(3), 0x83);
+    mmio_write32(REG(1), 0x00);
+}
+
+static void test_model_guards(void)
+{
+    CHECK(aborts(op_outside));
+    CHECK(aborts(op_below));
+    CHECK(aborts(op_misaligned));
+    CHECK(aborts(op_byte));
+    CHECK(aborts(op_unmodelled));
+    CHECK(aborts(op_empty_rbr));
+    CHECK(aborts(op_overflow));
+    CHECK(aborts(op_dll));
+    CHECK(aborts(op_dlm));
+}
+
+int main(void)
+{
+    test_init();
+    test_putc_order();
+    test_putc_waits_when_full();
+    test_tx_ready();
+    test_getc();
+    test_getc_overrun();
+    test_getc_line_errors();
+    test_flush();
+    test_model_guards();
+    if (failures) {
+        printf("test_uart_16550: %d of %d checks FAILED\n", failures, checks);
+        return 1;
+    }
+    printf("test_uart_16550: all %d checks passed\n", checks);
+    return 0;
+}
