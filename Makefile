@@ -3,7 +3,7 @@ BOARDS := qemu-virt rk3588
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all setup firmware demo test unit clean
+.PHONY: all setup firmware protocol guest demo test unit bench fuzz clean
 
 all: firmware
 
@@ -13,6 +13,14 @@ setup:
 firmware: setup
 	@for board in $(BOARDS); do $(MAKE) -s -C firmware BOARD=$$board || exit 1; done
 
+# Regenerate firmware/core/protocol.h and host/hvmon/protocol.py from protocol/hvmon.toml.
+protocol:
+	python3 protocol/generate.py
+
+# Debian's arm64 kernel and busybox-static, cached in cache/guest/.
+guest: setup
+	@bash scripts/fetch-guest.sh
+
 demo: firmware
 	$(VENV)/bin/hvmon demo
 
@@ -21,6 +29,14 @@ test: firmware
 
 unit: firmware
 	$(PY) -m pytest tests/unit
+
+# Transfer benchmarks through the link simulator; prints a table, writes bench/results/.
+bench: firmware guest
+	$(PY) bench/bench_transfer.py
+
+# The stub's frame decoder and request dispatcher under libFuzzer (FUZZ_SECONDS=60).
+fuzz: setup
+	$(MAKE) -C tests/fuzz fuzz FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
 
 clean:
 	$(MAKE) -s -C firmware clean

@@ -15,6 +15,9 @@ APT_PACKAGES=(
     gcc                    # host-native unit tests of firmware drivers
     python3-venv
     tmux                   # terminal tests of the interactive commands
+    lrzsz                  # sz --ymodem: the loady baseline in bench/
+    clang                  # libFuzzer for the stub's decoder (make fuzz)
+    libclang-rt-14-dev
 )
 
 missing=()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hvmon.board import Board
 from hvmon.boards import BoardProfile, load_profile
 from hvmon.bringup import BringupResult, bring_up
 from hvmon.expect import Expect
@@ -37,11 +38,13 @@ def results_dir(request) -> Path:
     return path
 
 
-def start_stub(request, profile: BoardProfile | None = None) -> StubUnderTest:
+def start_stub(request, profile: BoardProfile | None = None, qmp: bool = False) -> StubUnderTest:
     """Start QEMU, bring the stub up through U-Boot; the finalizer stops QEMU by its PID."""
     profile = profile or load_profile("qemu-virt")
     out = results_dir(request)
     qemu = QemuBoard(profile, log_path=out / "qemu.log", lifetime=QEMU_LIFETIME)
+    if qmp:
+        qemu.enable_qmp()
     qemu.start()
     request.addfinalizer(qemu.stop)
     serial_log = open(out / "serial.log", "wb")
@@ -52,6 +55,15 @@ def start_stub(request, profile: BoardProfile | None = None) -> StubUnderTest:
     result = bring_up(link, profile)
     return StubUnderTest(profile, qemu, link, TextMonitor(link), result,
                          profile.image().read_bytes())
+
+
+def framed(request, stub: StubUnderTest) -> Board:
+    """Switch a brought-up stub to framed mode on the same serial connection."""
+    trace = open(results_dir(request) / "framed-rx.bin", "wb")
+    request.addfinalizer(trace.close)
+    board = Board.attach(stub.link.port, trace=trace)
+    request.addfinalizer(board.session.close)
+    return board
 
 
 @pytest.fixture(scope="module")

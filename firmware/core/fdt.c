@@ -39,7 +39,21 @@ static uint64_t read_cells(const uint8_t *p, uint32_t cells)
     return v;
 }
 
+/* Walk the structure block. Collects memory reg entries (mode 0) or cpu reg values
+ * (mode 1). */
+static int walk(const void *dtb, int mode, struct mem_range *mem, uint64_t *cpus, int max);
+
 int fdt_memory_ranges(const void *dtb, struct mem_range *out, int max)
+{
+    return walk(dtb, 0, out, NULL, max);
+}
+
+int fdt_cpu_ids(const void *dtb, uint64_t *out, int max)
+{
+    return walk(dtb, 1, NULL, out, max);
+}
+
+static int walk(const void *dtb, int mode, struct mem_range *out, uint64_t *cpus, int max)
 {
     uint32_t total = fdt_valid_size(dtb);
     if (total == 0)
@@ -50,7 +64,8 @@ int fdt_memory_ranges(const void *dtb, struct mem_range *out, int max)
     const char *strings = (const char *)base + be32(base + 12);
     uint32_t strings_size = be32(base + 32);
     uint32_t addr_cells = 2, size_cells = 1;   /* spec defaults for the root node */
-    int depth = 0, in_memory = 0, count = 0;
+    uint32_t cpu_addr_cells = 1;
+    int depth = 0, in_memory = 0, in_cpus = 0, in_cpu = 0, count = 0;
 
     while (p + 4 <= end) {
         uint32_t token = be32(p);
@@ -65,11 +80,17 @@ int fdt_memory_ranges(const void *dtb, struct mem_range *out, int max)
             depth++;
             in_memory = depth == 2 && strncmp(name, "memory", 6) == 0 &&
                         (name[6] == '\0' || name[6] == '@');
+            if (depth == 2)
+                in_cpus = strcmp(name, "cpus") == 0;
+            in_cpu = depth == 3 && in_cpus && strncmp(name, "cpu@", 4) == 0;
             p += (len + 4) & ~(size_t)3;
         } else if (token == FDT_END_NODE) {
             if (--depth < 0)
                 return -1;
             in_memory = 0;
+            in_cpu = 0;
+            if (depth < 2)
+                in_cpus = 0;
         } else if (token == FDT_PROP) {
             if (p + 8 > end)
                 return -1;
@@ -82,7 +103,14 @@ int fdt_memory_ranges(const void *dtb, struct mem_range *out, int max)
                 addr_cells = be32(value);
             else if (depth == 1 && len == 4 && strcmp(pname, "#size-cells") == 0)
                 size_cells = be32(value);
-            else if (in_memory && strcmp(pname, "reg") == 0) {
+            else if (depth == 2 && in_cpus && len == 4 && strcmp(pname, "#address-cells") == 0)
+                cpu_addr_cells = be32(value);
+            else if (mode == 1 && in_cpu && strcmp(pname, "reg") == 0) {
+                if (cpu_addr_cells < 1 || cpu_addr_cells > 2 || len < 4 * cpu_addr_cells)
+                    return -1;
+                if (count < max)
+                    cpus[count++] = read_cells(value, cpu_addr_cells);
+            } else if (mode == 0 && in_memory && strcmp(pname, "reg") == 0) {
                 if (addr_cells < 1 || addr_cells > 2 || size_cells < 1 || size_cells > 2)
                     return -1;
                 uint32_t entry = 4 * (addr_cells + size_cells);

@@ -19,4 +19,8 @@ uint32_t fdt_valid_size(const void *dtb);
  * (at most max), or -1 when the blob is malformed. */
 int fdt_memory_ranges(const void *dtb, struct mem_range *out, int max);
 
+/* The reg (MPIDR affinity) of each /cpus/cpu@N node, in DTB order; how many (at most
+ * max), or -1 when the blob is malformed. */
+int fdt_cpu_ids(const void *dtb, uint64_t *out, int max);
+
 #endif

@@ -1,13 +1,31 @@
 #include "memmap.h"
 
+#include "percpu.h"
 #include "print.h"
+#include "sysreg.h"
 
 extern char __image_start[], __image_end[];
 
 static struct memmap map;
 
+/* Physical cores from the DTB: percpus[0] is the boot core (this one), then the others in
+ * DTB order; slots without a core get MPIDR ~0. */
+static void cpus_init(const void *dtb)
+{
+    uint64_t ids[MAX_CPUS];
+    int n = fdt_cpu_ids(dtb, ids, MAX_CPUS);
+    uint64_t self = read_sysreg(mpidr_el1) & 0xFF00FFFFFFUL;
+    unsigned next = 1;
+    for (unsigned i = 1; i < MAX_CPUS; i++)
+        percpus[i].mpidr = ~0UL;
+    for (int i = 0; i < n && next < MAX_CPUS; i++)
+        if (ids[i] != self)
+            percpus[next++].mpidr = ids[i];
+}
+
 void memmap_init(const void *dtb)
 {
+    cpus_init(dtb);
     map.stub_base = (uintptr_t)__image_start;
     map.stub_end = (uintptr_t)__image_end;
     uint32_t dtb_size = fdt_valid_size(dtb);

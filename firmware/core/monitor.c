@@ -5,6 +5,7 @@
 #include "libc.h"
 #include "print.h"
 #include "readline.h"
+#include "session.h"
 
 #define MAX_ARGS 8
 
@@ -54,6 +55,8 @@ void monitor_run(void)
 {
     static char line[160];
     exception_rearm();
+    if (session_active())        /* restarted after a fault during a host session */
+        session_run();
     for (;;) {
         printf_(MONITOR_PROMPT);
         if (readline(line, sizeof line) >= 0)

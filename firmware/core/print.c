@@ -2,7 +2,7 @@
 
 #include <stdint.h>
 
-#include "uart.h"
+#include "console.h"
 
 struct out {
     char *buf;
@@ -13,9 +13,7 @@ struct out {
 static void out_char(struct out *o, char c)
 {
     if (o->buf == NULL) {
-        if (c == '\n')
-            uart_putc('\r');
-        uart_putc(c);
+        console_putc(c);
     } else if (o->len + 1 < o->size) {
         o->buf[o->len] = c;
     }

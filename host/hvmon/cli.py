@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .boards import load_profile
+from .board import Board, BoardInfo, hypercall
 from .bringup import bring_up
 from .errors import ConfigError, HvmonError
 from .expect import Expect
@@ -66,9 +67,101 @@ def cmd_qemu(args) -> int:
     return 0
 
 
+def _number(text: str, what: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise ConfigError(f"bad number {text!r} for {what}") from None
+
+
+def format_info(info: BoardInfo) -> str:
+    lines = [f"hvmon {info.version} on {info.board}, protocol {info.protocol_version}, "
+             f"boot id {info.boot_id:08x}",
+             f"frames: payload <= {info.max_payload} bytes, window {info.window}, "
+             f"data chunk {info.data_chunk}, staging {info.staging_size}",
+             f"capabilities: {', '.join(c.name for c in type(info.capabilities) if c in info.capabilities)}"]
+    lines += [f"RAM        {r.base:#018x}-{r.end - 1:#018x} ({r.size >> 20} MiB)" for r in info.ram]
+    lines += [f"protected  {r.base:#018x}-{r.end - 1:#018x} {r.name}" for r in info.protected]
+    return "\n".join(lines)
+
+
+def _board(args) -> Board:
+    profile = load_profile(args.board)
+    return Board.open(_need_port(args), args.baud or profile.uboot.baud,
+                      trace=open(args.log, "ab") if args.log else None)
+
+
 def cmd_bringup(args) -> int:
     profile = load_profile(args.board)
-    _bringup(_open(args, profile), profile, args)
+    link = _open(args, profile)
+    _bringup(link, profile, args)
+    if args.text:
+        return 0
+    board = Board.attach(link.port)
+    print(format_info(board.info()))
+    board.close()
+    return 0
+
+
+def cmd_info(args) -> int:
+    with _board(args) as board:
+        print(format_info(board.info()))
+    return 0
+
+
+def cmd_load(args) -> int:
+    from .progress import progress_bar
+    addr = _number(args.addr, "ADDR")
+    path = Path(args.file)
+    with _board(args) as board, progress_bar(f"{path.name} -> {addr:#x}") as progress:
+        stats = board.write(addr, path, progress=progress, compress=not args.raw,
+                            skip_unchanged=not args.no_skip, verify=not args.no_verify)
+    wire = stats.sent_raw + stats.sent_deflated
+    print(f"loaded {stats.total} bytes at {addr:#x} in {stats.seconds:.2f} s: "
+          f"{stats.skipped} unchanged, {stats.sent_raw} sent raw, {stats.deflated_from} sent "
+          f"deflated as {stats.sent_deflated}; {wire} bytes of data on the wire"
+          + ("" if args.no_verify else ", CRC verified"))
+    return 0
+
+
+def cmd_read(args) -> int:
+    from .progress import progress_bar
+    addr, length = _number(args.addr, "ADDR"), _number(args.length, "LEN")
+    with _board(args) as board, progress_bar(f"{addr:#x} -> {args.output}") as progress:
+        data = board.read(addr, length, progress=progress)
+    Path(args.output).write_bytes(data)
+    print(f"read {len(data)} bytes from {addr:#x} into {args.output}")
+    return 0
+
+
+def cmd_hvc(args) -> int:
+    try:
+        target = hypercall(int(args.name, 0))
+    except ValueError:
+        target = hypercall(args.name)
+    values = [_number(a, f"argument {i + 1} of {target.name}") for i, a in enumerate(args.args)]
+    with _board(args) as board:
+        result = board.hvc(target.id, *values)
+    if result.status != 0:
+        from . import protocol as P
+        status = -result.status
+        name = "NOT_SUPPORTED (SMCCC -1)" if result.status == -1 else (
+            P.Status(status).name if status in P.Status.__members__.values() else str(status))
+        print(f"{target.name}: x0 = {result.status} ({name})")
+        return 5
+    print(f"{target.name}: x0 = 0 (OK)")
+    names = target.results or ("x1", "x2", "x3")
+    for i, value in enumerate(result.x[1:4]):
+        label = names[i] if i < len(names) else f"x{i + 1}"
+        if i < len(names) or value:
+            print(f"  {label} = {value:#x} ({value})")
+    return 0
+
+
+def cmd_text(args) -> int:
+    with _board(args) as board:
+        board.bye()
+    print("the stub is back at its text monitor")
     return 0
 
 
@@ -129,7 +222,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", type=Path, help="stub image (default: the board's build)")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="seconds to wait for the U-Boot prompt (default: %(default)s)")
+    p.add_argument("--text", action="store_true",
+                   help="leave the stub at its text monitor instead of framed mode")
     p.set_defaults(func=cmd_bringup)
+
+    p = sub.add_parser("info", help="protocol, board, RAM map and protected ranges (framed)")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("load", help="load FILE at ADDR: skip unchanged, deflate, verify CRC")
+    p.add_argument("file")
+    p.add_argument("addr")
+    p.add_argument("--raw", action="store_true", help="send uncompressed")
+    p.add_argument("--no-skip", action="store_true", help="send even chunks already in place")
+    p.add_argument("--no-verify", action="store_true", help="skip the final CRC check")
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("read", help="read LEN bytes at ADDR into a file")
+    p.add_argument("addr")
+    p.add_argument("length")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_read)
+
+    p = sub.add_parser("hvc", help="issue a hypercall by name or function id")
+    p.add_argument("name", help="name from protocol/hvmon.toml, or a function id")
+    p.add_argument("args", nargs="*", help="x1..x6")
+    p.set_defaults(func=cmd_hvc)
+
+    p = sub.add_parser("text", help="hand the stub back to its text monitor")
+    p.set_defaults(func=cmd_text)
 
     p = sub.add_parser("monitor", help="run text-monitor commands (';' separates them)")
     p.add_argument("command", nargs="+")

@@ -4,11 +4,13 @@ line on a loopback TCP port, never any network."""
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,6 +47,7 @@ class QemuBoard:
         self.log_path = log_path
         self.wait_for_client = wait_for_client
         self.lifetime = lifetime
+        self.qmp_path = None
         self.process: subprocess.Popen | None = None
 
     @property
@@ -67,8 +70,33 @@ class QemuBoard:
             "-nographic",
             "-monitor", "none",
             "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait={wait},nodelay=on",
+            *(["-qmp", f"unix:{self.qmp_path},server=on,wait=off"] if self.qmp_path else []),
             *self.extra_args,
         ]
+
+    def enable_qmp(self) -> None:
+        """Give QEMU a QMP socket (a unix socket, no network): tests use it to press the
+        reset button or pull the power under a running stub. Unix socket paths must stay
+        under 108 bytes, so it lives in a short temporary folder."""
+        self._qmp_dir = tempfile.TemporaryDirectory(prefix="hvmon-qmp-")
+        self.qmp_path = Path(self._qmp_dir.name) / "qmp.sock"
+
+    def qmp(self, command: str, timeout: float = 5.0) -> dict:
+        """Run one QMP command (e.g. "system_reset") and return QEMU's answer."""
+        if self.qmp_path is None:
+            raise ConfigError("QMP was not enabled for this QEMU board")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(str(self.qmp_path))
+            reader = s.makefile("rb")
+            json.loads(reader.readline())                      # greeting
+            for request in ({"execute": "qmp_capabilities"}, {"execute": command}):
+                s.sendall(json.dumps(request).encode() + b"\n")
+                while True:
+                    answer = json.loads(reader.readline())
+                    if "return" in answer or "error" in answer:
+                        break
+            return answer
 
     def start(self, timeout: float = 10.0) -> "QemuBoard":
         if shutil.which(QEMU_BINARY) is None:
@@ -102,14 +130,16 @@ class QemuBoard:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop our QEMU by its PID: SIGTERM, then SIGKILL if it does not go."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout)
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout)
+        if self.qmp_path is not None:
+            self._qmp_dir.cleanup()
+            self.qmp_path = None
 
     def __enter__(self) -> "QemuBoard":
         return self.start()

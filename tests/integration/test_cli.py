@@ -35,7 +35,7 @@ def qemu(request):
 
 
 def test_bringup_then_monitor_commands_from_the_command_line(qemu):
-    up = hvmon("-p", qemu.url, "bringup")
+    up = hvmon("-p", qemu.url, "bringup", "--text")
     assert up.returncode == 0, up.stderr
     assert re.search(r"stub \S+ up on qemu-virt at EL2: \d+ bytes, .* total [\d.]+ s", up.stderr)
     assert "hvmon 0.1.0 on qemu-virt at EL2" in up.stdout
@@ -46,6 +46,37 @@ def test_bringup_then_monitor_commands_from_the_command_line(qemu):
     assert refused.returncode == 5
     assert refused.stderr.strip() == \
         "hvmon: error: stub refused 'md 0x1000': refused: 0x1000 is outside RAM"
+
+
+def test_bringup_ends_in_framed_mode_and_the_framed_commands_work(qemu, tmp_path):
+    up = hvmon("-p", qemu.url, "bringup")
+    assert up.returncode == 0, up.stderr
+    assert "protected  0x0000000040200000-" in up.stdout and " stub" in up.stdout
+    info = hvmon("-p", qemu.url, "info")
+    assert info.returncode == 0 and "capabilities: DEFLATE, CRC_LIST, HVC" in info.stdout
+    payload = tmp_path / "payload.bin"
+    payload.write_bytes(os.urandom(70_000) + b"\0" * 200_000)
+    first = hvmon("-p", qemu.url, "load", str(payload), "0x48000000")
+    assert first.returncode == 0, first.stderr
+    assert "CRC verified" in first.stdout
+    again = hvmon("-p", qemu.url, "load", str(payload), "0x48000000")
+    assert f"{payload.stat().st_size} unchanged" in again.stdout
+    back = tmp_path / "back.bin"
+    read = hvmon("-p", qemu.url, "read", "0x48000000", str(payload.stat().st_size), "-o", str(back))
+    assert read.returncode == 0 and back.read_bytes() == payload.read_bytes()
+    echo = hvmon("-p", qemu.url, "hvc", "echo", "1", "0x22", "3")
+    assert echo.stdout.splitlines() == ["echo: x0 = 0 (OK)", "  a = 0x1 (1)", "  b = 0x22 (34)",
+                                        "  c = 0x3 (3)"]
+    unknown = hvmon("-p", qemu.url, "hvc", "0xc600ffff")
+    assert unknown.returncode == 5 and "NOT_SUPPORTED" in unknown.stdout
+    refused = hvmon("-p", qemu.url, "load", str(payload), "0x40200000")
+    assert refused.returncode == 2 and "overlaps the protected range stub" in refused.stderr
+    bad = hvmon("-p", qemu.url, "read", "0x4800zz", "16", "-o", str(back))
+    assert bad.returncode == 2 and "bad number '0x4800zz' for ADDR" in bad.stderr
+    back_to_text = hvmon("-p", qemu.url, "text")
+    assert back_to_text.returncode == 0
+    monitor = hvmon("-p", qemu.url, "monitor", "info")
+    assert "at EL2" in monitor.stdout
 
 
 def test_unreachable_port_is_one_line_and_exit_code_3():
@@ -81,11 +112,19 @@ def test_hvmon_qemu_prints_the_url_and_stops_by_itself():
     url = process.stdout.readline().strip()
     assert re.fullmatch(r"socket://127\.0\.0\.1:\d+", url)
     port = int(url.rsplit(":", 1)[1])
+    seen = b""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-        conn.settimeout(10)
-        seen = b""
-        while b"U-Boot" not in seen:
-            seen += conn.recv(4096)
+        conn.settimeout(1)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:      # until QEMU stops and closes the line
+            try:
+                chunk = conn.recv(4096)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            seen += chunk
+    assert seen, "the board printed nothing on its serial line"
     assert process.wait(timeout=30) == 0
     assert "QEMU stopped" in process.stderr.read()
 

@@ -4,6 +4,7 @@ U-Boot loaded the stub with loady and started it with booti."""
 from __future__ import annotations
 
 import re
+import time
 import zlib
 
 import pytest
@@ -170,3 +171,10 @@ def test_data_abort_reports_the_faulting_address(stub):
     # Twice in a row: the reporter re-arms once the monitor runs again.
     assert "(EC 0x25: data abort" in stub.monitor.command(f"go {code:#x}")
     assert crc(stub, stub.profile.load_address, len(stub.image)) == zlib.crc32(stub.image)
+
+
+def test_a_stray_nul_and_line_noise_do_not_wedge_the_monitor(stub):
+    stub.link.drain()
+    stub.link.write(b"\x00not a frame\x00\x00\xff\xfe\x00")
+    time.sleep(0.5)                       # the monitor gives up on a frame after 200 ms
+    assert "at EL2" in stub.monitor.check("info")

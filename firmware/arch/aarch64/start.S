@@ -1,3 +1,5 @@
+#include "percpu.h"
+
 /* Entry from the boot loader. U-Boot's booti follows Linux's arm64 boot protocol
  * (Documentation/arch/arm64/booting.rst): x0 = DTB, MMU and D-cache off, IRQs masked. */
 
@@ -43,6 +45,9 @@ entry:
     cmp     x1, #2
     b.ne    4f
     /* EL2: install our vectors before anything can fault. */
+    mov     x20, x1
+    bl      percpu_init_boot        /* TPIDR_EL2 first: the vectors rely on it */
+    mov     x1, x20
     ldr     x2, =el2_vectors
     msr     vbar_el2, x2
     isb
@@ -51,4 +56,18 @@ entry:
     bl      stub_main               /* x0 = DTB, x1 = exception level */
 halt:
     wfe
+    b       halt
+
+/* A core started by the stub through PSCI CPU_ON (Arm DEN0022, 5.6): it arrives at EL2
+ * with the MMU off and x0 = the context id we passed, its struct percpu. */
+    .globl  secondary_entry
+secondary_entry:
+    msr     daifset, #0xf
+    msr     tpidr_el2, x0
+    ldr     x1, [x0, #PERCPU_STACK_TOP]
+    mov     sp, x1
+    ldr     x2, =el2_vectors
+    msr     vbar_el2, x2
+    isb
+    bl      secondary_main          /* x0 = percpu; never returns */
     b       halt

@@ -10,7 +10,7 @@
 })
 
 #define write_sysreg(name, v) \
-    __asm__ volatile("msr " #name ", %0" : : "rZ"((uint64_t)(v)) : "memory")
+    __asm__ volatile("msr " #name ", %x0" : : "rZ"((uint64_t)(v)) : "memory")
 
 static inline void isb(void) { __asm__ volatile("isb" ::: "memory"); }
 static inline void dsb_sy(void) { __asm__ volatile("dsb sy" ::: "memory"); }

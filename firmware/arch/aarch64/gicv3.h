@@ -1,0 +1,46 @@
+/* The physical GICv3 as the stub uses it on cores that run guests: its own CPU
+ * interface at EL2, the list registers that inject virtual interrupts, and SGIs between
+ * cores. Register offsets and bits: Arm GICv3/v4 Architecture Specification (IHI 0069),
+ * chapters 8 (GICR/GICD maps) and 12 (ICC_/ICH_ system registers). */
+#ifndef HVMON_GICV3_H
+#define HVMON_GICV3_H
+
+#include <stdint.h>
+
+#define GIC_SPURIOUS        1020u
+#define GIC_MAINTENANCE_PPI 25u      /* both boards' DTs: GIC_PPI 9 */
+#define GIC_VTIMER_PPI      27u      /* EL1 virtual timer: GIC_PPI 11 */
+#define GIC_KICK_SGI        15u      /* the stub's "look at your mailbox" between cores */
+
+/* ICH_LR<n>_EL2 fields (IHI 0069, 12.5.9). */
+#define LR_STATE_PENDING    (1UL << 62)
+#define LR_STATE_ACTIVE     (2UL << 62)
+#define LR_STATE_MASK       (3UL << 62)
+#define LR_HW               (1UL << 61)
+#define LR_GROUP1           (1UL << 60)
+#define LR_EOI              (1UL << 41)
+#define LR_PRIORITY(p)      ((uint64_t)(p) << 48)
+#define LR_PINTID(i)        ((uint64_t)(i) << 32)
+
+/* Once, on the boot core: distributor on, affinity routing. */
+void gic_dist_init(void);
+/* On each core that will run a guest: wake its redistributor, take the maintenance PPI,
+ * the virtual timer PPI and the kick SGI at EL2, enable the virtual CPU interface. */
+void gic_cpu_init(void);
+void gic_enable_ppi(unsigned intid, int enable);
+
+uint32_t gic_ack(void);
+void gic_eoi(uint32_t intid);             /* priority drop (EOImode 1) */
+void gic_deactivate(uint32_t intid);
+void gic_send_sgi(uint64_t mpidr, unsigned intid);
+
+/* Route a physical SPI to the core with this MPIDR and enable or disable it. */
+void gic_spi_route(unsigned intid, uint64_t mpidr, int enable);
+
+unsigned gic_lr_count(void);
+uint64_t gic_read_lr(unsigned n);
+void gic_write_lr(unsigned n, uint64_t value);
+uint64_t gic_elrsr(void);                 /* bit n set: LR n is free */
+uint64_t gic_misr(void);
+
+#endif

@@ -1,0 +1,119 @@
+#include "stage2.h"
+
+#include "libc.h"
+#include "sysreg.h"
+
+#define PAGE 4096UL
+#define BLOCK_2M (2UL << 20)
+#define ENTRIES 512
+
+/* Descriptor bits (ARM ARM D8.3, stage 2 block and page descriptors). */
+#define DESC_TABLE      3UL         /* also "page" at level 3 */
+#define DESC_BLOCK      1UL
+#define MEMATTR_NORMAL  (0xFUL << 2)   /* outer and inner write-back cacheable */
+#define MEMATTR_DEVICE  (0x1UL << 2)   /* Device-nGnRE */
+#define S2AP_RW         (3UL << 6)
+#define SH_INNER        (3UL << 8)
+#define AF              (1UL << 10)
+#define XN              (1UL << 54)
+#define ADDR_MASK       0x000000FFFFFFF000UL
+
+static uint8_t pool[S2_POOL_PAGES + 1][PAGE] __attribute__((aligned(8192)));
+static uint16_t owner[S2_POOL_PAGES + 1];   /* VMID using the page, 0 = free */
+
+static uint64_t *alloc_pages(uint16_t vmid, unsigned count)
+{
+    /* count is 1, or 2 for the root, which must be 8 KiB aligned (pool is). */
+    for (unsigned i = 0; i + count <= S2_POOL_PAGES + 1; i += count) {
+        int free = 1;
+        for (unsigned k = 0; k < count; k++)
+            free &= owner[i + k] == 0;
+        if (!free)
+            continue;
+        for (unsigned k = 0; k < count; k++)
+            owner[i + k] = vmid;
+        memset(pool[i], 0, count * PAGE);
+        return (uint64_t *)pool[i];
+    }
+    return NULL;
+}
+
+int stage2_init(struct stage2 *s2, uint16_t vmid)
+{
+    s2->vmid = vmid;
+    s2->root = alloc_pages(vmid, 2);
+    return s2->root ? 0 : -1;
+}
+
+void stage2_release(struct stage2 *s2)
+{
+    for (unsigned i = 0; i <= S2_POOL_PAGES; i++)
+        if (owner[i] == s2->vmid)
+            owner[i] = 0;
+    s2->root = NULL;
+}
+
+uint64_t stage2_vttbr(const struct stage2 *s2)
+{
+    return (uint64_t)s2->vmid << 48 | (uintptr_t)s2->root;
+}
+
+static uint64_t *next_table(struct stage2 *s2, uint64_t *entry)
+{
+    if ((*entry & 3) == DESC_TABLE)
+        return (uint64_t *)(uintptr_t)(*entry & ADDR_MASK);
+    if (*entry != 0)
+        return NULL;                      /* a block is already there */
+    uint64_t *table = alloc_pages(s2->vmid, 1);
+    if (table)
+        *entry = (uintptr_t)table | DESC_TABLE;
+    return table;
+}
+
+static uint64_t leaf_attrs(enum s2_kind kind)
+{
+    if (kind == S2_DEVICE)
+        return MEMATTR_DEVICE | S2AP_RW | AF | XN;
+    return MEMATTR_NORMAL | S2AP_RW | SH_INNER | AF;
+}
+
+int stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size, enum s2_kind kind)
+{
+    if (((ipa | pa | size) & (PAGE - 1)) || ipa + size > (1UL << S2_IPA_BITS) || ipa + size < ipa)
+        return -1;
+    while (size) {
+        /* Level 1 index over the concatenated root: IPA bits [39:30]. */
+        uint64_t *l1 = &s2->root[(ipa >> 30) & 1023];
+        uint64_t *l2 = next_table(s2, l1);
+        if (!l2)
+            return -1;
+        uint64_t *l2e = &l2[(ipa >> 21) & 511];
+        if (((ipa | pa) & (BLOCK_2M - 1)) == 0 && size >= BLOCK_2M && *l2e == 0) {
+            *l2e = (pa & ADDR_MASK) | leaf_attrs(kind) | DESC_BLOCK;
+            ipa += BLOCK_2M;
+            pa += BLOCK_2M;
+            size -= BLOCK_2M;
+            continue;
+        }
+        uint64_t *l3 = next_table(s2, l2e);
+        if (!l3)
+            return -1;
+        l3[(ipa >> 12) & 511] = (pa & ADDR_MASK) | leaf_attrs(kind) | DESC_TABLE;
+        ipa += PAGE;
+        pa += PAGE;
+        size -= PAGE;
+    }
+    dsb_sy();
+    return 0;
+}
+
+void stage2_flush_tlb(const struct stage2 *s2)
+{
+    /* TLBI VMALLS12E1IS acts on the current VMID: switch VTTBR to this VM first. */
+    uint64_t saved = read_sysreg(vttbr_el2);
+    write_sysreg(vttbr_el2, stage2_vttbr(s2));
+    isb();
+    __asm__ volatile("dsb ishst\n\ttlbi vmalls12e1is\n\tdsb ish\n\tisb" ::: "memory");
+    write_sysreg(vttbr_el2, saved);
+    isb();
+}

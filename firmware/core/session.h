@@ -1,0 +1,34 @@
+/* The framed, reliable host session (protocol/spec.md): COBS frames with CRC-32C,
+ * sequence numbers, cumulative acks, NAK and timeout driven go-back-N in both directions. */
+#ifndef HVMON_SESSION_H
+#define HVMON_SESSION_H
+
+#include <stdint.h>
+
+/* The text monitor read a 0x00. If a HELLO frame follows, run the session (no return);
+ * otherwise return after the frame or a short silence. */
+void session_try_enter(void);
+
+/* Main loop of framed mode. */
+void session_run(void) __attribute__((noreturn));
+
+int session_active(void);
+
+/* Stub output on a stream channel (LOG, guest consoles). Never blocks: when the host
+ * does not drain it and the buffer is full, bytes are counted as lost and the host is
+ * told with an EVENT LOST. */
+void session_stream_write(unsigned channel, const uint8_t *data, uint32_t len);
+
+/* One message on CONTROL or EVENT, delivered reliably; waits for window room. */
+void session_send(unsigned channel, const uint8_t *payload, uint32_t len);
+
+/* Wait (at most timeout_ms) until the host acknowledged everything sent. */
+void session_drain(uint64_t timeout_ms);
+
+/* Leave framed mode (BYE). */
+void session_leave(void);
+
+uint32_t session_boot_id(void);
+void session_stats(uint64_t *frames_in, uint64_t *frames_rejected, uint64_t *bytes_lost);
+
+#endif

@@ -1,0 +1,53 @@
+/* The GICv3 a guest sees: a distributor and one redistributor per vCPU, emulated in
+ * software (their pages are left out of stage 2, so every access traps), and virtual
+ * interrupts delivered through the list registers. Register map: Arm IHI 0069, 12.9
+ * (GICD) and 12.10-12.11 (GICR). */
+#ifndef HVMON_VGIC_H
+#define HVMON_VGIC_H
+
+#include <stdint.h>
+
+#define VGIC_NR_IRQS 128             /* SGIs, PPIs and SPIs 32..127 */
+#define VGIC_DIST_SIZE 0x10000
+#define VGIC_REDIST_FRAME 0x20000
+
+struct vgic_dist {
+    uint32_t ctlr;
+    uint32_t group[VGIC_NR_IRQS / 32];
+    uint32_t enabled[VGIC_NR_IRQS / 32];
+    uint32_t pending[VGIC_NR_IRQS / 32];   /* set through ISPENDR (edge SPIs) */
+    uint32_t config[VGIC_NR_IRQS / 16];
+    uint8_t priority[VGIC_NR_IRQS];
+    uint64_t route[VGIC_NR_IRQS];
+};
+
+struct vgic_cpu {
+    uint32_t waker;
+    uint32_t group0, enabled0, config1;
+    volatile uint32_t pending_sgis;       /* bit n: SGI n raised by some vCPU */
+    uint8_t priority[32];
+};
+
+struct vm;
+struct vcpu;
+
+/* Guest access to the distributor / redistributor page at byte offset off. Returns 0, or
+ * -1 for an access the guest must not make (it is then stopped with a fault). */
+int vgic_dist_access(struct vm *vm, uint64_t off, unsigned size, int write, uint64_t *value);
+int vgic_redist_access(struct vm *vm, uint64_t off, unsigned size, int write, uint64_t *value);
+
+void vgic_init(struct vm *vm);
+void vgic_cpu_init(struct vcpu *v);
+/* On the vCPU's core: move what is pending and enabled into free list registers, and
+ * retire the console interrupt if its line dropped. */
+void vgic_flush(struct vcpu *v);
+/* A guest wrote ICC_SGI1R_EL1 (trapped): raise the SGI on every targeted vCPU. */
+void vgic_send_sgi(struct vcpu *from, uint64_t sgi1r);
+/* A physical interrupt of this core arrived while its guest ran. */
+void vgic_physical_irq(struct vcpu *v, uint32_t intid);
+/* Maintenance interrupt: a level interrupt was EOIed, or list registers emptied. */
+void vgic_maintenance(struct vcpu *v);
+/* Empty every list register (before the core leaves its guest). */
+void vgic_clear_lrs(void);
+
+#endif
