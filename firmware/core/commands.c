@@ -8,7 +8,7 @@
 #include "parse.h"
 #include "print.h"
 #include "psci.h"
-#include "sysreg.h"
+#include <sysreg.h>   /* <>: host tests may shadow it */
 #include "uart.h"
 
 #define MD_DEFAULT_LEN 0x100

@@ -2,7 +2,7 @@
 
 #include "monitor.h"
 #include "print.h"
-#include "sysreg.h"
+#include <sysreg.h>   /* <>: host tests may shadow it */
 
 static const char *const slot_names[16] = {
     "synchronous, current EL with SP_EL0", "IRQ, current EL with SP_EL0",
@@ -49,7 +49,7 @@ void exception_report(struct exception_frame *f)
 {
     if (reporting)       /* faulted while reporting: nothing sane is left to do */
         for (;;)
-            __asm__ volatile("wfe");
+            wait_for_event();
     reporting = 1;
 
     uint64_t esr = read_sysreg(esr_el2), elr = read_sysreg(elr_el2);

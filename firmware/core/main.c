@@ -4,7 +4,7 @@
 #include "memmap.h"
 #include "monitor.h"
 #include "print.h"
-#include "sysreg.h"
+#include <sysreg.h>   /* <>: host tests may shadow it */
 #include "uart.h"
 
 /* SCTLR_EL2 with the MMU and data cache off, I-cache and SP alignment checks on; bits

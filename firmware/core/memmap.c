@@ -2,7 +2,7 @@
 
 #include "percpu.h"
 #include "print.h"
-#include "sysreg.h"
+#include <sysreg.h>   /* <>: host tests may shadow it */
 
 extern char __image_start[], __image_end[];
 

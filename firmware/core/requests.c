@@ -12,7 +12,7 @@
 #include "protocol.h"
 #include "psci.h"
 #include "session.h"
-#include "sysreg.h"
+#include <sysreg.h>   /* <>: host tests may shadow it */
 #include "vm.h"
 
 #define ACK_WAIT_MS 1000
@@ -246,7 +246,7 @@ static void do_jump(const struct request *rq)
     sync_icache_all();
     ((void (*)(uint64_t))(uintptr_t)addr)(arg);
     for (;;)                         /* code that returns has nowhere to go back to */
-        __asm__ volatile("wfe");
+        wait_for_event();
 }
 
 static void do_bye(const struct request *rq)

@@ -17,6 +17,7 @@
 #define RTO_MIN_MS 1000   /* above the time a full host window takes to arrive: acks queue behind it */
 #define RTO_MAX_MS 4000
 #define ENTER_SILENCE_MS 200
+#define RENAK_MS 150
 #define LOG_BUFFER 16384
 
 /* Sent but not yet acknowledged frames, oldest first: entry i has seq tx_base + i. */
@@ -48,6 +49,7 @@ static struct rx_slot rx_slots[PROTO_WINDOW];
 
 static uint16_t rx_expected, acked_to_host, nak_for;
 static int nak_valid, active;
+static uint64_t nak_time;
 static uint32_t boot_id;
 static uint64_t frames_in, frames_rejected, bytes_lost;
 
@@ -102,7 +104,8 @@ static void transmit(uint8_t type, uint8_t channel, uint16_t seq, const uint8_t 
     put16(raw + 2, seq);
     put16(raw + 4, rx_expected);
     put16(raw + 6, len);
-    memcpy(raw + PROTO_HEADER_SIZE, payload, len);
+    if (len)                          /* ACK and NAK carry no payload (NULL) */
+        memcpy(raw + PROTO_HEADER_SIZE, payload, len);
     put32(raw + PROTO_HEADER_SIZE + len, crc32c(raw, PROTO_HEADER_SIZE + len));
     size_t n = cobs_encode(raw, PROTO_HEADER_SIZE + len + PROTO_CRC_SIZE, encoded);
     encoded[n++] = PROTO_DELIMITER;
@@ -269,13 +272,16 @@ static int is_hello(const uint8_t *rx_frame)
            get32(rx_frame + PROTO_HEADER_SIZE) == PROTO_MAGIC;
 }
 
-/* Ask for the frame the receiver waits for, once per position of the window. */
+/* Ask for the frame the receiver waits for: once per position of the window, and again
+ * if it still has not come after a while (the NAK or the resent frame may be hit too). */
 static void request_missing(void)
 {
-    if (nak_valid && nak_for == rx_expected)
+    uint64_t now = timer_now();
+    if (nak_valid && nak_for == rx_expected && now - nak_time < timer_ms(RENAK_MS))
         return;
     nak_valid = 1;
     nak_for = rx_expected;
+    nak_time = now;
     transmit(FRAME_NAK, CHANNEL_CONTROL, 0, NULL, 0);
 }
 

@@ -7,7 +7,7 @@
 #include "memmap.h"
 #include "protocol.h"
 #include "psci.h"
-#include "sysreg.h"
+#include <sysreg.h>   /* <>: host tests may shadow it */
 #include "vm.h"
 
 /* HCR_EL2: VM, SWIO, PTW, FMO, IMO, AMO, TSC, RW (ARM ARM D17.2.48); E2H = TGE = 0. */
@@ -58,7 +58,7 @@ static void setup_el2(struct vcpu *v)
     write_sysreg(sctlr_el1, SCTLR_EL1_RESET);
     write_sysreg(cpacr_el1, 3UL << 20);
     isb();
-    __asm__ volatile("dsb ishst\n\ttlbi vmalls12e1\n\tdsb ish\n\tisb" ::: "memory");
+    tlbi_vmalls12e1();
     gic_cpu_init();
     vgic_clear_lrs();
 }
@@ -80,7 +80,7 @@ void vcpu_start_on_this_core(struct percpu *cpu)
     write_sysreg(elr_el2, v->entry);
     write_sysreg(spsr_el2, SPSR_EL1H_MASKED);
     v->state = VCPU_ON;
-    __asm__ volatile("dsb sy" ::: "memory");
+    dsb_sy();
     extern void guest_resume(struct percpu *) __attribute__((noreturn));
     guest_resume(cpu);
 }
@@ -93,10 +93,10 @@ static void park(struct percpu *cpu, struct vcpu *v)
     write_sysreg(hcr_el2, 0);
     if (v)
         v->state = VCPU_OFF;
-    __asm__ volatile("dsb sy" ::: "memory");
+    dsb_sy();
     psci_call(PSCI_CPU_OFF, 0, 0, 0);
     for (;;)
-        __asm__ volatile("wfi");
+        wait_for_interrupt();
 }
 
 static void __attribute__((noreturn)) stop_with_fault(struct percpu *cpu, struct vcpu *v, uint64_t esr, uint64_t ipa)
@@ -128,7 +128,7 @@ static int64_t guest_cpu_on(struct vcpu *caller, uint64_t target, uint64_t entry
     t->entry = entry;
     t->context = ctx;
     percpus[t->pcpu].vcpu = t;
-    __asm__ volatile("dsb sy" ::: "memory");
+    dsb_sy();
     int64_t r = psci_call(PSCI_CPU_ON, percpus[t->pcpu].mpidr, (uintptr_t)secondary_entry,
                           (uintptr_t)&percpus[t->pcpu]);
     if (r != 0)
@@ -150,7 +150,7 @@ static void guest_psci(struct percpu *cpu, struct vcpu *v)
                                  : PSCI_RET_INVALID_PARAMS;
         break;
     case PSCI_CPU_SUSPEND: case PSCI_CPU_SUSPEND_32:
-        __asm__ volatile("wfi");                          /* a standby state */
+        wait_for_interrupt();                          /* a standby state */
         r = 0;
         break;
     case PSCI_MIGRATE_INFO_TYPE: r = 2; break;             /* no trusted OS to migrate */

@@ -2,7 +2,7 @@
 
 #include "gicv3.h"
 #include "libc.h"
-#include "sysreg.h"
+#include <sysreg.h>   /* <>: host tests may shadow it */
 #include "vm.h"
 
 /* GICD offsets (IHI 0069, table 12-25). */

@@ -9,6 +9,7 @@
 #include "protocol.h"
 #include "psci.h"
 #include "session.h"
+#include <sysreg.h>   /* <>: host tests may shadow it */
 
 struct vm vms[MAX_VMS];
 extern char secondary_entry[];
@@ -222,7 +223,7 @@ int vm_start(uint32_t id, char *why, unsigned n)
     boot->state = VCPU_STARTING;
     percpus[boot->pcpu].vcpu = boot;
     vm->state = VM_RUNNING;
-    __asm__ volatile("dsb sy" ::: "memory");
+    dsb_sy();
     int64_t r = psci_call(PSCI_CPU_ON, percpus[boot->pcpu].mpidr, (uintptr_t)secondary_entry,
                           (uintptr_t)&percpus[boot->pcpu]);
     if (r != 0) {
@@ -239,7 +240,7 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
     uint32_t none = STOP_NONE;
     __atomic_compare_exchange_n(&vm->stop_reason, &none, reason, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
     vm->stop_requested = 1;
-    __asm__ volatile("dsb sy" ::: "memory");
+    dsb_sy();
     for (unsigned k = 0; k < vm->nvcpus; k++) {
         struct vcpu *v = &vm->vcpus[k];
         if (v->state != VCPU_OFF && this_cpu()->vcpu != v) {

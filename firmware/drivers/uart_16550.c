@@ -10,7 +10,7 @@
  * writes LCR or the divisor latch: the DW UART ignores LCR writes while USR.BUSY is set
  * (Linux 8250_dw.c works around it), and the host tool only knows U-Boot's baud. */
 #include <stdint.h>
-#include "mmio.h"
+#include <mmio.h>   /* <>: host tests shadow it */
 #include "uart.h"
 
 #ifndef BOARD_UART_BASE

@@ -2,7 +2,7 @@
  * Technical Reference Manual (DDI 0183), section 3.2 "Summary of registers"; QEMU's
  * model is hw/char/pl011.c. */
 #include "uart.h"
-#include "mmio.h"
+#include <mmio.h>   /* <>: host tests shadow it */
 
 #define PL011_DR    0x000
 #define PL011_RSR   0x004   /* write: clears the receive error flags (ECR) */

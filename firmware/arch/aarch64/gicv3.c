@@ -1,7 +1,7 @@
 #include "gicv3.h"
 
-#include "mmio.h"
-#include "sysreg.h"
+#include <mmio.h>   /* <>: host tests shadow it */
+#include <sysreg.h>   /* <>: host tests may shadow it */
 
 #define GICD_CTLR       0x0000
 #define GICD_ISENABLER  0x0100
@@ -95,7 +95,7 @@ void gic_cpu_init(void)
 uint32_t gic_ack(void)
 {
     uint64_t v = read_sysreg(S3_0_C12_C12_0);  /* ICC_IAR1_EL1 */
-    __asm__ volatile("dsb sy" ::: "memory");
+    dsb_sy();
     return (uint32_t)v & 0xFFFFFF;
 }
 
@@ -117,7 +117,7 @@ void gic_send_sgi(uint64_t mpidr, unsigned intid)
     uint64_t target = 1UL << (mpidr & 0xF);
     uint64_t rs = (mpidr & 0xFF) >> 4;
     uint64_t v = target | aff1 << 16 | (uint64_t)intid << 24 | aff2 << 32 | rs << 44 | aff3 << 48;
-    __asm__ volatile("dsb ishst" ::: "memory");
+    dsb_ishst();
     write_sysreg(S3_0_C12_C11_5, v);           /* ICC_SGI1R_EL1 */
     isb();
 }

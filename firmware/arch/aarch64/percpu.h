@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sysreg.h"
+#include <sysreg.h>   /* <>: host tests may shadow it */
 
 struct vcpu;
 

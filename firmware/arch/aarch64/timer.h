@@ -3,7 +3,7 @@
 
 #include <stdint.h>
 
-#include "sysreg.h"
+#include <sysreg.h>   /* <>: host tests may shadow it */
 
 /* The generic timer: CNTPCT_EL0 counts at CNTFRQ_EL0 Hz (ARM ARM D11.1); the frequency
  * differs per board (QEMU 62.5 MHz, RK3588 24 MHz), so always read it. */
