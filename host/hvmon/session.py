@@ -24,7 +24,8 @@ from . import protocol as P
 from .errors import HvmonError, LinkError, StepTimeout
 from .framing import Frame
 
-RTO_MIN, RTO_MAX, RTO_INITIAL = 0.4, 8.0, 1.0
+RTO_MIN, RTO_MAX, RTO_INITIAL = 0.4, 2.0, 1.0
+DEAD_RETRIES = 4          # retransmissions of one frame before silence means "gone"
 READ_BLOCK = 16384
 
 
@@ -75,6 +76,7 @@ class Session:
         self.rttvar = 0.0
         self.rto = RTO_INITIAL
         self.last_progress = time.monotonic()
+        self.retries = 0
         self.hello_future: Future | None = None
         self.failure: HvmonError | None = None
         self.stats = collections.Counter()
@@ -235,6 +237,7 @@ class Session:
                 self._sample_rtt(now - done.sent_at)
         if progressed:
             self.last_progress = now
+            self.retries = 0
 
     def _sample_rtt(self, rtt: float) -> None:
         if self.srtt is None:
@@ -271,7 +274,9 @@ class Session:
         if not self.unacked:
             return
         now = time.monotonic()
-        if now - self.last_progress > self.dead_after:
+        # Silence alone is not death on a noisy line (a frame may be hit several times in
+        # a row): the oldest frame must also have been sent again DEAD_RETRIES times.
+        if now - self.last_progress > self.dead_after and self.retries >= DEAD_RETRIES:
             noise = self.decoder.noise[-160:].decode(errors="replace").strip()
             self._fail(LinkLost(f"the stub stopped acknowledging for {self.dead_after:g} s"
                                 + (f" (last text on the line: {noise!r})" if noise else "")))
@@ -279,6 +284,7 @@ class Session:
         oldest = self.unacked[0]
         if now - oldest.sent_at > self.rto:
             self.stats["timeouts"] += 1
+            self.retries += 1
             self.rto = min(RTO_MAX, self.rto * 2)
             self._resend_oldest()
 
