@@ -24,10 +24,10 @@ guest: setup
 demo: firmware
 	$(VENV)/bin/hvmon demo
 
-test: firmware
+test: firmware guest
 	$(PY) -m pytest
 
-unit: firmware
+unit: firmware guest
 	$(PY) -m pytest tests/unit
 
 # Transfer benchmarks through the link simulator; prints a table, writes bench/results/.

@@ -112,6 +112,20 @@ static void hvc_vm_stop(struct hvc_regs *r, struct vm *caller)
     r->x[0] = 0;
 }
 
+static void hvc_core_stats(struct hvc_regs *r, struct vm *caller)
+{
+    (void)caller;
+    if (r->x[1] >= MAX_CPUS) {
+        r->x[0] = status_result(STATUS_BAD_REQUEST);
+        return;
+    }
+    const struct percpu *cpu = &percpus[r->x[1]];
+    r->x[0] = 0;
+    r->x[1] = cpu->exits;
+    r->x[2] = cpu->irqs;
+    r->x[3] = cpu->kicks;
+}
+
 static const struct hypercall table[] = {
     {HVC_VERSION, HVC_VERSION_PRIVILEGED, hvc_version},
     {HVC_ECHO, HVC_ECHO_PRIVILEGED, hvc_echo},
@@ -120,6 +134,7 @@ static const struct hypercall table[] = {
     {HVC_VM_SELF, HVC_VM_SELF_PRIVILEGED, hvc_vm_self},
     {HVC_VM_STATE, HVC_VM_STATE_PRIVILEGED, hvc_vm_state},
     {HVC_VM_STOP, HVC_VM_STOP_PRIVILEGED, hvc_vm_stop},
+    {HVC_CORE_STATS, HVC_CORE_STATS_PRIVILEGED, hvc_core_stats},
     {HVC_PRINT, HVC_PRINT_PRIVILEGED, hvc_print},
     {HVC_MEM_CRC, HVC_MEM_CRC_PRIVILEGED, hvc_mem_crc},
 };

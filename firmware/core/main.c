@@ -1,6 +1,7 @@
 #include <stdint.h>
 
 #include "commands.h"
+#include "gicv3.h"
 #include "memmap.h"
 #include "monitor.h"
 #include "print.h"
@@ -25,6 +26,9 @@ void stub_main(const void *dtb, uint64_t el)
     write_sysreg(sctlr_el2, SCTLR_EL2_STUB);
     isb();
     memmap_init(dtb);
+    /* Guests' interrupts (their timers, our kicks between cores) pass the distributor:
+     * it must forward group 1 with affinity routing whatever the boot loader left. */
+    gic_dist_init();
     printf_("\n");
     print_info();
     puts_("type 'help' for commands");

@@ -253,7 +253,9 @@ static void guest_irq(struct percpu *cpu, struct vcpu *v)
         uint32_t intid = gic_ack();
         if (intid >= GIC_SPURIOUS)
             break;
+        cpu->irqs++;
         if (intid == GIC_KICK_SGI) {
+            cpu->kicks++;
             gic_eoi(intid);
             gic_deactivate(intid);
             handle_kicks(cpu, v);
@@ -271,6 +273,7 @@ static void guest_irq(struct percpu *cpu, struct vcpu *v)
 void guest_trap(struct percpu *cpu, uint64_t slot)
 {
     struct vcpu *v = cpu->vcpu;
+    cpu->exits++;
     if (slot == 9) {
         guest_irq(cpu, v);
     } else if (slot == 8) {
@@ -291,6 +294,7 @@ void guest_trap(struct percpu *cpu, uint64_t slot)
         case EC_SYSREG:
             if ((esr & ISS_SYSREG_MASK) == ISS_ICC_SGI1R && !(esr & 1)) {
                 unsigned rt = (esr >> 5) & 31;
+                cpu->sgis_sent++;
                 vgic_send_sgi(v, rt == 31 ? 0 : cpu->regs[rt]);
                 write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
                 break;

@@ -107,6 +107,9 @@ class Board:
         self.tag = 0
         self.log = bytearray()
         self.events: list[tuple[int, bytes]] = []
+        self.consoles: dict[int, bytearray] = {}
+        self.on_console = None
+        self.on_event = None
         self._info: BoardInfo | None = None
 
     @classmethod
@@ -133,9 +136,20 @@ class Board:
     def _on_stream(self, channel: int, data: bytes) -> None:
         if channel == P.Channel.LOG:
             self.log += data
+        elif channel >= P.Channel.CONSOLE_BASE:
+            vm = channel - P.Channel.CONSOLE_BASE
+            self.consoles.setdefault(vm, bytearray()).extend(data)
+            if self.on_console:
+                self.on_console(vm, data)
+
+    def console_write(self, vm: int, data: bytes) -> None:
+        """Input for guest vm's console (its emulated UART's receive FIFO)."""
+        self.session.send_stream(P.Channel.CONSOLE_BASE + vm, data)
 
     def _on_event(self, event: int, payload: bytes) -> None:
         self.events.append((event, payload))
+        if self.on_event:
+            self.on_event(event, payload)
 
     def close(self) -> None:
         if self.session:

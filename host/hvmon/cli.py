@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import struct
 import sys
 import time
 from pathlib import Path
@@ -158,6 +159,70 @@ def cmd_hvc(args) -> int:
     return 0
 
 
+def _remembered(args, name: str) -> Path:
+    """Where `vm create` noted a VM's config for this port, so `vm reset` can reload it."""
+    import hashlib
+    base = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "hvmon" / "vms"
+    return base / hashlib.sha1(args.port.encode()).hexdigest()[:12] / name
+
+
+def _print_event(event: int, payload: bytes) -> None:
+    from . import protocol as P
+    from .vms import parse_vm_stopped
+    if event == P.Event.VM_STOPPED:
+        e = parse_vm_stopped(payload)
+        extra = (f" ESR {e.esr:#x} ELR {e.elr:#x} FAR {e.far:#x} IPA {e.ipa:#x}"
+                 if e.reason == "fault" else "")
+        print(f"\r\nhvmon: VM {e.vm} stopped: {e.reason}{extra}\r", file=sys.stderr, flush=True)
+    elif event == P.Event.LOST:
+        channel, count = struct.unpack_from("<II", payload, 4)
+        print(f"\r\nhvmon: {count} bytes of channel {channel} were lost\r", file=sys.stderr, flush=True)
+
+
+def cmd_vm(args) -> int:
+    from . import vms
+    from .progress import progress_bar
+    with _board(args) as board:
+        board.on_event = _print_event
+        if args.action == "create":
+            with progress_bar(f"VM {Path(args.target).stem}") as progress:
+                vm_id, config = vms.create_vm(board, args.target, progress=progress)
+            note = _remembered(args, config.name)
+            note.parent.mkdir(parents=True, exist_ok=True)
+            note.write_text(str(Path(args.target).resolve()))
+            print(f"created VM {vm_id} {config.name}: {config.vcpus} vCPU(s), "
+                  + ", ".join(f"IPA {r.ipa:#x} <- PA {r.pa:#x} ({r.size >> 20} MiB)" for r in config.memory))
+            if args.start:
+                vms.start_vm(board, config.name)
+                print(f"started {config.name}")
+        elif args.action == "list":
+            for e in vms.vm_list(board):
+                print(f"{e.id}  {e.name:15} {e.state:8} {e.vcpus} vCPU  {e.stop_reason}")
+        elif args.action in ("start", "stop", "destroy"):
+            getattr(vms, f"{args.action}_vm")(board, args.target)
+            print(f"{args.action}: {args.target} done")
+        elif args.action == "reset":
+            note = _remembered(args, args.target)
+            if not note.exists():
+                raise ConfigError(f"no config remembered for VM {args.target!r}: vm create it again")
+            vms.destroy_vm(board, args.target)
+            vms.create_vm(board, note.read_text())      # unchanged chunks are skipped
+            vms.start_vm(board, args.target)
+            print(f"reset: {args.target} reloaded and started")
+        time.sleep(0.2)                                 # let a pending event be printed
+    return 0
+
+
+def cmd_console(args) -> int:
+    from .terminal import attach_console
+    from .vms import find_vm
+    with _board(args) as board:
+        board.on_event = _print_event
+        vm = find_vm(board, args.name)
+        attach_console(board, vm.id, vm.name)
+    return 0
+
+
 def cmd_text(args) -> int:
     with _board(args) as board:
         board.bye()
@@ -247,6 +312,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="name from protocol/hvmon.toml, or a function id")
     p.add_argument("args", nargs="*", help="x1..x6")
     p.set_defaults(func=cmd_hvc)
+
+    p = sub.add_parser("vm", help="VMs: create FILE.toml | start|stop|reset|destroy NAME | list")
+    p.add_argument("action", choices=["create", "start", "stop", "reset", "destroy", "list"])
+    p.add_argument("target", nargs="?", help="config file (create) or VM name")
+    p.add_argument("--start", action="store_true", help="with create: start it too")
+    p.set_defaults(func=cmd_vm)
+
+    p = sub.add_parser("console", help="attach this terminal to a VM's console (Ctrl-] detaches)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_console)
 
     p = sub.add_parser("text", help="hand the stub back to its text monitor")
     p.set_defaults(func=cmd_text)

@@ -31,3 +31,34 @@ def attach(port: serial.SerialBase, wake: bytes = b"") -> None:
         pass
     term.join()
     sys.stderr.write("\n--- left the terminal ---\n")
+
+
+def attach_console(board, vm_id: int, name: str) -> None:
+    """Raw keys to the guest's console, its output to this terminal, until Ctrl-]."""
+    import os
+    import termios
+    import tty
+
+    if not sys.stdin.isatty():
+        raise SystemExit("hvmon: the console needs a TTY on standard input")
+    out = sys.stdout.buffer
+    for chunk in [bytes(board.consoles.get(vm_id, b""))]:
+        out.write(chunk)
+    board.on_console = lambda vm, data: (out.write(data), out.flush()) if vm == vm_id else None
+    sys.stderr.write(f"--- console of {name} (VM {vm_id}) --- Ctrl-] detaches ---\r\n")
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd)
+        while True:
+            data = os.read(fd, 1024)
+            if not data or EXIT_KEY.encode() in data:
+                data = data.split(EXIT_KEY.encode())[0]
+                if data:
+                    board.console_write(vm_id, data)
+                break
+            board.console_write(vm_id, data)
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        board.on_console = None
+    sys.stderr.write("\r\n--- detached ---\r\n")
