@@ -247,18 +247,57 @@ def cmd_term(args) -> int:
     return 0
 
 
+def _preload_args(config_path: Path) -> list[str]:
+    """QEMU loader devices that put a VM's kernel and initrd where its config places them,
+    like a board whose RAM kept them across a warm reset: the push then only checks CRCs."""
+    from .kernel import load_kernel
+    from .vmconfig import load_vm_config, plan_layout
+    config = load_vm_config(config_path)
+    if config.memory[0].pa is None:
+        return []
+    kernel = load_kernel(config.kernel)
+    initrd_size = config.initrd.stat().st_size if config.initrd else 0
+    layout = plan_layout(config, kernel, initrd_size)
+    args = []
+    if kernel.format == "Image":
+        args += ["-device", f"loader,file={config.kernel},addr={layout.pa(config, layout.kernel_ipa):#x},force-raw=on"]
+    if config.initrd:
+        args += ["-device", f"loader,file={config.initrd},addr={layout.pa(config, layout.initrd_ipa):#x},force-raw=on"]
+    return args
+
+
 def cmd_demo(args) -> int:
-    """Start the QEMU board, bring the stub up through U-Boot, hand over the terminal."""
-    from .terminal import attach
+    """QEMU board, stub through U-Boot, the Linux guest from the board's linux.toml, and
+    this terminal on the guest's console (Ctrl-] leaves and stops QEMU)."""
+    from . import vms
+    from .terminal import attach, attach_console
     profile = load_profile(args.board)
-    with QemuBoard(profile, memory=args.memory, smp=args.smp) as board:
+    guest = profile.path.parent / "linux.toml"
+    with_guest = not args.monitor and guest.exists()
+    extra = _preload_args(guest) if with_guest else []
+    with QemuBoard(profile, memory=args.memory, smp=args.smp, extra_args=extra) as board:
         _say(f"QEMU running as pid {board.pid}, serial on {board.url}")
         args.port = board.url
         link = _open(args, profile)
         _bringup(link, profile, args)
-        if args.no_terminal:
-            return 0
-        attach(link.port, wake=b"\r")
+        if not with_guest:
+            if not args.no_terminal:
+                attach(link.port, wake=b"\r")
+        else:
+            stub = Board.attach(link.port)
+            stub.on_event = _print_event
+            _say(f"creating the VM from {guest}")
+            vm_id, config = vms.create_vm(stub, guest)
+            vms.start_vm(stub, config.name)
+            _say(f"{config.name} started: its console follows")
+            if args.no_terminal:
+                deadline = time.monotonic() + 60
+                while b"/ # " not in stub.consoles.get(vm_id, b"") and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                sys.stdout.write(stub.consoles.get(vm_id, b"").decode(errors="replace"))
+            else:
+                attach_console(stub, vm_id, config.name)
+            stub.session.close()
     _say("QEMU stopped")
     return 0
 
@@ -337,7 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smp", type=int)
     p.add_argument("-m", "--memory")
     p.add_argument("--image", type=Path)
-    p.add_argument("--no-terminal", action="store_true", help="stop after the bring-up")
+    p.add_argument("--no-terminal", action="store_true",
+                   help="print what the guest's console shows up to its shell prompt, then stop")
+    p.add_argument("--monitor", action="store_true",
+                   help="stop at the stub's text monitor instead of starting the Linux guest")
     p.set_defaults(func=cmd_demo)
     return parser
 

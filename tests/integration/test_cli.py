@@ -129,19 +129,41 @@ def test_hvmon_qemu_prints_the_url_and_stops_by_itself():
     assert "QEMU stopped" in process.stderr.read()
 
 
-def test_make_demo_leaves_the_user_at_the_monitor_prompt(tmp_path):
-    """What `make demo` runs, in a real terminal (tmux): prompt, a command, Ctrl-] out."""
+def run_in_tmux(command: str, session: str):
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50",
+                    f"{command}; echo demo-exited-$?; sleep 30"], check=True)
+
+
+def test_demo_monitor_leaves_the_user_at_the_monitor_prompt(tmp_path):
+    """`hvmon demo --monitor` in a real terminal (tmux): prompt, a command, Ctrl-] out."""
     session = f"hvmon-demo-{os.getpid()}"
     hvmon_bin = Path(sys.executable).with_name("hvmon")
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50",
-                    f"{hvmon_bin} demo; echo demo-exited-$?; sleep 30"], check=True)
+    run_in_tmux(f"{hvmon_bin} demo --monitor", session)
     try:
         screen = wait_screen(session, r"^hvmon>$", 60)
         assert "hvmon 0.1.0 on qemu-virt at EL2" in screen
         subprocess.run(["tmux", "send-keys", "-t", session, "info", "Enter"], check=True)
-        screen = wait_screen(session, r"MIDR_EL1 .*\n(.*\n)*hvmon>$", 20)
+        wait_screen(session, r"MIDR_EL1 .*\n(.*\n)*hvmon>$", 20)
         subprocess.run(["tmux", "send-keys", "-t", session, "C-]"], check=True)
         screen = wait_screen(session, r"demo-exited-0", 20)
+        assert "QEMU stopped" in screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+
+
+def test_make_demo_ends_at_the_linux_guest_shell(tmp_path):
+    """What `make demo` runs: the stub through U-Boot, then Debian's kernel as a guest,
+    and the terminal on its console; a command runs there; Ctrl-] leaves."""
+    session = f"hvmon-demo-linux-{os.getpid()}"
+    hvmon_bin = Path(sys.executable).with_name("hvmon")
+    run_in_tmux(f"{hvmon_bin} demo", session)
+    try:
+        wait_screen(session, r"^/ #$", 120)
+        subprocess.run(["tmux", "send-keys", "-t", session, "echo guest-$((40+2)); uname -m", "Enter"],
+                       check=True)
+        wait_screen(session, r"guest-42\s*\n\s*aarch64", 30)
+        subprocess.run(["tmux", "send-keys", "-t", session, "C-]"], check=True)
+        screen = wait_screen(session, r"demo-exited-0", 30)
         assert "QEMU stopped" in screen
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
