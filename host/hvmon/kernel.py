@@ -9,6 +9,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from .errors import ConfigError
@@ -58,7 +59,13 @@ def _zboot(path: Path, data: bytes) -> KernelImage:
 
 
 def _elf(path: Path, data: bytes) -> KernelImage:
-    elf = ELFFile(io.BytesIO(data))
+    try:
+        return _elf_image(path, ELFFile(io.BytesIO(data)))
+    except ELFError as exc:
+        raise ConfigError(f"{path}: not a readable ELF file: {exc}") from None
+
+
+def _elf_image(path: Path, elf: ELFFile) -> KernelImage:
     if elf["e_machine"] != "EM_AARCH64":
         raise ConfigError(f"{path}: ELF for {elf['e_machine']}, not AArch64")
     loads = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD" and s["p_memsz"]]
