@@ -148,6 +148,11 @@
 #define CMD_VM_MAP_REQ_LENGTH 28u
 #define CMD_VM_MAP_REQ_SIZE 36u
 #define CMD_VM_MAP_RESP_SIZE 4u
+#define CMD_VM_IRQ 0x16u  /* hand physical SPI intid to the VM (same INTID inside): routed to its vCPU 0's core, injected with the HW bit so the guest's EOI deactivates it */
+#define CMD_VM_IRQ_REQ_VM 4u
+#define CMD_VM_IRQ_REQ_INTID 8u
+#define CMD_VM_IRQ_REQ_SIZE 12u
+#define CMD_VM_IRQ_RESP_SIZE 4u
 #define CMD_VM_START 0x12u  /* start vCPU 0 at the entry (IPA) given to VM_CREATE, at EL1h with x0 = the dtb (IPA) given there */
 #define CMD_VM_START_REQ_VM 4u
 #define CMD_VM_START_REQ_SIZE 8u

@@ -294,6 +294,13 @@ static void do_vm_map(const struct request *rq)
     answer(rq, st, why, 0);
 }
 
+static void do_vm_irq(const struct request *rq)
+{
+    char why[128];
+    int st = vm_irq(get32(rq->p + CMD_VM_IRQ_REQ_VM), get32(rq->p + CMD_VM_IRQ_REQ_INTID), why, sizeof why);
+    answer(rq, st, why, 0);
+}
+
 static void do_vm_start(const struct request *rq)
 {
     char why[128];
@@ -356,6 +363,7 @@ static const struct handler handlers[] = {
     {CMD_BYE, CMD_BYE_REQ_SIZE, 0, do_bye},
     {CMD_VM_CREATE, CMD_VM_CREATE_REQ_SIZE, 1, do_vm_create},
     {CMD_VM_MAP, CMD_VM_MAP_REQ_SIZE, 0, do_vm_map},
+    {CMD_VM_IRQ, CMD_VM_IRQ_REQ_SIZE, 0, do_vm_irq},
     {CMD_VM_START, CMD_VM_START_REQ_SIZE, 0, do_vm_start},
     {CMD_VM_STOP, CMD_VM_STOP_REQ_SIZE, 0, do_vm_stop},
     {CMD_VM_DESTROY, CMD_VM_DESTROY_REQ_SIZE, 0, do_vm_destroy},

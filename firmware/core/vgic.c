@@ -125,10 +125,16 @@ int vgic_dist_access(struct vm *vm, uint64_t off, unsigned size, int write, uint
     case GICD_ISENABLER:
     case GICD_ICENABLER:
         if (in_bank) {
-            if (write)
-                set_bits(&d->enabled[word], v32, (off & ~0x7FUL) == GICD_ISENABLER);
-            else
+            int set = (off & ~0x7FUL) == GICD_ISENABLER;
+            if (write) {
+                set_bits(&d->enabled[word], v32, set);
+                /* Handed-over SPIs follow the guest's enable (routed to vCPU 0's core). */
+                for (uint32_t bit = 0; bit < 32; bit++)
+                    if ((v32 >> bit) & 1 && vm_owns_irq(vm, 32 * word + bit))
+                        gic_spi_route(32 * word + bit, percpus[vm->vcpus[0].pcpu].mpidr, set);
+            } else {
                 *value = d->enabled[word];
+            }
             return 0;
         }
         break;
@@ -346,6 +352,16 @@ void vgic_physical_irq(struct vcpu *v, uint32_t intid)
         }
         gic_deactivate(intid);
         gic_enable_ppi(intid, 0);          /* masked until the guest enables it */
+        return;
+    }
+    if (vm_owns_irq(v->vm, intid)) {
+        gic_eoi(intid);                    /* the guest's EOI deactivates it (HW bit) */
+        struct vgic_dist *d = &v->vm->vgic;
+        if ((d->enabled[intid / 32] >> (intid % 32)) & 1 &&
+            inject(intid, d->priority[intid], LR_HW | LR_PINTID(intid)) == 0)
+            return;
+        gic_deactivate(intid);             /* not enabled inside the VM (yet): mask it */
+        gic_spi_route(intid, percpus[v->pcpu].mpidr, 0);
         return;
     }
     gic_eoi(intid);

@@ -186,6 +186,32 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
     return STATUS_OK;
 }
 
+int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n)
+{
+    struct vm *vm = vm_get(id);
+    if (!vm)
+        return fail(why, n, STATUS_BAD_REQUEST, "no such VM");
+    if (vm->state != VM_CREATED)
+        return fail(why, n, STATUS_BAD_REQUEST, "interrupts can only be added before the VM starts");
+    if (intid < 32 || intid >= VGIC_NR_IRQS)
+        return fail(why, n, STATUS_BAD_REQUEST, "only SPIs 32..127 can be handed to a VM");
+    if (intid == BOARD_UART_IRQ || intid == vm->console_irq)
+        return fail(why, n, STATUS_REFUSED_RANGE, "the stub's UART and the VM's console keep their interrupts");
+    for (unsigned i = 0; i < MAX_VMS; i++)
+        if (&vms[i] != vm && vms[i].state != VM_FREE && vm_owns_irq(&vms[i], intid))
+            return fail(why, n, STATUS_REFUSED_RANGE, "another VM owns this interrupt");
+    vm->hw_irqs[intid / 32] |= 1u << (intid % 32);
+    return STATUS_OK;
+}
+
+/* Route the VM's physical SPIs to its vCPU 0's core (enable), or take them back. */
+static void route_irqs(struct vm *vm, int enable)
+{
+    for (uint32_t intid = 32; intid < VGIC_NR_IRQS; intid++)
+        if (vm_owns_irq(vm, intid))
+            gic_spi_route(intid, percpus[vm->vcpus[0].pcpu].mpidr, enable);
+}
+
 static int ipa_is_ram(const struct vm *vm, uint64_t ipa)
 {
     for (unsigned r = 0; r < vm->nregions; r++)
@@ -223,6 +249,7 @@ int vm_start(uint32_t id, char *why, unsigned n)
     boot->state = VCPU_STARTING;
     percpus[boot->pcpu].vcpu = boot;
     vm->state = VM_RUNNING;
+    route_irqs(vm, 1);
     dsb_sy();
     int64_t r = psci_call(PSCI_CPU_ON, percpus[boot->pcpu].mpidr, (uintptr_t)secondary_entry,
                           (uintptr_t)&percpus[boot->pcpu]);
@@ -286,6 +313,7 @@ int vm_destroy(uint32_t id, char *why, unsigned n)
     if (r != STATUS_OK)
         return r;
     vm_poll();                            /* report the stop before the VM disappears */
+    route_irqs(vm, 0);
     for (unsigned k = 0; k < vm->nvcpus; k++)
         percpus[vm->vcpus[k].pcpu].vcpu = NULL;
     stage2_release(&vm->s2);

@@ -66,7 +66,13 @@ struct vm {
     volatile uint32_t stop_reported;
     uint64_t fault_esr, fault_elr, fault_far, fault_ipa;
     volatile uint32_t console_lock;
+    uint32_t hw_irqs[VGIC_NR_IRQS / 32];   /* physical SPIs handed to this VM */
 };
+
+static inline int vm_owns_irq(const struct vm *vm, uint32_t intid)
+{
+    return intid < VGIC_NR_IRQS && (vm->hw_irqs[intid / 32] >> (intid % 32)) & 1;
+}
 
 #define KICK_STOP    1u
 #define KICK_INPUT   2u
@@ -80,6 +86,7 @@ int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t 
               uint32_t *id, char *why, unsigned n);
 int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size, char *why, unsigned n);
 int vm_start(uint32_t id, char *why, unsigned n);
+int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n);
 int vm_stop(uint32_t id, char *why, unsigned n);
 int vm_destroy(uint32_t id, char *why, unsigned n);
 struct vm *vm_get(uint32_t id);

@@ -198,6 +198,10 @@ def cmd_vm(args) -> int:
         elif args.action == "list":
             for e in vms.vm_list(board):
                 print(f"{e.id}  {e.name:15} {e.state:8} {e.vcpus} vCPU  {e.stop_reason}")
+        elif args.action == "info":
+            e = vms.find_vm(board, args.target)
+            print(f"VM {e.id} {e.name}: {e.state}, {e.vcpus} vCPU(s)"
+                  + (f", last stop: {e.stop_reason}" if e.stop_reason else ""))
         elif args.action in ("start", "stop", "destroy"):
             getattr(vms, f"{args.action}_vm")(board, args.target)
             print(f"{args.action}: {args.target} done")
@@ -352,8 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("args", nargs="*", help="x1..x6")
     p.set_defaults(func=cmd_hvc)
 
-    p = sub.add_parser("vm", help="VMs: create FILE.toml | start|stop|reset|destroy NAME | list")
-    p.add_argument("action", choices=["create", "start", "stop", "reset", "destroy", "list"])
+    p = sub.add_parser("vm", help="VMs: create FILE.toml | start|stop|reset|destroy|info NAME | list")
+    p.add_argument("action", choices=["create", "start", "stop", "reset", "destroy", "info", "list"])
     p.add_argument("target", nargs="?", help="config file (create) or VM name")
     p.add_argument("--start", action="store_true", help="with create: start it too")
     p.set_defaults(func=cmd_vm)

@@ -115,6 +115,7 @@ class Command(IntEnum):
     BYE = 0xb
     VM_CREATE = 0x10
     VM_MAP = 0x11
+    VM_IRQ = 0x16
     VM_START = 0x12
     VM_STOP = 0x13
     VM_DESTROY = 0x14
@@ -185,6 +186,11 @@ COMMANDS = {
     Command.VM_MAP: CommandSpec(
         'VM_MAP', 0x11, "map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not another VM's), 1 device passthrough (must not be RAM, the stub's UART or the GIC)",
         Fields(('vm', 'kind', 'ipa', 'pa', 'length'), '<IIQQQ'),
+        Fields((), '<'),
+        '', ''),
+    Command.VM_IRQ: CommandSpec(
+        'VM_IRQ', 0x16, "hand physical SPI intid to the VM (same INTID inside): routed to its vCPU 0's core, injected with the HW bit so the guest's EOI deactivates it",
+        Fields(('vm', 'intid'), '<II'),
         Fields((), '<'),
         '', ''),
     Command.VM_START: CommandSpec(

@@ -95,6 +95,8 @@ def create_vm(board: Board, config_path: str | Path, progress=None) -> tuple[int
         for p in config.passthrough:
             board.call(P.Command.VM_MAP, vm_id, 1, p.ipa, p.pa, p.size,
                        what=f"{config.name} passthrough {p.pa:#x}")
+            for intid in p.irqs:
+                board.call(P.Command.VM_IRQ, vm_id, intid, what=f"{config.name} interrupt {intid}")
         board.write(layout.pa(config, layout.kernel_ipa), kernel.data, progress=progress)
         if initrd:
             board.write(layout.pa(config, layout.initrd_ipa), initrd, progress=progress)
