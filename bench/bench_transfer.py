@@ -143,9 +143,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=float, default=8)
     parser.add_argument("--quick", action="store_true", help="1 MiB, 2 ms only, no kernel")
+    parser.add_argument("--senders", default="lrzsz-sz,hvmon-ymodem",
+                        help="loady senders to compare (comma-separated; empty for none)")
+    parser.add_argument("--latencies-ms", default="2,16")
     args = parser.parse_args()
     size = int((1 if args.quick else args.size_mib) * (1 << 20))
-    latencies = [0.002] if args.quick else [0.002, 0.016]
+    latencies = [0.002] if args.quick else [float(x) / 1000 for x in args.latencies_ms.split(",")]
+    senders = [s for s in args.senders.split(",") if s]
     payload = os.urandom(size)
     rows = []
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"hvmon-bench-{os.getpid()}"
@@ -163,7 +167,7 @@ def main() -> int:
         t = hvmon_push(payload, latency)[0]
         row("hvmon framed push, incompressible", latency, t, size,
             target=">= 0.95" if latency < 0.01 else ">= 0.90")
-        for sender in ("lrzsz-sz", "hvmon-ymodem"):
+        for sender in senders:
             t = loady_push(payload, latency, sender, tmp)
             row(f"U-Boot loady from {sender}", latency, t, size)
 
