@@ -99,6 +99,8 @@ class QemuBoard:
             return answer
 
     def start(self, timeout: float = 10.0) -> "QemuBoard":
+        if self.running():
+            return self                      # `with board.start()` must not start a second one
         if shutil.which(QEMU_BINARY) is None:
             raise ConfigError(f"{QEMU_BINARY} not found: run `make setup`")
         if not Path(self.profile.qemu.bios).is_file():
