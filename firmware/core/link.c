@@ -1,5 +1,6 @@
 #include "link.h"
 
+#include "idle.h"
 #include "uart.h"
 
 static uint8_t ring[LINK_RX_RING];
@@ -25,6 +26,13 @@ int link_getc(void)
     if (head == tail)
         return -1;
     return ring[tail++ % LINK_RX_RING];
+}
+
+void link_idle(void)
+{
+    link_poll();
+    if (head == tail)
+        idle_wait();
 }
 
 void link_putc(uint8_t c)

@@ -16,6 +16,9 @@ int link_getc(void);
 /* Send one byte, draining the receiver while the transmitter is busy. */
 void link_putc(uint8_t c);
 void link_write(const uint8_t *data, uint32_t len);
+/* Nothing received and nothing to do: sleep until the UART, a guest core or the
+ * idle tick wakes the boot core. Returns at once when a byte is waiting. */
+void link_idle(void);
 /* Bytes dropped because the ring was full (only if the stub stalled far too long). */
 uint32_t link_rx_overruns(void);
 

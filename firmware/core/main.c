@@ -2,6 +2,7 @@
 
 #include "commands.h"
 #include "gicv3.h"
+#include "idle.h"
 #include "memmap.h"
 #include "monitor.h"
 #include "print.h"
@@ -29,6 +30,7 @@ void stub_main(const void *dtb, uint64_t el)
     /* Guests' interrupts (their timers, our kicks between cores) pass the distributor:
      * it must forward group 1 with affinity routing whatever the boot loader left. */
     gic_dist_init();
+    idle_init();
     printf_("\n");
     print_info();
     puts_("type 'help' for commands");

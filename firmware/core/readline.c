@@ -10,8 +10,10 @@ int readline(char *buf, size_t size)
     size_t len = 0;
     for (;;) {
         int c = link_getc();
-        if (c < 0)
+        if (c < 0) {
+            link_idle();
             continue;
+        }
         if (c == 0) {
             /* Nobody types NUL: it opens a frame. A host's HELLO switches to framed mode
              * (and does not come back here); anything else is dropped with the line. */

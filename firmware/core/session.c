@@ -396,9 +396,11 @@ void session_send(unsigned channel, const uint8_t *payload, uint32_t len)
     if (tx_count == PROTO_WINDOW)
         receiver_start(&rx_nested);
     while (tx_count == PROTO_WINDOW) {
-        service(1);
+        int busy = service(1);
         check_timer();
         pump();
+        if (!busy)
+            link_idle();
     }
     append(channel, payload, len);
     pump();
@@ -409,9 +411,11 @@ void session_drain(uint64_t timeout_ms)
     uint64_t start = timer_now(), limit = timer_ms(timeout_ms);
     receiver_start(&rx_nested);
     while (tx_count != 0 && timer_now() - start < limit) {
-        service(1);
+        int busy = service(1);
         check_timer();
         pump();
+        if (!busy)
+            link_idle();
     }
 }
 
@@ -424,11 +428,13 @@ void session_run(void)
 {
     receiver_start(&rx_main);
     for (;;) {
-        service(0);
+        int busy = service(0);
         deliver_ready();
         vm_poll();
         flush_streams();
         check_timer();
+        if (!busy)
+            link_idle();
     }
 }
 

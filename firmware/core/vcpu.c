@@ -2,6 +2,8 @@
 #include <stdint.h>
 
 #include "gicv3.h"
+#include "guest_tlbi.h"
+#include "idle.h"
 #include "hypercall.h"
 #include "libc.h"
 #include "memmap.h"
@@ -38,8 +40,16 @@ void vm_console_tx(void *ctx, uint8_t byte)
     struct vm *vm = ctx;
     struct vcpu *v = this_cpu()->vcpu;
     struct byte_ring *ring = &vm->console_out[v ? v->index : 0];
-    while (ring_put(ring, &byte, 1) == 0)
-        ;        /* the boot core drains it; like a full transmit FIFO, the guest waits */
+    int was_empty = __atomic_load_n(&ring->head, __ATOMIC_RELAXED) ==
+                    __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+    if (ring_put(ring, &byte, 1) == 0) {
+        /* Full: the boot core drains it; like a full transmit FIFO, the guest waits. */
+        idle_kick_boot_core();
+        while (ring_put(ring, &byte, 1) == 0)
+            ;
+    } else if (was_empty) {
+        idle_kick_boot_core();   /* it may be asleep; one kick per burst is enough */
+    }
 }
 
 static void setup_el2(struct vcpu *v)
@@ -47,7 +57,7 @@ static void setup_el2(struct vcpu *v)
     struct vm *vm = v->vm;
     write_sysreg(vtcr_el2, VTCR_EL2_VALUE);
     write_sysreg(vttbr_el2, stage2_vttbr(&vm->s2));
-    write_sysreg(hcr_el2, HCR_GUEST);
+    write_sysreg(hcr_el2, HCR_GUEST | (vm->nvcpus == 1 ? HCR_TTLB : 0));
     write_sysreg(cptr_el2, CPTR_EL2_NO_TRAPS);
     write_sysreg(hstr_el2, 0);
     write_sysreg(cnthctl_el2, 3);        /* EL1 may use the physical counter and timer */
@@ -94,6 +104,7 @@ static void park(struct percpu *cpu, struct vcpu *v)
     if (v)
         v->state = VCPU_OFF;
     dsb_sy();
+    idle_kick_boot_core();       /* the boot core reports the stop */
     psci_call(PSCI_CPU_OFF, 0, 0, 0);
     for (;;)
         wait_for_interrupt();
@@ -274,6 +285,16 @@ void guest_trap(struct percpu *cpu, uint64_t slot)
 {
     struct vcpu *v = cpu->vcpu;
     cpu->exits++;
+    if (slot == 8) {
+        /* The most frequent exit by far while Linux boots: keep it short (no vGIC work). */
+        uint64_t esr = read_sysreg(esr_el2);
+        unsigned rt = (esr >> 5) & 31;
+        if (((esr >> 26) & 0x3F) == EC_SYSREG &&
+            guest_tlbi_local(esr, rt == 31 ? 0 : cpu->regs[rt]) == 0) {
+            write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
+            return;
+        }
+    }
     if (slot == 9) {
         guest_irq(cpu, v);
     } else if (slot == 8) {

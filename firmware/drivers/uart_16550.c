@@ -27,6 +27,7 @@
 #define UART_LSR    0x05
 
 #define IER_NONE        0x00    /* also clears DW IER.PTIME (bit 7), see uart_putc */
+#define IER_ERBFI       0x01    /* received data available (and, with FIFOs, its timeout) */
 #define FCR_ENABLE      0x01
 #define FCR_CLEAR_RX    0x02
 #define FCR_CLEAR_TX    0x04
@@ -54,13 +55,21 @@ void uart_init(void)
     /* Let the boot loader's last bytes ("Starting kernel ...") leave the wire before the
      * FIFO reset below would throw them away. */
     uart_flush();
-    /* The stub polls; no interrupt may reach the GIC before it is ready for it. */
+    /* No interrupt may reach the GIC before the stub is ready for it (idle_init). */
     reg_write(UART_IER, IER_NONE);
     /* FIFOs on (RK3588: 64 bytes each way, not yet read from CPR on a board), both
      * emptied: drops Ctrl-C bytes the host sent while U-Boot was still running. */
     reg_write(UART_FCR, FCR_ENABLE | FCR_CLEAR_RX | FCR_CLEAR_TX);
     /* Reading LSR clears error flags (OE/PE/FE/BI) left over from boot-time noise. */
     (void)reg_read(UART_LSR);
+}
+
+/* FCR's receive trigger stays at 1 byte (bits 7:6 = 0, written by uart_init), so the
+ * interrupt is up whenever data waits; it drops when the FIFO is read empty. PTIME stays
+ * clear: the transmit side keeps its meaning described below. */
+void uart_rx_irq_enable(void)
+{
+    reg_write(UART_IER, IER_ERBFI);
 }
 
 /* LSR.THRE rather than the DW USR.TFNF bit: THRE is plain 16550 and always present,

@@ -17,6 +17,8 @@
 #define CR_UARTEN   (1u << 0)
 #define CR_TXE      (1u << 8)
 #define CR_RXE      (1u << 9)
+#define IMSC_RXIM   (1u << 4)   /* receive (FIFO level reached) */
+#define IMSC_RTIM   (1u << 6)   /* receive timeout: bytes below the level sat for 32 bit times */
 
 static inline uint32_t reg_read(uint32_t off)
 {
@@ -30,12 +32,19 @@ static inline void reg_write(uint32_t off, uint32_t v)
 
 void uart_init(void)
 {
-    /* The boot loader chose baud rate and framing; the stub polls, so mask and
-     * clear every interrupt and make sure both directions are enabled. */
+    /* The boot loader chose baud rate and framing; receive interrupts come on
+     * later (uart_rx_irq_enable), so mask and clear every interrupt and make sure both directions are enabled. */
     reg_write(PL011_IMSC, 0);
     reg_write(PL011_ICR, 0x7ff);
     reg_write(PL011_RSR, 0);
     reg_write(PL011_CR, reg_read(PL011_CR) | CR_UARTEN | CR_TXE | CR_RXE);
+}
+
+/* The interrupt is level: it stays asserted while the FIFO holds data, so the stub never
+ * needs to clear it (DDI 0183 3.4, UARTRXINTR and UARTRTINTR). */
+void uart_rx_irq_enable(void)
+{
+    reg_write(PL011_IMSC, IMSC_RXIM | IMSC_RTIM);
 }
 
 void uart_putc(char c)

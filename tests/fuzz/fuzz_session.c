@@ -78,6 +78,7 @@ int link_getc(void)
 }
 
 void link_poll(void) {}
+void link_idle(void) {}
 uint32_t link_rx_overruns(void) { return 0; }
 
 /* Every frame the stub sends must be well formed. */

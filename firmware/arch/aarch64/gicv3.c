@@ -67,6 +67,16 @@ void gic_enable_ppi(unsigned intid, int enable)
     mmio_write32(r + (enable ? GICR_ISENABLER0 : GICR_ICENABLER0), 1u << intid);
 }
 
+void gic_private_setup(unsigned intid)
+{
+    uintptr_t r = my_redistributor();
+    mmio_write32(r + GICR_IGROUPR0, mmio_read32(r + GICR_IGROUPR0) | 1u << intid);
+    uintptr_t prio = r + GICR_IPRIORITYR + (intid & ~3u);
+    uint32_t shift = (intid & 3) * 8;
+    mmio_write32(prio, (mmio_read32(prio) & ~(0xFFu << shift)) | (uint32_t)STUB_PRIORITY << shift);
+    mmio_write32(r + GICR_ISENABLER0, 1u << intid);
+}
+
 void gic_cpu_init(void)
 {
     rd = my_redistributor();
@@ -74,14 +84,8 @@ void gic_cpu_init(void)
     while (mmio_read32(rd + GICR_WAKER) & WAKER_ASLEEP)
         ;
     unsigned ours[] = {GIC_MAINTENANCE_PPI, GIC_VTIMER_PPI, GIC_KICK_SGI};
-    for (unsigned i = 0; i < sizeof ours / sizeof ours[0]; i++) {
-        unsigned id = ours[i];
-        mmio_write32(rd + GICR_IGROUPR0, mmio_read32(rd + GICR_IGROUPR0) | 1u << id);
-        uintptr_t prio = rd + GICR_IPRIORITYR + (id & ~3u);
-        uint32_t shift = (id & 3) * 8;
-        mmio_write32(prio, (mmio_read32(prio) & ~(0xFFu << shift)) | (uint32_t)STUB_PRIORITY << shift);
-        mmio_write32(rd + GICR_ISENABLER0, 1u << id);
-    }
+    for (unsigned i = 0; i < sizeof ours / sizeof ours[0]; i++)
+        gic_private_setup(ours[i]);
     /* System register interface, at EL2 and for EL1 (IHI 0069 12.2). */
     write_sysreg(S3_4_C12_C9_5, 0xF);          /* ICC_SRE_EL2: SRE, DFB, DIB, Enable */
     isb();

@@ -11,6 +11,9 @@
 #define GIC_MAINTENANCE_PPI 25u      /* both boards' DTs: GIC_PPI 9 */
 #define GIC_VTIMER_PPI      27u      /* EL1 virtual timer: GIC_PPI 11 */
 #define GIC_KICK_SGI        15u      /* the stub's "look at your mailbox" between cores */
+#define GIC_HYPTIMER_PPI    26u      /* EL2 physical timer: GIC_PPI 10 in both boards' DTs
+                                        (QEMU hw/arm/virt.c ARCH_TIMER_NS_EL2_IRQ,
+                                        Linux rk3588-base.dtsi timer node) */
 
 /* ICH_LR<n>_EL2 fields (IHI 0069, 12.5.9). */
 #define LR_STATE_PENDING    (1UL << 62)
@@ -28,6 +31,8 @@ void gic_dist_init(void);
  * the virtual timer PPI and the kick SGI at EL2, enable the virtual CPU interface. */
 void gic_cpu_init(void);
 void gic_enable_ppi(unsigned intid, int enable);
+/* An SGI or PPI of this core: group 1, the stub's priority, enabled. */
+void gic_private_setup(unsigned intid);
 
 uint32_t gic_ack(void);
 void gic_eoi(uint32_t intid);             /* priority drop (EOImode 1) */

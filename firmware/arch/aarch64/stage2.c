@@ -18,13 +18,14 @@
 #define XN              (1UL << 54)
 #define ADDR_MASK       0x000000FFFFFFF000UL
 
-static uint8_t pool[S2_POOL_PAGES + 1][PAGE] __attribute__((aligned(8192)));
-static uint16_t owner[S2_POOL_PAGES + 1];   /* VMID using the page, 0 = free */
+static uint8_t pool[S2_POOL_PAGES][PAGE] __attribute__((aligned(S2_ROOT_PAGES * PAGE)));
+static uint16_t owner[S2_POOL_PAGES];   /* VMID using the page, 0 = free */
 
 static uint64_t *alloc_pages(uint16_t vmid, unsigned count)
 {
-    /* count is 1, or 2 for the root, which must be 8 KiB aligned (pool is). */
-    for (unsigned i = 0; i + count <= S2_POOL_PAGES + 1; i += count) {
+    /* count is 1, or S2_ROOT_PAGES for the root, which must be aligned to its own size:
+     * runs start at multiples of count, and the pool is aligned to the root's size. */
+    for (unsigned i = 0; i + count <= S2_POOL_PAGES; i += count) {
         int free = 1;
         for (unsigned k = 0; k < count; k++)
             free &= owner[i + k] == 0;
@@ -41,13 +42,13 @@ static uint64_t *alloc_pages(uint16_t vmid, unsigned count)
 int stage2_init(struct stage2 *s2, uint16_t vmid)
 {
     s2->vmid = vmid;
-    s2->root = alloc_pages(vmid, 2);
+    s2->root = alloc_pages(vmid, S2_ROOT_PAGES);
     return s2->root ? 0 : -1;
 }
 
 void stage2_release(struct stage2 *s2)
 {
-    for (unsigned i = 0; i <= S2_POOL_PAGES; i++)
+    for (unsigned i = 0; i < S2_POOL_PAGES; i++)
         if (owner[i] == s2->vmid)
             owner[i] = 0;
     s2->root = NULL;
@@ -82,13 +83,10 @@ int stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size, enum
     if (((ipa | pa | size) & (PAGE - 1)) || ipa + size > (1UL << S2_IPA_BITS) || ipa + size < ipa)
         return -1;
     while (size) {
-        /* Level 1 index over the concatenated root: IPA bits [39:30]. */
-        uint64_t *l1 = &s2->root[(ipa >> 30) & 1023];
-        uint64_t *l2 = next_table(s2, l1);
-        if (!l2)
-            return -1;
-        uint64_t *l2e = &l2[(ipa >> 21) & 511];
-        if (((ipa | pa) & (BLOCK_2M - 1)) == 0 && size >= BLOCK_2M && *l2e == 0) {
+        /* Level 2 index over the concatenated root: IPA bits [33:21]. */
+        uint64_t *l2e = &s2->root[(ipa >> 21) & (S2_ROOT_PAGES * ENTRIES - 1)];
+        if (BOARD_STAGE2_BLOCKS && ((ipa | pa) & (BLOCK_2M - 1)) == 0 && size >= BLOCK_2M &&
+            *l2e == 0) {
             *l2e = (pa & ADDR_MASK) | leaf_attrs(kind) | DESC_BLOCK;
             ipa += BLOCK_2M;
             pa += BLOCK_2M;

@@ -1,28 +1,50 @@
-/* Stage-2 translation for one VM: 4 KiB granule, 40-bit IPA, walk starting at level 1
- * with two concatenated level-1 tables (ARM ARM D8.2, "Translation table walk"; VTCR_EL2
- * in D17.2). Both boards' cores implement a 40-bit physical address space. */
+/* Stage-2 translation for one VM: 4 KiB granule, 34-bit IPA (16 GiB), walk starting at
+ * level 2 with 16 concatenated level-2 tables (ARM ARM D8.2, "Translation table walk",
+ * concatenated translation tables; VTCR_EL2 in D17.2). Starting at level 2 keeps the
+ * stage-2 part of every nested walk to two reads (one with 2 MiB blocks) instead of three
+ * from level 1; 16 GiB of guest-physical space is ample for both boards' VM layouts. The
+ * output (PA) size stays 40 bits: guest RAM may sit anywhere in both boards' RAM. */
 #ifndef HVMON_STAGE2_H
 #define HVMON_STAGE2_H
 
 #include <stdint.h>
 
-#define S2_IPA_BITS 40
-#define S2_POOL_PAGES 96           /* table pages shared by all VMs */
+#define S2_IPA_BITS 34
+#define S2_ROOT_PAGES 16           /* 2^(34 - 21) level-2 entries, 512 per page */
+
+/* Whether RAM is mapped with 2 MiB blocks where it can be (the board profile's
+ * [firmware] stage2_blocks; on by default). Blocks mean fewer table pages and TLB
+ * misses on silicon. QEMU's TCG is the exception: it files a two-stage translation under
+ * the larger of the two page sizes (target/arm/ptw.c, get_phys_addr_twostage) and turns
+ * any TLBI by address inside a range holding such "large pages" into a flush of the
+ * whole TLB (accel/tcg/cputlb.c, tlb_flush_page_locked), so every guest TLBI by VA
+ * would cost a full refill through nested walks. */
+#ifndef BOARD_STAGE2_BLOCKS
+#define BOARD_STAGE2_BLOCKS 1
+#endif
+/* Table pages shared by all VMs: a root for each of the 4 VM slots, then level-3 pages.
+ * 2 MiB blocks need those only for unaligned edges and device pages; 4 KiB pages need one
+ * per 2 MiB of guest RAM (1 GiB of VMs: 512, and some for devices). */
+#if BOARD_STAGE2_BLOCKS
+#define S2_POOL_PAGES (4 * S2_ROOT_PAGES + 64)
+#else
+#define S2_POOL_PAGES (4 * S2_ROOT_PAGES + 528)
+#endif
 
 enum s2_kind { S2_NORMAL, S2_DEVICE };
 
 struct stage2 {
-    uint64_t *root;                /* 8 KiB: two level-1 tables */
+    uint64_t *root;                /* 64 KiB: 16 level-2 tables */
     uint16_t vmid;
 };
 
-/* VTCR_EL2: T0SZ 24 (40-bit IPA), SL0 1 (start at level 1), inner/outer write-back
- * cacheable, inner shareable, TG0 4 KiB, PS 40 bits, bit 31 RES1. */
-#define VTCR_EL2_VALUE 0x80023558UL
+/* VTCR_EL2: T0SZ 30 (34-bit IPA), SL0 0 (start at level 2 with the 4 KiB granule), inner/
+ * outer write-back cacheable, inner shareable, TG0 4 KiB, PS 40 bits, bit 31 RES1. */
+#define VTCR_EL2_VALUE 0x8002351EUL
 
 int stage2_init(struct stage2 *s2, uint16_t vmid);
-/* Map [ipa, ipa+size) to [pa, pa+size): 2 MiB blocks where both are aligned, 4 KiB pages
- * elsewhere. Returns 0, or -1 when the table pool is exhausted or the range is invalid. */
+/* Map [ipa, ipa+size) to [pa, pa+size): 2 MiB blocks where both are aligned (if the board
+ * allows them), 4 KiB pages elsewhere. Returns 0, or -1 when the table pool is exhausted or the range is invalid. */
 int stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size, enum s2_kind kind);
 /* Give every table page of this VM back to the pool. */
 void stage2_release(struct stage2 *s2);
