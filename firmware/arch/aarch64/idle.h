@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define IDLE_TICK_US 1000
+#define IDLE_TICK_US 5000   /* the shortest timeout on the boot core is 150 ms (NAK repeat) */
 
 /* On the boot core, once: GIC CPU interface, UART interrupt routed here, CNTHP armed. */
 void idle_init(void);

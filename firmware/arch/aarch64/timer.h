@@ -18,4 +18,9 @@ static inline uint64_t timer_ms(uint64_t ms)
     return read_sysreg(cntfrq_el0) / 1000 * ms;
 }
 
+static inline uint64_t timer_us(uint64_t us)
+{
+    return read_sysreg(cntfrq_el0) / 1000000 * us;
+}
+
 #endif
