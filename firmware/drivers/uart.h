@@ -15,8 +15,9 @@ void uart_putc(char c);
 int uart_tx_ready(void);
 /* One received byte, or -1 when the receive FIFO is empty. Never blocks. */
 int uart_getc_nonblock(void);
-/* Raise the UART's interrupt while received data waits (the boot core sleeps on it). */
-void uart_rx_irq_enable(void);
+/* Raise the UART's interrupt while received data waits (the boot core sleeps on it), or
+ * not: while the stub polls, an interrupt line toggling with every byte only costs. */
+void uart_rx_irq_enable(int enable);
 /* Wait until every byte handed to uart_putc has left the shift register. */
 void uart_flush(void);
 

@@ -67,9 +67,9 @@ void uart_init(void)
 /* FCR's receive trigger stays at 1 byte (bits 7:6 = 0, written by uart_init), so the
  * interrupt is up whenever data waits; it drops when the FIFO is read empty. PTIME stays
  * clear: the transmit side keeps its meaning described below. */
-void uart_rx_irq_enable(void)
+void uart_rx_irq_enable(int enable)
 {
-    reg_write(UART_IER, IER_ERBFI);
+    reg_write(UART_IER, enable ? IER_ERBFI : IER_NONE);
 }
 
 /* LSR.THRE rather than the DW USR.TFNF bit: THRE is plain 16550 and always present,

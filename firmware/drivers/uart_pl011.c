@@ -42,9 +42,9 @@ void uart_init(void)
 
 /* The interrupt is level: it stays asserted while the FIFO holds data, so the stub never
  * needs to clear it (DDI 0183 3.4, UARTRXINTR and UARTRTINTR). */
-void uart_rx_irq_enable(void)
+void uart_rx_irq_enable(int enable)
 {
-    reg_write(PL011_IMSC, IMSC_RXIM | IMSC_RTIM);
+    reg_write(PL011_IMSC, enable ? IMSC_RXIM | IMSC_RTIM : 0);
 }
 
 void uart_putc(char c)

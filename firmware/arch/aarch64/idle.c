@@ -20,7 +20,6 @@ void idle_init(void)
     gic_private_setup(GIC_HYPTIMER_PPI);
     write_sysreg(cnthp_ctl_el2, CNTHP_ENABLE | CNTHP_IMASK);
     gic_spi_route(BOARD_UART_IRQ, percpus[0].mpidr, 1);
-    uart_rx_irq_enable();
     isb();
     ready = 1;
 }
@@ -35,8 +34,10 @@ void idle_wait(void)
         return;
     write_sysreg(cnthp_cval_el2, timer_now() + tick);
     write_sysreg(cnthp_ctl_el2, CNTHP_ENABLE);
+    uart_rx_irq_enable(1);      /* a byte already waiting raises it at once: WFI returns */
     isb();
     wait_for_interrupt();
+    uart_rx_irq_enable(0);
     for (unsigned i = 0; i < 4; i++) {
         uint32_t intid = gic_ack();
         if (intid >= GIC_SPURIOUS)
