@@ -32,7 +32,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "host"))
 
-from hvmon import ymodem  # noqa: E402
 from hvmon.board import Board  # noqa: E402
 from hvmon.boards import load_profile  # noqa: E402
 from hvmon.bringup import bring_up  # noqa: E402

@@ -42,10 +42,13 @@ def attach_console(board, vm_id: int, name: str) -> None:
     if not sys.stdin.isatty():
         raise SystemExit("hvmon: the console needs a TTY on standard input")
     out = sys.stdout.buffer
+    # The banner first: what the guest printed so far follows it, ending at its prompt.
+    sys.stderr.write(f"--- console of {name} (VM {vm_id}) --- Ctrl-] detaches ---\r\n")
+    sys.stderr.flush()
     for chunk in [bytes(board.consoles.get(vm_id, b""))]:
         out.write(chunk)
+    out.flush()
     board.on_console = lambda vm, data: (out.write(data), out.flush()) if vm == vm_id else None
-    sys.stderr.write(f"--- console of {name} (VM {vm_id}) --- Ctrl-] detaches ---\r\n")
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
     try:

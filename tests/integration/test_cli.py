@@ -14,7 +14,7 @@ import pytest
 
 from hvmon.boards import load_profile
 from hvmon.qemu import QemuBoard
-from tests.conftest import QEMU_LIFETIME, results_dir
+from tests.integration.test_repl import LIFETIME as QEMU_LIFETIME, results
 
 pytestmark = pytest.mark.qemu
 
@@ -27,7 +27,7 @@ def hvmon(*args, timeout=60):
 
 @pytest.fixture
 def qemu(request):
-    board = QemuBoard(load_profile("qemu-virt"), log_path=results_dir(request) / "qemu.log",
+    board = QemuBoard(load_profile("qemu-virt"), log_path=results(f"test_cli/{request.node.name}") / "qemu.log",
                        lifetime=QEMU_LIFETIME)
     board.start()
     yield board

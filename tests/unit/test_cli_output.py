@@ -1,0 +1,69 @@
+"""How results and events read: hex dumps, hypercall status names, event lines."""
+
+from __future__ import annotations
+
+import struct
+
+from hvmon import protocol as P
+from hvmon.commands.board_cmds import hexdump, status_name
+from hvmon.commands.events import describe_event
+from hvmon.symbols import Symbolizer
+from tests.unit.test_symbols import build_elf
+
+
+def test_hexdump_rows_of_sixteen_with_ascii():
+    text = hexdump(0x40200030, bytes(range(0x41, 0x41 + 20)) + b"\0\x7f")
+    assert text.splitlines() == [
+        "0000000040200030  41 42 43 44 45 46 47 48 49 4a 4b 4c 4d 4e 4f 50  |ABCDEFGHIJKLMNOP|",
+        "0000000040200040  51 52 53 54 00 7f                                |QRST..|",
+    ]
+
+
+def test_status_names_come_from_the_protocol():
+    assert status_name(0) == "OK"
+    assert status_name(-1) == "NOT_SUPPORTED (SMCCC -1)"
+    assert status_name(-int(P.Status.NO_PRIVILEGE)) == "NO_PRIVILEGE"
+    assert status_name(-99) == "-99"
+
+
+def event(kind: P.Event, *fields: int) -> bytes:
+    return struct.pack("<BBH", kind, 0, 0) + struct.pack(P.EVENT_FIELDS[kind].format, *fields)
+
+
+def test_a_guest_fault_names_the_vm_and_the_function(tmp_path):
+    symbols = Symbolizer()
+    symbols.add_guest(2, build_elf(tmp_path))
+    payload = event(P.Event.VM_STOPPED, 2, 3, 0x93c08005, 0x40000004, 0x1000, 0x1000)
+    assert describe_event(P.Event.VM_STOPPED, payload, symbols, {2: "crasher"}) == (
+        "VM 2 (crasher) stopped: fault ESR 0x93c08005 ELR 0x40000004 (_start+0x4) FAR 0x1000 IPA 0x1000")
+    off = event(P.Event.VM_STOPPED, 1, 1, 0, 0, 0, 0)
+    assert describe_event(P.Event.VM_STOPPED, off, symbols) == "VM 1 stopped: SYSTEM_OFF"
+
+
+def test_a_stub_fault_is_symbolised_from_the_stub_elf():
+    from hvmon.boards import load_profile
+    symbols = Symbolizer(load_profile("qemu-virt").image("elf"))
+    pc = symbols.stub.address("stub_main") + 0x10
+    payload = event(P.Event.FAULT, 0x96000045, pc, 0x8, 0x3c9)
+    assert describe_event(P.Event.FAULT, payload, symbols) == (
+        f"stub fault: ESR 0x96000045 ELR {pc:#x} (stub_main+0x10) FAR 0x8 SPSR 0x3c9")
+
+
+def test_lost_bytes():
+    payload = event(P.Event.LOST, 0x10, 77)
+    assert describe_event(P.Event.LOST, payload, Symbolizer()) == "77 bytes of channel 16 were lost"
+
+
+def test_guest_console_lines_are_named_whole_and_free_of_escapes(capsys, tmp_path):
+    import time
+    from hvmon.commands import Context, GlobalOptions
+    from hvmon.userconfig import UserConfig
+    ctx = Context(GlobalOptions(), UserConfig(tmp_path / "config.toml"))
+    ctx.echo_consoles = True
+    ctx.vm_names[1] = "linux"
+    ctx.on_console(1, b"hello\r\nwor")
+    ctx.on_console(1, b"ld \x1b[1;32mgreen\x1b[0m\n/ # \x1b[6n")
+    ctx.on_console(2, b"other\n")
+    assert capsys.readouterr().out.splitlines() == ["[linux] hello", "[linux] world green", "[vm2] other"]
+    time.sleep(0.6)                        # a prompt with no newline shows once it is quiet
+    assert capsys.readouterr().out.splitlines() == ["[linux] / # "]
