@@ -16,6 +16,7 @@ APT_PACKAGES=(
     python3-venv
     tmux                   # terminal tests of the interactive commands
     lrzsz                  # sz --ymodem: the loady baseline in bench/
+    ser2net                # RFC 2217 export of a serial line: the HIL remote-board test
     clang                  # libFuzzer for the stub's decoder (make fuzz)
     libclang-rt-14-dev
 )

@@ -1,8 +1,11 @@
-"""Shared test helpers: a QEMU board with the stub brought up through real U-Boot."""
+"""Shared test helpers: a QEMU board with the stub brought up through real U-Boot.
+
+The board fixtures of the hvmon pytest plugin (hvmon.hil, loaded through its entry
+point) do the work: `board`, `vm` and `console` for framed tests; the helpers here give
+the text-monitor tests their stub, on the plugin's BoardTarget."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,9 +13,10 @@ import pytest
 
 from hvmon.board import Board
 from hvmon.boards import BoardProfile, load_profile
-from hvmon.bringup import BringupResult, bring_up
+from hvmon.bringup import BringupResult
 from hvmon.expect import Expect
-from hvmon.link import open_link
+from hvmon.hil.artifacts import folder_for_test
+from hvmon.hil.target import BoardTarget
 from hvmon.monitor import TextMonitor
 from hvmon.qemu import QemuBoard
 
@@ -29,32 +33,24 @@ class StubUnderTest:
     monitor: TextMonitor
     bringup: BringupResult
     image: bytes
+    target: BoardTarget | None = None
 
 
 def results_dir(request) -> Path:
-    name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)
-    path = RESULTS / name
+    path = RESULTS / folder_for_test(request.node.nodeid)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def start_stub(request, profile: BoardProfile | None = None, qmp: bool = False) -> StubUnderTest:
-    """Start QEMU, bring the stub up through U-Boot; the finalizer stops QEMU by its PID."""
+    """Start QEMU, bring the stub up through U-Boot and leave it at its text monitor; the
+    finalizer stops QEMU by its PID. (QMP is always on: `qmp` is kept for callers.)"""
     profile = profile or load_profile("qemu-virt")
-    out = results_dir(request)
-    qemu = QemuBoard(profile, log_path=out / "qemu.log", lifetime=QEMU_LIFETIME)
-    if qmp:
-        qemu.enable_qmp()
-    qemu.start()
-    request.addfinalizer(qemu.stop)
-    serial_log = open(out / "serial.log", "wb")
-    request.addfinalizer(serial_log.close)
-    port = open_link(qemu.url)
-    request.addfinalizer(port.close)
-    link = Expect(port, serial_log)
-    result = bring_up(link, profile)
-    return StubUnderTest(profile, qemu, link, TextMonitor(link), result,
-                         profile.image().read_bytes())
+    target = BoardTarget(profile, results_dir(request), qemu_options={"lifetime": QEMU_LIFETIME})
+    request.addfinalizer(target.stop)
+    target.start(framed=False)
+    return StubUnderTest(profile, target.qemu, target.link, TextMonitor(target.link),
+                         target.bringup, profile.image().read_bytes(), target)
 
 
 def framed(request, stub: StubUnderTest) -> Board:

@@ -38,6 +38,15 @@ class QemuProfile:
 
 
 @dataclass(frozen=True)
+class PowerProfile:
+    """Shell commands that press a board's buttons (a relay, a switchable USB hub, a lab
+    PDU): the HIL plugin runs them to recover a board whose stub stopped answering."""
+    reset: str | None = None
+    power_cycle: str | None = None
+    timeout: float = 30.0          # seconds each command may take
+
+
+@dataclass(frozen=True)
 class BoardProfile:
     name: str
     path: Path
@@ -45,6 +54,7 @@ class BoardProfile:
     uboot: UBootProfile
     qemu: QemuProfile | None = None
     firmware: dict = field(default_factory=dict)
+    power: PowerProfile = field(default_factory=PowerProfile)
 
     def image(self, suffix: str = "bin") -> Path:
         """The stub image built for this board (firmware/Makefile BOARD=<name>)."""
@@ -61,6 +71,25 @@ def _section(data: dict, name: str, path: Path, keys: dict[str, type]) -> dict:
         if not isinstance(section[key], kind):
             raise ConfigError(f"{path}: [{name}] {key} must be {kind.__name__}")
     return section
+
+
+def _power(data: dict, path: Path) -> PowerProfile:
+    """The optional [power] section: reset / power_cycle commands, run by a shell."""
+    section = data.get("power", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: power must be a section [power]")
+    known = {"reset", "power_cycle", "timeout"}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(f"{path}: [power] unknown key {unknown[0]!r} "
+                          f"(known: {', '.join(sorted(known))})")
+    for key in ("reset", "power_cycle"):
+        if key in section and (not isinstance(section[key], str) or not section[key].strip()):
+            raise ConfigError(f"{path}: [power] {key} must be a non-empty shell command")
+    timeout = section.get("timeout", 30)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ConfigError(f"{path}: [power] timeout must be a positive number of seconds")
+    return PowerProfile(section.get("reset"), section.get("power_cycle"), float(timeout))
 
 
 def load_profile(name_or_path: str | Path) -> BoardProfile:
@@ -85,6 +114,7 @@ def load_profile(name_or_path: str | Path) -> BoardProfile:
         qemu = QemuProfile(q["machine"], q["cpu"], q["bios"], q["memory"], q["smp"])
     return BoardProfile(
         name=data.get("name", path.parent.name),
+        power=_power(data, path),
         path=path,
         load_address=fw["load_address"],
         uboot=UBootProfile(ub["prompt"], ub["baud"], ub["interrupt"], ub["boot_command"]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -36,7 +37,7 @@ class QemuBoard:
     def __init__(self, profile: BoardProfile, memory: str | None = None, smp: int | None = None,
                  port: int | None = None, extra_args: list[str] | None = None,
                  log_path: Path | None = None, wait_for_client: bool = True,
-                 lifetime: float | None = None):
+                 lifetime: float | None = None, serial: str = "tcp"):
         if profile.qemu is None:
             raise ConfigError(f"{profile.path}: board {profile.name} has no [qemu] section")
         self.profile = profile
@@ -47,11 +48,17 @@ class QemuBoard:
         self.log_path = log_path
         self.wait_for_client = wait_for_client
         self.lifetime = lifetime
+        if serial not in ("tcp", "pty"):
+            raise ConfigError(f"QEMU serial must be 'tcp' or 'pty', not {serial!r}")
+        self.serial = serial             # "pty": a pseudo-terminal, e.g. for ser2net to export
+        self.pty: str | None = None      # its path, once QEMU has said it
         self.qmp_path = None
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
+        if self.serial == "pty":
+            return self.pty or ""
         return f"socket://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
@@ -69,7 +76,8 @@ class QemuBoard:
             "-nic", "none",
             "-nographic",
             "-monitor", "none",
-            "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait={wait},nodelay=on",
+            "-serial", ("pty" if self.serial == "pty"
+                        else f"tcp:127.0.0.1:{self.port},server=on,wait={wait},nodelay=on"),
             *(["-qmp", f"unix:{self.qmp_path},server=on,wait=off"] if self.qmp_path else []),
             *self.extra_args,
         ]
@@ -106,6 +114,10 @@ class QemuBoard:
         if not Path(self.profile.qemu.bios).is_file():
             raise ConfigError(f"{self.profile.path}: [qemu] bios {self.profile.qemu.bios} "
                               "does not exist: run `make setup` (package u-boot-qemu)")
+        if self.serial == "pty" and self.log_path is None:
+            # QEMU names the pty it made only in its output: keep that output somewhere.
+            self._log_dir = tempfile.TemporaryDirectory(prefix="hvmon-qemu-")
+            self.log_path = Path(self._log_dir.name) / "qemu.log"
         out = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=out,
                                         stderr=subprocess.STDOUT, start_new_session=True,
@@ -117,11 +129,16 @@ class QemuBoard:
             if self.process.poll() is not None:
                 raise LinkError(f"QEMU exited at start with code {self.process.returncode}"
                                 + (f" (see {self.log_path})" if self.log_path else ""))
-            if _listening(self.port):
+            if self.serial == "pty":
+                self.pty = _pty_path(self.log_path)
+                if self.pty:
+                    return self
+            elif _listening(self.port):
                 return self
             time.sleep(0.05)
         self.stop()
-        raise LinkError(f"QEMU did not open its serial port 127.0.0.1:{self.port} in {timeout} s")
+        where = "a serial pty" if self.serial == "pty" else f"its serial port 127.0.0.1:{self.port}"
+        raise LinkError(f"QEMU did not open {where} in {timeout} s")
 
     @property
     def pid(self) -> int | None:
@@ -142,6 +159,9 @@ class QemuBoard:
         if self.qmp_path is not None:
             self._qmp_dir.cleanup()
             self.qmp_path = None
+        if getattr(self, "_log_dir", None) is not None:
+            self._log_dir.cleanup()
+            self._log_dir = self.log_path = None
 
     def __enter__(self) -> "QemuBoard":
         return self.start()
@@ -155,6 +175,16 @@ def _die_with_parent() -> None:
     killed hvmon or test run never leaves a QEMU behind (Linux prctl PR_SET_PDEATHSIG)."""
     PR_SET_PDEATHSIG = 1
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _pty_path(log_path: Path) -> str | None:
+    """QEMU prints "char device redirected to /dev/pts/N (label serial0)" at start."""
+    try:
+        text = Path(log_path).read_text(errors="replace")
+    except OSError:
+        return None
+    match = re.search(r"char device redirected to (\S+) \(label serial0\)", text)
+    return match.group(1) if match else None
 
 
 def _listening(port: int) -> bool:

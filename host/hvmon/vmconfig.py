@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,9 +92,12 @@ def _overlap(a0, a1, b0, b1) -> bool:
     return a0 < b1 and b0 < a1
 
 
-def load_vm_config(path: str | Path, ram=(), protected=(), taken=()) -> VmConfig:
+def load_vm_config(path: str | Path | Mapping, ram=(), protected=(), taken=()) -> VmConfig:
     """ram / protected: the board's Range lists (Board.info()); taken: PA ranges
-    (start, end) other VMs hold. Physical addresses left out are allocated here."""
+    (start, end) other VMs hold. Physical addresses left out are allocated here.
+    A mapping instead of a path is a config built in Python (vm_config_from_dict)."""
+    if isinstance(path, Mapping):
+        return vm_config_from_dict(path, ram=ram, protected=protected, taken=taken)
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text())
@@ -101,6 +105,20 @@ def load_vm_config(path: str | Path, ram=(), protected=(), taken=()) -> VmConfig
         raise ConfigError(f"{path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    return _parse(path, data, ram, protected, taken)
+
+
+def vm_config_from_dict(data: Mapping, base: str | Path = ".", ram=(), protected=(),
+                        taken=()) -> VmConfig:
+    """The same keys and checks as a TOML file, from a dict (a test's VM written inline).
+    Relative file paths are taken from `base`; errors name the config as `<dict NAME>`."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"a VM config must be a dict of keys, not {type(data).__name__}")
+    label = f"<dict {data.get('name', '?')}>"
+    return _parse(Path(base).resolve() / label, dict(data), ram, protected, taken)
+
+
+def _parse(path: Path, data: dict, ram, protected, taken) -> VmConfig:
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise _err(path, unknown[0], f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")

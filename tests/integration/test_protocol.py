@@ -1,17 +1,17 @@
 """The framed protocol against the real stub in QEMU, entered from the text monitor
-after a real U-Boot bring-up: every command, every refusal, and the mode switches."""
+after a real U-Boot bring-up: every command, every refusal, and the mode switches.
+`board` is the hvmon pytest plugin's fixture: one QEMU board for the module."""
 
 from __future__ import annotations
 
 import os
 import struct
-import time
 import zlib
 
 import pytest
 
 from hvmon import protocol as P
-from hvmon.board import Board, StubError
+from hvmon.board import StubError
 from hvmon.errors import ConfigError
 from hvmon.monitor import TextMonitor
 from tests.conftest import framed, start_stub
@@ -20,11 +20,6 @@ pytestmark = pytest.mark.qemu
 
 SCRATCH = 0x48000000
 STUB = 0x40200000
-
-
-@pytest.fixture(scope="module")
-def board(request, stub) -> Board:
-    return framed(request, stub)
 
 
 def test_info_describes_the_board(board):

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import zlib
 
 import pytest
 
@@ -42,9 +41,8 @@ def test_host_killed_mid_transfer_then_the_next_hello_is_answered(request, tmp_p
         assert board.read(SCRATCH, len(data)) == data
 
 
-def test_a_board_reset_mid_transfer_is_reported_within_seconds(request):
-    stub = start_stub(request, qmp=True)
-    board = framed(request, stub)
+def test_a_board_reset_mid_transfer_is_reported_within_seconds(board, hvmon_target):
+    """On the plugin's board: the next test that asks for `board` gets it recovered."""
     errors, finished = [], threading.Event()
 
     def transfer():
@@ -56,7 +54,7 @@ def test_a_board_reset_mid_transfer_is_reported_within_seconds(request):
 
     threading.Thread(target=transfer, daemon=True).start()
     time.sleep(2.0)
-    stub.qemu.qmp("system_reset")                    # the reset button, under the transfer
+    hvmon_target.qemu.qmp("system_reset")            # the reset button, under the transfer
     reset_at = time.monotonic()
     assert finished.wait(30), "the transfer never noticed the reset"
     noticed = time.monotonic() - reset_at

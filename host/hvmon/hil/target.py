@@ -1,0 +1,188 @@
+"""One board under test: a QEMU board started here, or a board at a serial port. Brings
+the stub up through U-Boot, keeps a framed Board on it, and recovers it when the stub
+stops answering: the profile's [power] reset command, else QEMU's reset button."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .. import protocol as P
+from ..board import Board
+from ..boards import BoardProfile
+from ..bringup import BringupResult, bring_up
+from ..errors import HvmonError
+from ..expect import Expect
+from ..link import open_link
+from ..qemu import QemuBoard
+from ..session import Session
+from .artifacts import LogRouter
+from .power import has_power_control, press_reset
+
+QEMU_LIFETIME = 1800     # seconds: no QEMU of a test run outlives a stuck run by much
+ALIVE_TIMEOUT = 5.0      # seconds an INFO may take before the stub counts as gone
+
+
+class BoardTarget:
+    def __init__(self, profile: BoardProfile, folder: Path, url: str | None = None,
+                 qemu_options: dict | None = None, say=None,
+                 serial_sink=None, framed_sink=None):
+        self.profile = profile
+        self.folder = folder
+        self.given_url = url                  # None: the plugin runs a QEMU board
+        self.qemu_options = dict(qemu_options or {})
+        self.say = say or (lambda text: None)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.serial_sink = serial_sink or LogRouter(folder / "serial.log")
+        self.framed_sink = framed_sink or LogRouter(folder / "framed-rx.bin")
+        self.qemu: QemuBoard | None = None
+        self.port = None
+        self.link: Expect | None = None
+        self.board: Board | None = None
+        self.bringup: BringupResult | None = None
+        self.recoveries: list[str] = []
+        self.on_ready = []                    # callables run after every (re)start in framed mode
+        # QEMU's loader put guest images in RAM (preload.py); a guest that ran has written
+        # into them (its .data and .bss), and a reset puts them back: cheaper than pushing.
+        self.preloaded = any(str(a).startswith("loader,")
+                             for a in self.qemu_options.get("extra_args", []))
+        self.guest_ran = False
+        self._qemu_starts = 0
+
+    @property
+    def is_qemu(self) -> bool:
+        return self.given_url is None
+
+    @property
+    def url(self) -> str:
+        return self.qemu.url if self.qemu else self.given_url
+
+    # --- start and stop -------------------------------------------------------------
+
+    def start(self, framed: bool = True) -> "BoardTarget":
+        """Bring the stub up; framed=False leaves it at its text monitor (self.link)."""
+        if self.is_qemu:
+            self._start_qemu()
+            self._open()
+            self._bring_up(framed)
+            return self
+        self._open()
+        if framed and self._hello():          # the stub is up already (a previous run)
+            self.say(f"stub already answering on {self.url}")
+            self._ready()
+            return self
+        self._bring_up(framed)
+        return self
+
+    def _start_qemu(self) -> None:
+        self._qemu_starts += 1
+        options = dict(self.qemu_options)
+        self.qemu = QemuBoard(self.profile, log_path=self.folder / f"qemu-{self._qemu_starts}.log",
+                              lifetime=options.pop("lifetime", QEMU_LIFETIME), **options)
+        self.qemu.enable_qmp()                # the reset button recovery presses
+        self.qemu.start()
+        self.say(f"QEMU board pid {self.qemu.pid} on {self.qemu.url}")
+
+    def _open(self) -> None:
+        if self.port is not None:
+            self.port.close()
+        self.port = open_link(self.url, baud=self.profile.uboot.baud)
+        self.link = Expect(self.port, self.serial_sink)
+
+    def _bring_up_stub(self, framed: bool) -> None:
+        self.port.timeout = 0.05
+        self.link.discard()
+        self.bringup = bring_up(self.link, self.profile, say=self.say)
+        self.say(f"stub {self.bringup.version} up on {self.bringup.board} in "
+                 f"{self.bringup.seconds['total']:.1f} s")
+        if framed:
+            self.board = Board.attach(self.port, trace=self.framed_sink)
+            self._ready()
+
+    def _hello(self) -> bool:
+        """A quick HELLO: does a stub answer on this port already? Board.attach would
+        close the port on failure; here the port stays open for a bring-up."""
+        self.port.timeout = 0.002
+        board = Board(None, self.port)
+        board.session = Session(self.port, on_stream=board._on_stream, on_event=board._on_event,
+                                trace=self.framed_sink)
+        try:
+            board.session.hello(timeout=1.5, attempts=3)
+            board.info(refresh=True)
+        except HvmonError:
+            board.session.close()
+            return False
+        self.board = board
+        return True
+
+    def _ready(self) -> None:
+        for hook in self.on_ready:
+            hook(self)
+
+    def stop(self) -> None:
+        if self.board is not None:
+            self.board.session.close()
+            self.board = None
+        if self.port is not None:
+            self.port.close()
+            self.port = None
+        if self.qemu is not None:
+            self.qemu.stop()
+        self.serial_sink.close()
+        self.framed_sink.close()
+
+    # --- health and recovery --------------------------------------------------------
+
+    def alive(self) -> bool:
+        """True when the stub answers an INFO request within a few seconds."""
+        if self.board is None:
+            return False
+        try:
+            self.board.call(P.Command.INFO, timeout=ALIVE_TIMEOUT)
+            return True
+        except (HvmonError, TimeoutError) as exc:
+            self.say(f"the stub does not answer: {exc or 'no response'}")
+            return False
+
+    def recover(self, reason: str) -> None:
+        """Reset the board and bring the stub up again: the profile's [power] command
+        if it has one (on QEMU as well, which then also gets its reset button), else
+        QEMU's system_reset, else (QEMU gone) a new QEMU."""
+        self.recoveries.append(reason)
+        self.say(f"recovering the board: {reason}")
+        if self.board is not None:
+            self.board.session.close()
+            self.board = None
+        pressed = False
+        if has_power_control(self.profile):
+            press_reset(self.profile, self.url, self.say)
+            pressed = True
+        if self.is_qemu:
+            if self.qemu.running():
+                self.qemu.qmp("system_reset")
+            else:
+                self.qemu.stop()
+                self._start_qemu()
+                self._open()
+            pressed = True
+        if not pressed:
+            raise HvmonError(f"the stub at {self.url} stopped answering and {self.profile.path} "
+                             "has no [power] reset or power_cycle command to recover it")
+        time.sleep(0.2)                       # let the reset reach the line before catching U-Boot
+        self._bring_up(framed=True)
+
+    def guest_started(self) -> None:
+        self.guest_ran = True
+
+    def ensure_alive(self, guests: bool = False) -> None:
+        """Recover a stub that does not answer; guests=True: the test will create guests,
+        so restore preloaded guest images a guest of an earlier test ran in."""
+        if not self.alive():
+            self.recover("the stub stopped answering")
+        elif guests and self.preloaded and self.guest_ran:
+            self.recover("restore the preloaded guest images (an earlier guest ran in them)")
+
+    def _bring_up(self, framed: bool) -> None:
+        self.guest_ran = False
+        self._bring_up_stub(framed)
+
