@@ -113,9 +113,17 @@ def repl(request, url, env):
     yield start
     for term in terminals:
         if "terminal-exited" not in term.screen():
-            term.keys("C-c")                  # clear whatever is on the line, then leave
-            term.keys("C-d")
             try:
+                # Clear whatever is on the line, then leave once the fresh prompt is up, as
+                # a person would: a Ctrl-D typed while the REPL is between two prompts
+                # (prompt_toolkit has let go of the terminal) can be lost.
+                prompts = term.screen().count("hvmon>")
+                term.keys("C-c")
+                deadline = time.monotonic() + 10
+                while term.screen().count("hvmon>") <= prompts and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                time.sleep(0.3)
+                term.keys("C-d")
                 term.wait(r"terminal-exited-", 20)
             finally:
                 term.close()
