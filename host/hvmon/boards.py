@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .tomlfile import read_toml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,10 +100,7 @@ def load_profile(name_or_path: str | Path) -> BoardProfile:
     if not path.is_file():
         known = sorted(p.parent.name for p in boards_dir().glob("*/board.toml"))
         raise ConfigError(f"no board profile {path} (known boards: {', '.join(known)})")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    data = read_toml(path)
     fw = _section(data, "firmware", path, {"load_address": int, "uart": str})
     ub = _section(data, "uboot", path,
                   {"prompt": str, "baud": int, "interrupt": str, "boot_command": str})

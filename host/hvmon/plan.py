@@ -31,12 +31,12 @@ import json
 import os
 import re
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, StepTimeout
 from .preload import preload_args
+from .tomlfile import read_toml
 from .vmconfig import load_vm_config
 
 REACH = ("running", "uboot")
@@ -112,12 +112,7 @@ def _unknown(path: Path, prefix: str, table: dict, allowed: set) -> None:
 def load_plan(path: str | Path) -> Plan:
     """Read and check a plan completely (VM configs included) before anything is done."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise PlanError(f"{path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PlanError(f"{path}: {exc}") from None
+    data = read_toml(path, PlanError)
     _unknown(path, "", data, TOP_KEYS)
     board = data.get("board")
     if not isinstance(board, str) or not board:

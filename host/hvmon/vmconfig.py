@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .tomlfile import read_toml
 
 MIB2 = 2 << 20
 PAGE = 4096
@@ -99,13 +99,7 @@ def load_vm_config(path: str | Path | Mapping, ram=(), protected=(), taken=()) -
     if isinstance(path, Mapping):
         return vm_config_from_dict(path, ram=ram, protected=protected, taken=taken)
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    return _parse(path, data, ram, protected, taken)
+    return _parse(path, read_toml(path), ram, protected, taken)
 
 
 def vm_config_from_dict(data: Mapping, base: str | Path = ".", ram=(), protected=(),

@@ -8,11 +8,11 @@ import fcntl
 import os
 import re
 import tempfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, HvmonError
+from ..tomlfile import read_toml
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,7 @@ def worker_index() -> int:
 def load_pool(path: str | Path) -> list[PoolEntry]:
     """A pool file: [[board]] tables with `port` (a pyserial URL) and optional `board`."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    data = read_toml(path)
     boards = data.get("board")
     if not isinstance(boards, list) or not boards:
         raise ConfigError(f"{path}: board: needs at least one [[board]] table with a port")
