@@ -14,25 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.boards import load_profile
-from hvmon.preload import preload_args
-from hvmon.qemu import QemuBoard
-from tests.integration.test_repl import HVMON, LIFETIME, LINUX, Terminal, results
+from tests.integration.test_repl import HVMON, LINUX, Terminal, brought_up_board, results
 
 pytestmark = pytest.mark.qemu
 
 
 @pytest.fixture(scope="module")
 def url(request) -> str:
-    out = results("test_chain")
-    qemu = QemuBoard(load_profile("qemu-virt"), smp=2, log_path=out / "qemu.log",
-                     lifetime=LIFETIME, extra_args=preload_args(LINUX))
-    qemu.start()
-    request.addfinalizer(qemu.stop)
-    up = subprocess.run([*HVMON, "-p", qemu.url, "bringup"], capture_output=True, text=True,
-                        timeout=120)
-    assert up.returncode == 0, up.stderr
-    return qemu.url
+    return brought_up_board(request, "test_chain", smp=2)
 
 
 @pytest.fixture

@@ -77,12 +77,10 @@ class Terminal:
                        capture_output=True)
 
 
-@pytest.fixture(scope="module")
-def url(request) -> str:
-    """One QEMU board for the module, the stub brought up through U-Boot by `hvmon
+def brought_up_board(request, name: str, smp: int) -> str:
+    """One QEMU board for a module, the stub brought up through U-Boot by `hvmon
     bringup` (which then lets go of the line); the guest's images are preloaded."""
-    out = results("test_repl")
-    qemu = QemuBoard(load_profile("qemu-virt"), smp=3, log_path=out / "qemu.log",
+    qemu = QemuBoard(load_profile("qemu-virt"), smp=smp, log_path=results(name) / "qemu.log",
                      lifetime=LIFETIME, extra_args=preload_args(LINUX))
     qemu.start()
     request.addfinalizer(qemu.stop)
@@ -90,6 +88,11 @@ def url(request) -> str:
                         timeout=120)
     assert up.returncode == 0, up.stderr
     return qemu.url
+
+
+@pytest.fixture(scope="module")
+def url(request) -> str:
+    return brought_up_board(request, "test_repl", smp=3)
 
 
 @pytest.fixture
