@@ -285,16 +285,6 @@ void guest_trap(struct percpu *cpu, uint64_t slot)
 {
     struct vcpu *v = cpu->vcpu;
     cpu->exits++;
-    if (slot == 8) {
-        /* The most frequent exit by far while Linux boots: keep it short (no vGIC work). */
-        uint64_t esr = read_sysreg(esr_el2);
-        unsigned rt = (esr >> 5) & 31;
-        if (((esr >> 26) & 0x3F) == EC_SYSREG &&
-            guest_tlbi_local(esr, rt == 31 ? 0 : cpu->regs[rt]) == 0) {
-            write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
-            return;
-        }
-    }
     if (slot == 9) {
         guest_irq(cpu, v);
     } else if (slot == 8) {
@@ -312,15 +302,21 @@ void guest_trap(struct percpu *cpu, uint64_t slot)
         case EC_WFX:
             write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
             break;
-        case EC_SYSREG:
+        case EC_SYSREG: {
+            unsigned rt = (esr >> 5) & 31;
+            uint64_t xt = rt == 31 ? 0 : cpu->regs[rt];
             if ((esr & ISS_SYSREG_MASK) == ISS_ICC_SGI1R && !(esr & 1)) {
-                unsigned rt = (esr >> 5) & 31;
                 cpu->sgis_sent++;
-                vgic_send_sgi(v, rt == 31 ? 0 : cpu->regs[rt]);
+                vgic_send_sgi(v, xt);
+                write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
+                break;
+            }
+            if (guest_tlbi_local(esr, xt) == 0) {   /* trapped for 1-vCPU VMs (HCR_EL2.TTLB) */
                 write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
                 break;
             }
             stop_with_fault(cpu, v, esr, 0);
+        }
         case EC_DABT_LOW:
             if (guest_mmio(cpu, v, esr, ipa) == 0)
                 break;
