@@ -70,7 +70,7 @@ static void setup_el2(struct vcpu *v)
     isb();
     tlbi_vmalls12e1();
     gic_cpu_init();
-    vgic_clear_lrs();
+    vgic_clear_lrs(v);
 }
 
 /* From start.S on a core the stub started with PSCI CPU_ON. */
@@ -99,7 +99,7 @@ void vcpu_start_on_this_core(struct percpu *cpu)
 static void park(struct percpu *cpu, struct vcpu *v)
 {
     (void)cpu;
-    vgic_clear_lrs();
+    vgic_clear_lrs(v);
     write_sysreg(hcr_el2, 0);
     if (v)
         v->state = VCPU_OFF;

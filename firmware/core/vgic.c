@@ -72,6 +72,7 @@ void vgic_cpu_init(struct vcpu *v)
     memset(&v->vgic, 0, sizeof v->vgic);
     v->vgic.waker = WAKER_SLEEP | WAKER_ASLEEP;
     v->vgic.enabled0 = 0xFFFF;           /* SGIs are always enabled on GICv3 parts */
+    v->vgic.console_lr = -1;
     for (unsigned i = 0; i < 32; i++)
         v->vgic.priority[i] = 0xA0;
 }
@@ -271,6 +272,7 @@ static int find_lr(uint32_t intid)
     return -1;
 }
 
+/* The list register used, or -1 when all are taken. */
 static int inject(uint32_t intid, uint8_t priority, uint64_t extra)
 {
     uint64_t empty = gic_elrsr();
@@ -278,7 +280,7 @@ static int inject(uint32_t intid, uint8_t priority, uint64_t extra)
         if (!(empty & (1UL << n)))
             continue;
         gic_write_lr(n, LR_STATE_PENDING | LR_GROUP1 | LR_PRIORITY(priority) | extra | intid);
-        return 0;
+        return (int)n;
     }
     /* No room: ask for a maintenance interrupt when the list registers run empty. */
     write_sysreg(S3_4_C12_C11_0, read_sysreg(S3_4_C12_C11_0) | ICH_HCR_UIE);
@@ -302,7 +304,7 @@ void vgic_flush(struct vcpu *v)
     for (uint32_t i = 0; i < 16; i++) {
         if (!(sgis & (1u << i)))
             continue;
-        if (find_lr(i) >= 0 || inject(i, v->vgic.priority[i], 0) != 0)
+        if (find_lr(i) >= 0 || inject(i, v->vgic.priority[i], 0) < 0)
             __atomic_fetch_or(&v->vgic.pending_sgis, 1u << i, __ATOMIC_SEQ_CST);
     }
     uint32_t irq = vm->console_irq;
@@ -311,11 +313,15 @@ void vgic_flush(struct vcpu *v)
         int level = vpl011_irq_level(&vm->console);
         spin_unlock(&vm->console_lock);
         int enabled = (vm->vgic.enabled[irq / 32] >> (irq % 32)) & 1;
-        int lr = find_lr(irq);
-        if (level && enabled && lr < 0)
-            inject(irq, vm->vgic.priority[irq], LR_EOI);   /* EOI: re-sample at the end */
-        else if (!level && lr >= 0 && (gic_read_lr((unsigned)lr) & LR_STATE_MASK) == LR_STATE_PENDING)
+        int lr = v->vgic.console_lr;
+        if (level && enabled && lr < 0) {
+            lr = inject(irq, vm->vgic.priority[irq], LR_EOI);   /* EOI: re-sample at the end */
+            v->vgic.console_lr = (int8_t)lr;
+        } else if (!level && lr >= 0 &&
+                   (gic_read_lr((unsigned)lr) & LR_STATE_MASK) == LR_STATE_PENDING) {
             gic_write_lr((unsigned)lr, 0);                 /* the line dropped before the guest took it */
+            v->vgic.console_lr = -1;
+        }
     }
 }
 
@@ -347,7 +353,7 @@ void vgic_physical_irq(struct vcpu *v, uint32_t intid)
     if (intid == GIC_VTIMER_PPI) {
         gic_eoi(intid);                    /* drop priority; the guest's EOI deactivates */
         if ((v->vgic.enabled0 >> intid) & 1) {
-            if (inject(intid, v->vgic.priority[intid], LR_HW | LR_PINTID(intid)) == 0)
+            if (inject(intid, v->vgic.priority[intid], LR_HW | LR_PINTID(intid)) >= 0)
                 return;
         }
         gic_deactivate(intid);
@@ -358,7 +364,7 @@ void vgic_physical_irq(struct vcpu *v, uint32_t intid)
         gic_eoi(intid);                    /* the guest's EOI deactivates it (HW bit) */
         struct vgic_dist *d = &v->vm->vgic;
         if ((d->enabled[intid / 32] >> (intid % 32)) & 1 &&
-            inject(intid, d->priority[intid], LR_HW | LR_PINTID(intid)) == 0)
+            inject(intid, d->priority[intid], LR_HW | LR_PINTID(intid)) >= 0)
             return;
         gic_deactivate(intid);             /* not enabled inside the VM (yet): mask it */
         gic_spi_route(intid, percpus[v->pcpu].mpidr, 0);
@@ -372,14 +378,19 @@ void vgic_maintenance(struct vcpu *v)
 {
     uint64_t eisr = ICH_EISR();
     for (unsigned n = 0; n < gic_lr_count(); n++)
-        if (eisr & (1UL << n))
+        if (eisr & (1UL << n)) {
             gic_write_lr(n, 0);            /* frees the LR and clears its EOI status */
+            if ((int)n == v->vgic.console_lr)
+                v->vgic.console_lr = -1;
+        }
     write_sysreg(S3_4_C12_C11_0, read_sysreg(S3_4_C12_C11_0) & ~ICH_HCR_UIE);
     vgic_flush(v);
 }
 
-void vgic_clear_lrs(void)
+void vgic_clear_lrs(struct vcpu *v)
 {
     for (unsigned n = 0; n < gic_lr_count(); n++)
         gic_write_lr(n, 0);
+    if (v)
+        v->vgic.console_lr = -1;
 }

@@ -25,6 +25,10 @@ struct vgic_cpu {
     uint32_t waker;
     uint32_t group0, enabled0, config1;
     volatile uint32_t pending_sgis;       /* bit n: SGI n raised by some vCPU */
+    /* The list register holding the console interrupt until the guest EOIs it, or -1.
+     * Kept here so that most exits need not read the list registers: on QEMU every
+     * GIC system register access takes the emulator's global lock. */
+    int8_t console_lr;
     uint8_t priority[32];
 };
 
@@ -47,7 +51,8 @@ void vgic_send_sgi(struct vcpu *from, uint64_t sgi1r);
 void vgic_physical_irq(struct vcpu *v, uint32_t intid);
 /* Maintenance interrupt: a level interrupt was EOIed, or list registers emptied. */
 void vgic_maintenance(struct vcpu *v);
-/* Empty every list register (before the core leaves its guest). */
-void vgic_clear_lrs(void);
+/* Empty every list register (before a guest first runs on this core, or when the core
+ * leaves its guest; v may be NULL then). */
+void vgic_clear_lrs(struct vcpu *v);
 
 #endif

@@ -138,9 +138,13 @@ void gic_spi_route(unsigned intid, uint64_t mpidr, int enable)
     wait_rwp();
 }
 
+/* Read once: the count is fixed, and on QEMU each GIC register read takes its global lock. */
 unsigned gic_lr_count(void)
 {
-    return (unsigned)(read_sysreg(S3_4_C12_C11_1) & 0x1F) + 1;   /* ICH_VTR_EL2.ListRegs */
+    static unsigned count;
+    if (count == 0)
+        count = (unsigned)(read_sysreg(S3_4_C12_C11_1) & 0x1F) + 1;   /* ICH_VTR_EL2.ListRegs */
+    return count;
 }
 
 /* ICH_LR<n>_EL2 is S3_4_C12_C12_<n> for n < 8 and S3_4_C12_C13_<n-8> above. */
