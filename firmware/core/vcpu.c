@@ -35,21 +35,29 @@ extern char secondary_entry[];
 
 static void park(struct percpu *cpu, struct vcpu *v) __attribute__((noreturn));
 
+/* Console output waits in the ring for the boot core's next idle tick (IDLE_TICK_US, a
+ * few milliseconds: below what a person typing notices) unless this much piles up first.
+ * Waking the boot core for every burst instead costs the guest dearly on QEMU: each wake
+ * and each frame it sends takes the emulator's global lock, which this vCPU needs on
+ * every exit. */
+#define CONSOLE_KICK_BYTES 512
+
 void vm_console_tx(void *ctx, uint8_t byte)
 {
     struct vm *vm = ctx;
     struct vcpu *v = this_cpu()->vcpu;
     struct byte_ring *ring = &vm->console_out[v ? v->index : 0];
-    int was_empty = __atomic_load_n(&ring->head, __ATOMIC_RELAXED) ==
-                    __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
     if (ring_put(ring, &byte, 1) == 0) {
         /* Full: the boot core drains it; like a full transmit FIFO, the guest waits. */
         idle_kick_boot_core();
         while (ring_put(ring, &byte, 1) == 0)
             ;
-    } else if (was_empty) {
-        idle_kick_boot_core();   /* it may be asleep; one kick per burst is enough */
+        return;
     }
+    uint32_t queued = __atomic_load_n(&ring->head, __ATOMIC_RELAXED) -
+                      __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+    if (queued == CONSOLE_KICK_BYTES)
+        idle_kick_boot_core();
 }
 
 static void setup_el2(struct vcpu *v)
