@@ -11,8 +11,13 @@
 void uart_init(void);
 /* Wait for room in the transmit FIFO, then send one byte. */
 void uart_putc(char c);
-/* Non-zero when uart_putc would not wait. */
-int uart_tx_ready(void);
+/* How many bytes uart_tx_byte may send now without waiting: the whole FIFO when it is
+ * empty, else 0 or 1. One status read per FIFO-full instead of one per byte matters on
+ * QEMU, where every UART register access takes QEMU's global lock and so stalls the
+ * guest's vCPU while the boot core streams console output. */
+unsigned uart_tx_room(void);
+/* Send one byte; the caller got room for it from uart_tx_room. */
+void uart_tx_byte(uint8_t c);
 /* One received byte, or -1 when the receive FIFO is empty. Never blocks. */
 int uart_getc_nonblock(void);
 /* Raise the UART's interrupt while received data waits (the boot core sleeps on it), or

@@ -86,12 +86,20 @@ void uart_putc(char c)
     reg_write(UART_THR, (uint8_t)c);
 }
 
-/* The condition uart_putc waits for (TX FIFO empty, see above). A caller that polls it
- * at least once per character time (~6.7 us at 1.5 Mbaud) still keeps the line busy:
- * the previous byte is in the shift register meanwhile. */
-int uart_tx_ready(void)
+/* THRE means the TX FIFO is empty (see uart_putc), so a whole FIFO may follow. 16 is the
+ * 16550A's depth; RK3588's DW UART has 64, but its depth is not read from CPR yet. A
+ * caller that comes back within 16 character times (~107 us at 1.5 Mbaud) keeps the
+ * line busy. */
+#define TX_FIFO_DEPTH 16
+
+unsigned uart_tx_room(void)
 {
-    return (reg_read(UART_LSR) & LSR_THRE) != 0;
+    return (reg_read(UART_LSR) & LSR_THRE) ? TX_FIFO_DEPTH : 0;
+}
+
+void uart_tx_byte(uint8_t c)
+{
+    reg_write(UART_THR, c);
 }
 
 int uart_getc_nonblock(void)

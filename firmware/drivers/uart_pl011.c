@@ -14,6 +14,8 @@
 #define FR_BUSY     (1u << 3)
 #define FR_RXFE     (1u << 4)
 #define FR_TXFF     (1u << 5)
+#define FR_TXFE     (1u << 7)
+#define TX_FIFO_DEPTH 16    /* DDI 0183 r1p4: 16 x 8-bit transmit FIFO (r1p5 has 32) */
 #define CR_UARTEN   (1u << 0)
 #define CR_TXE      (1u << 8)
 #define CR_RXE      (1u << 9)
@@ -54,9 +56,17 @@ void uart_putc(char c)
     reg_write(PL011_DR, (uint8_t)c);
 }
 
-int uart_tx_ready(void)
+unsigned uart_tx_room(void)
 {
-    return !(reg_read(PL011_FR) & FR_TXFF);
+    uint32_t fr = reg_read(PL011_FR);
+    if (fr & FR_TXFE)
+        return TX_FIFO_DEPTH;
+    return (fr & FR_TXFF) ? 0 : 1;
+}
+
+void uart_tx_byte(uint8_t c)
+{
+    reg_write(PL011_DR, c);
 }
 
 int uart_getc_nonblock(void)
