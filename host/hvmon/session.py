@@ -26,6 +26,7 @@ from .framing import Frame
 
 RTO_MIN, RTO_MAX, RTO_INITIAL = 0.4, 2.0, 1.0
 DEAD_RETRIES = 4          # retransmissions of one frame before silence means "gone"
+NAK_REPEAT = 0.15         # while a gap in the stub's frames persists, ask again this often
 READ_BLOCK = 16384
 
 
@@ -72,6 +73,7 @@ class Session:
         self.reorder: dict[int, Frame] = {}
         self.ack_due = False
         self.nak_for: int | None = None
+        self.nak_sent_at = 0.0
         self.srtt: float | None = None
         self.rttvar = 0.0
         self.rto = RTO_INITIAL
@@ -200,6 +202,9 @@ class Session:
             return
         if frame.type != P.FrameType.DATA:
             return
+        # Frames from the stub prove it alive even when its acknowledgements of ours keep
+        # getting damaged on the way (a noisy line towards the host during a long read).
+        self.last_progress = time.monotonic()
         ahead = (frame.seq - self.rx_expected) & 0xFFFF
         if ahead >= P.WINDOW:
             self.ack_due = True                      # a duplicate: acknowledge again
@@ -211,9 +216,13 @@ class Session:
             self.rx_expected = (self.rx_expected + 1) & 0xFFFF
             self.ack_due = True
         if self.reorder and self.nak_for != self.rx_expected:
-            self.nak_for = self.rx_expected          # a gap: ask once per position
-            self.stats["naks_out"] += 1
-            self._send_frame(Frame(P.FrameType.NAK, ack=self.rx_expected))
+            self.nak_for = self.rx_expected          # a gap: ask at once, then every NAK_REPEAT
+            self._send_nak()
+
+    def _send_nak(self) -> None:
+        self.stats["naks_out"] += 1
+        self.nak_sent_at = time.monotonic()
+        self._send_frame(Frame(P.FrameType.NAK, ack=self.rx_expected))
 
     def _deliver(self, frame: Frame) -> None:
         if frame.channel == P.Channel.CONTROL:
@@ -271,9 +280,13 @@ class Session:
         self.stats["retransmits"] += 1
 
     def _check_timers(self) -> None:
+        now = time.monotonic()
+        # A repeated NAK was lost or the frame was hit again: without asking anew, the gap
+        # would wait for the stub's retransmit timer, which backs off to seconds.
+        if self.reorder and now - self.nak_sent_at > NAK_REPEAT:
+            self._send_nak()
         if not self.unacked:
             return
-        now = time.monotonic()
         # Silence alone is not death on a noisy line (a frame may be hit several times in
         # a row): the oldest frame must also have been sent again DEAD_RETRIES times.
         if now - self.last_progress > self.dead_after and self.retries >= DEAD_RETRIES:
