@@ -316,8 +316,11 @@ static void handle_frame(const uint8_t *rx_frame, long len)
             memcpy(slot->frame, rx_frame, (size_t)len);
             slot->full = 1;
         }
-        if (ahead != 0)
-            request_missing();          /* a gap: something before it was lost */
+        /* A gap: something before it was lost. Not when the frame awaited is here and
+         * only waits its turn (a request still runs, e.g. one blocked on a full window):
+         * asking for it again would just make the host resend it. */
+        if (ahead != 0 && !rx_slots[rx_expected % PROTO_WINDOW].full)
+            request_missing();
     } else {
         transmit(FRAME_ACK, CHANNEL_CONTROL, 0, NULL, 0);   /* a duplicate: ack again */
     }
