@@ -32,7 +32,10 @@ struct bitin {
 struct output {
     uint8_t *buf;
     size_t cap, pos;
+    void (*every_4k)(void);
 };
+
+#define POLL_BYTES 4096
 
 /* A canonical Huffman code (3.2.2). The canonical form gives a code of each length as a
  * run of consecutive values, so first/count/index locate any symbol from its code value,
@@ -184,8 +187,13 @@ static enum inflate_status codes(struct bitin *bits, struct output *o, const str
     const uint16_t *lfast = lit->fast, *dfast = dist->fast;
     uint32_t lmask = (1u << lit->fast_bits) - 1, dmask = (1u << dist->fast_bits) - 1;
     enum inflate_status status;
+    size_t next_poll = o->every_4k ? pos + POLL_BYTES : (size_t)-1;
 
     for (;;) {
+        if (pos >= next_poll) {
+            o->every_4k();
+            next_poll = pos + POLL_BYTES;
+        }
         refill(&in);
         int sym = decode(&in, lit, lfast, lmask);
         if (sym < 256) {
@@ -357,14 +365,14 @@ static enum inflate_status dynamic(struct bitin *in, struct huffman *lit, struct
 }
 
 enum inflate_status inflate_raw(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_cap,
-                                size_t *out_len)
+                                size_t *out_len, void (*every_4k)(void))
 {
     uint16_t lit_fast[1u << LITLEN_FAST_BITS], lit_sorted[NUM_LITLEN];
     uint16_t dist_fast[1u << DIST_FAST_BITS], dist_sorted[NUM_DIST];
     struct huffman lit = {.sorted = lit_sorted, .fast = lit_fast, .fast_bits = LITLEN_FAST_BITS};
     struct huffman dist = {.sorted = dist_sorted, .fast = dist_fast, .fast_bits = DIST_FAST_BITS};
     struct bitin in = {.src = src, .len = src_len};
-    struct output o = {.buf = dst, .cap = dst_cap};
+    struct output o = {.buf = dst, .cap = dst_cap, .every_4k = every_4k};
     int tables_fixed = 0;           /* rebuilding the fixed code for every fixed block is waste */
     enum inflate_status status;
     unsigned final;

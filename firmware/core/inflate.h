@@ -14,7 +14,10 @@ enum inflate_status {
     INFLATE_OUTPUT_FULL = 3,
 };
 
+/* every_4k, if not NULL, is called after each 4 KiB or so of output: the stub drains its
+ * UART there, whose FIFO (64 bytes on RK3588, no flow control) would overflow during a
+ * long inflate. */
 enum inflate_status inflate_raw(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_cap,
-                                size_t *out_len);
+                                size_t *out_len, void (*every_4k)(void));
 
 #endif

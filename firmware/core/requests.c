@@ -147,7 +147,7 @@ static void do_mem_inflate(const struct request *rq)
         return;
     size_t produced = 0;
     enum inflate_status st = inflate_raw(staging, comp_len, (uint8_t *)(uintptr_t)addr, raw_len,
-                                         &produced);
+                                         &produced, link_poll);
     link_poll();
     char why[96];
     if (st != INFLATE_OK || produced != raw_len) {

@@ -73,6 +73,18 @@ def test_multi_block_stream_and_a_real_kernel_chunk(inflate):
     assert status == OK and out == data
 
 
+def test_the_stub_gets_to_drain_its_uart_every_4_kib(inflate):
+    """A 256 KiB inflate takes longer than a 64-byte UART FIFO lasts at 1.5 Mbaud."""
+    data = b"".join(b"record %06d of a compressible payload\n" % i for i in range(6000))
+    src, dst = inflate.folder / "poll.in", inflate.folder / "poll.out"
+    src.write_bytes(deflate(data))
+    result = subprocess.run([str(inflate.binary), str(src), str(len(data)), str(dst)],
+                            capture_output=True, text=True, check=True)
+    fields = dict(field.split("=") for field in result.stdout.split())
+    assert int(fields["status"]) == OK and dst.read_bytes() == data
+    assert len(data) // 4096 - 1 <= int(fields["polls"]) <= len(data) // 4096
+
+
 def test_exact_capacity_and_one_short(inflate):
     data = SAMPLES["text"]
     assert inflate(deflate(data), len(data))[0] == OK
