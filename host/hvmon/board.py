@@ -287,15 +287,34 @@ class Board:
             if run:
                 yield run[0], run[-1] + chunk
 
-        def requests():
+        def deflated(offset: int, end: int):
+            """(offset, end, compressed or None) pieces covering [offset, end): a block whose
+            deflate output overflows the stub's staging buffer is halved until it fits, so
+            a well-compressing block is never sent raw for its size alone."""
+            raw = data[offset:end]
+            packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+            comp = packer.compress(raw) + packer.flush()
+            if len(comp) > COMPRESS_WORTH * len(raw):
+                yield offset, end, None
+            elif len(comp) <= info.staging_size:
+                yield offset, end, comp
+            elif end - offset <= info.data_chunk:
+                yield offset, end, None
+            else:
+                middle = offset + (end - offset) // 2
+                yield from deflated(offset, middle)
+                yield from deflated(middle, end)
+
+        def pieces():
             for offset, end in blocks():
-                raw = data[offset:end]
-                comp = None
                 if use_deflate:
-                    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-                    comp = packer.compress(raw) + packer.flush()
-                    if len(comp) > COMPRESS_WORTH * len(raw) or len(comp) > info.staging_size:
-                        comp = None
+                    yield from deflated(offset, end)
+                else:
+                    yield offset, end, None
+
+        def requests():
+            for offset, end, comp in pieces():
+                raw = data[offset:end]
                 if comp is None:
                     stats.sent_raw += len(raw)
                     for i in range(0, len(raw), info.data_chunk):
