@@ -32,6 +32,7 @@ struct bitin {
 struct output {
     uint8_t *buf;
     size_t cap, pos;
+    size_t history;         /* readable bytes before buf (a preset dictionary) */
     void (*every_4k)(void);
 };
 
@@ -183,7 +184,7 @@ static enum inflate_status codes(struct bitin *bits, struct output *o, const str
 {
     struct bitin in = *bits;
     uint8_t *out = o->buf;
-    size_t cap = o->cap, pos = o->pos;
+    size_t cap = o->cap, pos = o->pos, history = o->history;
     const uint16_t *lfast = lit->fast, *dfast = dist->fast;
     uint32_t lmask = (1u << lit->fast_bits) - 1, dmask = (1u << dist->fast_bits) - 1;
     enum inflate_status status;
@@ -236,7 +237,7 @@ static enum inflate_status codes(struct bitin *bits, struct output *o, const str
             break;
         }
         size_t distance = dist_base[dsym] + take(&in, extra);
-        if (distance > pos) {           /* the window is dst itself: nothing lies before it */
+        if (distance > pos + history) { /* the window is dst and the history before it */
             status = INFLATE_BAD_DATA;
             break;
         }
@@ -365,14 +366,14 @@ static enum inflate_status dynamic(struct bitin *in, struct huffman *lit, struct
 }
 
 enum inflate_status inflate_raw(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_cap,
-                                size_t *out_len, void (*every_4k)(void))
+                                size_t history, size_t *out_len, void (*every_4k)(void))
 {
     uint16_t lit_fast[1u << LITLEN_FAST_BITS], lit_sorted[NUM_LITLEN];
     uint16_t dist_fast[1u << DIST_FAST_BITS], dist_sorted[NUM_DIST];
     struct huffman lit = {.sorted = lit_sorted, .fast = lit_fast, .fast_bits = LITLEN_FAST_BITS};
     struct huffman dist = {.sorted = dist_sorted, .fast = dist_fast, .fast_bits = DIST_FAST_BITS};
     struct bitin in = {.src = src, .len = src_len};
-    struct output o = {.buf = dst, .cap = dst_cap, .every_4k = every_4k};
+    struct output o = {.buf = dst, .cap = dst_cap, .history = history, .every_4k = every_4k};
     int tables_fixed = 0;           /* rebuilding the fixed code for every fixed block is waste */
     enum inflate_status status;
     unsigned final;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define INFLATE_MAX_HISTORY 32768u   /* RFC 1951 3.2.5: distances reach back 32768 bytes */
+
 enum inflate_status {
     INFLATE_OK = 0,
     INFLATE_BAD_DATA = 1,
@@ -14,10 +16,11 @@ enum inflate_status {
     INFLATE_OUTPUT_FULL = 3,
 };
 
-/* every_4k, if not NULL, is called after each 4 KiB or so of output: the stub drains its
+/* The stream may refer back into the history bytes just before dst (a preset dictionary:
+ * data already in place); the caller has checked they are there to read. every_4k, if not NULL, is called after each 4 KiB or so of output: the stub drains its
  * UART there, whose FIFO (64 bytes on RK3588, no flow control) would overflow during a
  * long inflate. */
 enum inflate_status inflate_raw(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_cap,
-                                size_t *out_len, void (*every_4k)(void));
+                                size_t history, size_t *out_len, void (*every_4k)(void));
 
 #endif

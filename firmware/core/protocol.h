@@ -2,7 +2,7 @@
 #ifndef HVMON_PROTOCOL_H
 #define HVMON_PROTOCOL_H
 
-#define PROTO_VERSION 0x1u
+#define PROTO_VERSION 0x2u
 #define PROTO_MAGIC 0x4e4d5648u
 #define PROTO_MAX_PAYLOAD 0x1100u
 #define PROTO_DATA_CHUNK 0x1000u
@@ -79,12 +79,13 @@
 #define CMD_MEM_STAGE_REQ_OFFSET 4u
 #define CMD_MEM_STAGE_REQ_SIZE 8u
 #define CMD_MEM_STAGE_RESP_SIZE 4u
-#define CMD_MEM_INFLATE 0x4u  /* inflate staging[0:comp_len] (raw DEFLATE) to addr; must give raw_len bytes whose CRC-32 is raw_crc */
+#define CMD_MEM_INFLATE 0x4u  /* inflate staging[0:comp_len] (raw DEFLATE) to addr; must give raw_len bytes whose CRC-32 is raw_crc; the stream may refer back into the history bytes just before addr (at most 32768: a preset dictionary already in place) */
 #define CMD_MEM_INFLATE_REQ_ADDR 4u
 #define CMD_MEM_INFLATE_REQ_RAW_LEN 12u
 #define CMD_MEM_INFLATE_REQ_COMP_LEN 16u
 #define CMD_MEM_INFLATE_REQ_RAW_CRC 20u
-#define CMD_MEM_INFLATE_REQ_SIZE 24u
+#define CMD_MEM_INFLATE_REQ_HISTORY 24u
+#define CMD_MEM_INFLATE_REQ_SIZE 28u
 #define CMD_MEM_INFLATE_RESP_SIZE 4u
 #define CMD_MEM_READ 0x5u  /* read len bytes (at most data_chunk) from addr */
 #define CMD_MEM_READ_REQ_ADDR 4u

@@ -141,13 +141,20 @@ static void do_mem_inflate(const struct request *rq)
     uint32_t raw_len = get32(rq->p + CMD_MEM_INFLATE_REQ_RAW_LEN);
     uint32_t comp_len = get32(rq->p + CMD_MEM_INFLATE_REQ_COMP_LEN);
     uint32_t raw_crc = get32(rq->p + CMD_MEM_INFLATE_REQ_RAW_CRC);
+    uint32_t history = get32(rq->p + CMD_MEM_INFLATE_REQ_HISTORY);
     if (comp_len > PROTO_STAGING_SIZE)
         return refuse(rq, STATUS_TOO_LARGE, "comp_len beyond staging_size");
-    if (check_range(rq, addr, raw_len, MEM_WRITE) != 0)
+    if (history > INFLATE_MAX_HISTORY)
+        return refuse(rq, STATUS_TOO_LARGE, "history beyond 32768 (DEFLATE's window)");
+    if (history > addr)
+        return refuse(rq, STATUS_REFUSED_RANGE, "history before address 0");
+    /* The bytes before addr are only read: RAM is enough, as for MEM_READ. */
+    if ((history && check_range(rq, addr - history, history, MEM_READ) != 0) ||
+        check_range(rq, addr, raw_len, MEM_WRITE) != 0)
         return;
     size_t produced = 0;
     enum inflate_status st = inflate_raw(staging, comp_len, (uint8_t *)(uintptr_t)addr, raw_len,
-                                         &produced, link_poll);
+                                         history, &produced, link_poll);
     link_poll();
     char why[96];
     if (st != INFLATE_OK || produced != raw_len) {

@@ -24,8 +24,8 @@ from .session import Session
 Progress = Callable[[int, int], None]
 MAX_IN_FLIGHT = 2 * P.WINDOW         # requests queued ahead of the window
 COMPRESS_WORTH = 0.9                 # send a block deflated only below this ratio
-DEFLATE_CHUNKS = 4                   # CRC chunks per deflate block: 256 KiB, so a
-                                     # block's dictionary warm-up costs little
+DEFLATE_CHUNKS = 4                   # CRC chunks per deflate block: 256 KiB
+DEFLATE_HISTORY = 32768              # preset dictionary: the bytes just before a block
 
 
 class StubError(BoardRefused):
@@ -287,13 +287,21 @@ class Board:
             if run:
                 yield run[0], run[-1] + chunk
 
+        def deflate(offset: int, end: int) -> bytes:
+            """Raw DEFLATE of data[offset:end] with the up to 32 KiB before it as a preset
+            dictionary. By the time the stub inflates this block those bytes are in its
+            memory: the requests before it wrote them, or skip-unchanged found them equal."""
+            history = data[max(0, offset - DEFLATE_HISTORY):offset]
+            packer = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY,
+                                      *([history] if history else []))
+            return packer.compress(data[offset:end]) + packer.flush()
+
         def deflated(offset: int, end: int):
             """(offset, end, compressed or None) pieces covering [offset, end): a block whose
             deflate output overflows the stub's staging buffer is halved until it fits, so
             a well-compressing block is never sent raw for its size alone."""
             raw = data[offset:end]
-            packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-            comp = packer.compress(raw) + packer.flush()
+            comp = deflate(offset, end)
             if len(comp) > COMPRESS_WORTH * len(raw):
                 yield offset, end, None
             elif len(comp) <= info.staging_size:
@@ -326,7 +334,8 @@ class Board:
                 stats.deflated_from += len(raw)
                 for i in range(0, len(comp), info.data_chunk):
                     yield (P.Command.MEM_STAGE, (i,), comp[i:i + info.data_chunk], "", 0)
-                yield (P.Command.MEM_INFLATE, (addr + offset, len(raw), len(comp), zlib.crc32(raw)),
+                yield (P.Command.MEM_INFLATE, (addr + offset, len(raw), len(comp), zlib.crc32(raw),
+                                               min(offset, DEFLATE_HISTORY)),
                        b"", f"at {addr + offset:#x}", len(raw))
 
         to_send = len(data) - stats.skipped

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-VERSION = 0x1
+VERSION = 0x2
 MAGIC = 0x4e4d5648
 MAX_PAYLOAD = 0x1100
 DATA_CHUNK = 0x1000
@@ -139,8 +139,8 @@ COMMANDS = {
         Fields((), '<'),
         'compressed bytes (at most data_chunk)', ''),
     Command.MEM_INFLATE: CommandSpec(
-        'MEM_INFLATE', 0x4, 'inflate staging[0:comp_len] (raw DEFLATE) to addr; must give raw_len bytes whose CRC-32 is raw_crc',
-        Fields(('addr', 'raw_len', 'comp_len', 'raw_crc'), '<QIII'),
+        'MEM_INFLATE', 0x4, 'inflate staging[0:comp_len] (raw DEFLATE) to addr; must give raw_len bytes whose CRC-32 is raw_crc; the stream may refer back into the history bytes just before addr (at most 32768: a preset dictionary already in place)',
+        Fields(('addr', 'raw_len', 'comp_len', 'raw_crc', 'history'), '<QIIII'),
         Fields((), '<'),
         '', ''),
     Command.MEM_READ: CommandSpec(

@@ -72,7 +72,7 @@ def test_fill(board):
 
 def test_hypercalls_by_name(board):
     version = board.hvc("version")
-    assert version.status == 0 and version.results == {"protocol_version": 1, "stub_version": 0x100}
+    assert version.status == 0 and version.results == {"protocol_version": P.VERSION, "stub_version": 0x100}
     assert board.hvc("echo", 7, 8, 9).results == {"a": 7, "b": 8, "c": 9}
     now = board.hvc("time").results
     assert now["frequency"] > 0 and now["counter"] > 0
@@ -100,8 +100,10 @@ def test_hypercall_errors_are_smccc_and_hvmon_statuses(board):
     (P.Command.MEM_CRC, (0xFFFFFFFFFFFFF000, 0x2000, 0), b"", P.Status.REFUSED_RANGE, "wraps"),
     (P.Command.MEM_CRC, (0x40000000, 0x40000000, 1), b"", P.Status.TOO_LARGE, "too many chunks"),
     (P.Command.MEM_STAGE, (P.STAGING_SIZE - 8,), b"x" * 16, P.Status.TOO_LARGE, "staging"),
-    (P.Command.MEM_INFLATE, (SCRATCH, 16, P.STAGING_SIZE + 1, 0), b"", P.Status.TOO_LARGE, "staging"),
-    (P.Command.MEM_INFLATE, (STUB, 16, 16, 0), b"", P.Status.REFUSED_RANGE, "overlaps the stub"),
+    (P.Command.MEM_INFLATE, (SCRATCH, 16, P.STAGING_SIZE + 1, 0, 0), b"", P.Status.TOO_LARGE, "staging"),
+    (P.Command.MEM_INFLATE, (STUB, 16, 16, 0, 0), b"", P.Status.REFUSED_RANGE, "overlaps the stub"),
+    (P.Command.MEM_INFLATE, (SCRATCH, 16, 16, 0, 32769), b"", P.Status.TOO_LARGE, "history beyond 32768"),
+    (P.Command.MEM_INFLATE, (0x40000000, 16, 16, 0, 16), b"", P.Status.REFUSED_RANGE, "outside RAM"),
     (P.Command.JUMP, (STUB, 0), b"", P.Status.REFUSED_RANGE, "overlaps the stub"),
     (P.Command.JUMP, (SCRATCH + 2, 0), b"", P.Status.BAD_ALIGNMENT, "multiple of 4"),
 ])
@@ -126,16 +128,33 @@ def test_malformed_and_unknown_requests(board):
 def test_inflate_rejects_bad_data_and_a_wrong_crc(board):
     board.call(P.Command.MEM_STAGE, 0, data=os.urandom(64))
     with pytest.raises(StubError) as bad:
-        board.call(P.Command.MEM_INFLATE, SCRATCH, 1000, 64, 0)
+        board.call(P.Command.MEM_INFLATE, SCRATCH, 1000, 64, 0, 0)
     assert bad.value.status in (P.Status.BAD_DATA,)
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)
     comp = packer.compress(b"hello " * 100) + packer.flush()
     board.call(P.Command.MEM_STAGE, 0, data=comp)
     with pytest.raises(StubError) as wrong:
-        board.call(P.Command.MEM_INFLATE, SCRATCH, 600, len(comp), 0xDEADBEEF)
+        board.call(P.Command.MEM_INFLATE, SCRATCH, 600, len(comp), 0xDEADBEEF, 0)
     assert wrong.value.status == P.Status.CRC_MISMATCH
-    board.call(P.Command.MEM_INFLATE, SCRATCH, 600, len(comp), zlib.crc32(b"hello " * 100))
+    board.call(P.Command.MEM_INFLATE, SCRATCH, 600, len(comp), zlib.crc32(b"hello " * 100), 0)
     assert board.read(SCRATCH, 600) == b"hello " * 100
+
+
+def test_inflate_refers_back_into_the_history_before_its_address(board):
+    """A stream deflated with the bytes before its target as preset dictionary (what
+    Board.write does for every block after the first) resolves against the stub's memory."""
+    before, block = os.urandom(4096), None
+    block = before[100:3000] + b"new" + before[:1000]
+    board.write(SCRATCH, before, compress=False, skip_unchanged=False)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, before)
+    comp = packer.compress(block) + packer.flush()
+    assert len(comp) < 100                                       # all of it back-references
+    board.call(P.Command.MEM_STAGE, 0, data=comp)
+    with pytest.raises(StubError) as short:                      # too little history offered
+        board.call(P.Command.MEM_INFLATE, SCRATCH + 4096, len(block), len(comp), zlib.crc32(block), 64)
+    assert short.value.status == P.Status.BAD_DATA
+    board.call(P.Command.MEM_INFLATE, SCRATCH + 4096, len(block), len(comp), zlib.crc32(block), 4096)
+    assert board.read(SCRATCH + 4096, len(block)) == block
 
 
 def test_host_checks_ranges_before_sending_anything(board):

@@ -274,7 +274,7 @@ def test_guest_output_above_the_prompt_and_console_attach_detach(repl):
     term.keys("Tab")
     term.wait(r"^hvmon> hvc version$")
     term.keys("Enter")
-    term.wait(r"protocol_version = 0x1 \(1\)")
+    term.wait(r"protocol_version = 0x2 \(2\)")
 
     term.type("console linux")
     term.keys("Enter")

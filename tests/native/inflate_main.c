@@ -1,5 +1,6 @@
-/* Host driver for firmware/core/inflate.c: inflate_main SRC CAPACITY OUT prints
- * "status=N out_len=M"; inflate_main --mutate SEED COUNT SRC CAPACITY flips random bits
+/* Host driver for firmware/core/inflate.c: inflate_main SRC CAPACITY OUT [HISTORY] prints
+ * "status=N out_len=M polls=P" (HISTORY: a file whose bytes sit just before the output,
+ * as a preset dictionary the stream may refer back into); inflate_main --mutate SEED COUNT SRC CAPACITY flips random bits
  * of a valid stream COUNT times and decodes each (ASan/UBSan watch every run). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
             memcpy(copy, src, len);
             for (int flips = 1 + rand() % 3; flips > 0; flips--)
                 copy[rand() % len] ^= (uint8_t)(1u << (rand() % 8));
-            results[inflate_raw(copy, len, dst, cap, &out, count_poll)]++;
+            results[inflate_raw(copy, len, dst, cap, 0, &out, count_poll)]++;
             free(copy);
         }
         printf("mutations=%u ok=%u bad=%u truncated=%u full=%u\n", count, results[0], results[1],
@@ -53,18 +54,25 @@ int main(int argc, char **argv)
         free(dst);
         return 0;
     }
-    if (argc != 4)
+    if (argc != 4 && argc != 5)
         return 2;
-    size_t len, cap = strtoul(argv[2], NULL, 0), out = 0;
-    uint8_t *src = read_file(argv[1], &len), *dst = malloc(cap ? cap : 1);
+    size_t len, cap = strtoul(argv[2], NULL, 0), out = 0, hlen = 0;
+    uint8_t *src = read_file(argv[1], &len), *history = NULL;
+    if (argc == 5 && !(history = read_file(argv[4], &hlen)))
+        return 2;
+    /* Exactly history + capacity bytes, so ASan catches a reference before the history. */
+    uint8_t *buffer = malloc(hlen + cap ? hlen + cap : 1), *dst = buffer + hlen;
     if (!src)
         return 2;
-    int status = inflate_raw(src, len, dst, cap, &out, count_poll);
+    if (hlen)
+        memcpy(buffer, history, hlen);
+    int status = inflate_raw(src, len, dst, cap, hlen, &out, count_poll);
     FILE *o = fopen(argv[3], "wb");
     fwrite(dst, 1, out, o);
     fclose(o);
     printf("status=%d out_len=%zu polls=%lu\n", status, out, polls);
     free(src);
-    free(dst);
+    free(history);
+    free(buffer);
     return 0;
 }

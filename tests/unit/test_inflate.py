@@ -85,6 +85,30 @@ def test_the_stub_gets_to_drain_its_uart_every_4_kib(inflate):
     assert len(data) // 4096 - 1 <= int(fields["polls"]) <= len(data) // 4096
 
 
+def test_a_preset_dictionary_just_before_the_output(inflate):
+    """Board.write deflates a block with the 32 KiB before it as zdict: the stub then lets
+    the stream refer back into memory already holding those bytes, and no further."""
+    rng = random.Random(7)
+    before = rng.randbytes(32768)                       # only the dictionary explains data
+    data = before[1000:9000] + rng.randbytes(500) + before[20000:32768] + b"tail" * 100
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, before)
+    stream = packer.compress(data) + packer.flush()
+    assert len(stream) < len(deflate(data))            # the dictionary pays
+
+    def run(history: bytes) -> tuple[int, bytes]:
+        src, hist, dst = (inflate.folder / n for n in ("dict.in", "dict.hist", "dict.out"))
+        src.write_bytes(stream)
+        hist.write_bytes(history)
+        result = subprocess.run([str(inflate.binary), str(src), str(len(data)), str(dst), str(hist)],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr     # ASan: nothing read before the history
+        return int(result.stdout.split()[0].split("=")[1]), dst.read_bytes()
+
+    assert run(before) == (OK, data)
+    assert run(before[-16:])[0] == BAD_DATA             # a reference beyond the history given
+    assert inflate(stream, len(data))[0] == BAD_DATA     # and none given at all
+
+
 def test_exact_capacity_and_one_short(inflate):
     data = SAMPLES["text"]
     assert inflate(deflate(data), len(data))[0] == OK
