@@ -35,6 +35,7 @@
 #include "commands.h"
 #include "link.h"
 #include "memmap.h"
+#include "mini_dtb.h"
 #include "monitor.h"
 #include "percpu.h"
 #include "print.h"
@@ -241,38 +242,9 @@ void link_write(const uint8_t *data, uint32_t len)
 
 uint32_t link_rx_overruns(void) { return 0; }
 
-/* --- RAM and the boot DTB --------------------------------------------------------------
- * The same minimal DTB as tests/fuzz/fuzz_session.c: a root node with #address-cells =
- * #size-cells = 2 and one memory node, so memmap_init() takes the RAM map "from DTB". */
-static uint8_t dtb[512] __attribute__((aligned(8)));
-
-static void be32(uint8_t *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v; }
-
-static void build_dtb(uint64_t base, uint64_t size)
-{
-    uint8_t *s = dtb + 64;
-    uint32_t at = 0;
-#define W(v) (be32(s + at, (v)), at += 4)
-    W(1); W(0);                                        /* BEGIN_NODE "" */
-    W(3); W(4); W(0); W(2);                            /* #address-cells = 2 */
-    W(3); W(4); W(15); W(2);                           /* #size-cells = 2 */
-    W(1); memcpy(s + at, "memory\0\0", 8); at += 8;    /* BEGIN_NODE "memory" */
-    W(3); W(16); W(27);                                /* reg */
-    W((uint32_t)(base >> 32)); W((uint32_t)base); W((uint32_t)(size >> 32)); W((uint32_t)size);
-    W(2); W(2); W(9);                                  /* END_NODE x2, END */
-#undef W
-    const char strings[] = "#address-cells\0#size-cells\0reg";
-    memcpy(s + at, strings, sizeof strings);
-    be32(dtb, 0xd00dfeed);
-    be32(dtb + 4, sizeof dtb);
-    be32(dtb + 8, 64);                                 /* off_dt_struct */
-    be32(dtb + 12, 64 + at);                           /* off_dt_strings */
-    be32(dtb + 16, 40);                                /* off_mem_rsvmap (empty, zeros) */
-    be32(dtb + 20, 17);
-    be32(dtb + 24, 16);
-    be32(dtb + 32, sizeof strings);
-    be32(dtb + 36, at);
-}
+/* --- RAM and the boot DTB: tests/fuzz/host/mini_dtb.h's memory node, so memmap_init()
+ * takes the RAM map "from DTB". */
+static uint8_t dtb[MINI_DTB_SIZE] __attribute__((aligned(8)));
 
 /* --- start-up ------------------------------------------------------------------------- */
 
@@ -335,7 +307,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "hoststub: cannot map RAM at 0x%lx: %s\n", RAM_BASE, strerror(errno));
         return 1;
     }
-    build_dtb(RAM_BASE, ram_size);
+    mini_dtb_build(dtb, RAM_BASE, ram_size);
 
     listener = listen_loopback(port);
     connections_left = (unsigned)connections;

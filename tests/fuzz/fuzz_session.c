@@ -16,6 +16,7 @@
 #include "percpu.h"
 #include "crc32c.h"
 #include "memmap.h"
+#include "mini_dtb.h"
 #include "protocol.h"
 #include "session.h"
 
@@ -130,36 +131,7 @@ int uart_getc_nonblock(void) { return -1; }
 void uart_flush(void) {}
 void uart_init(void) {}
 
-/* A minimal DTB: root with #address-cells = #size-cells = 2 and one memory node. */
-static uint8_t dtb[512] __attribute__((aligned(8)));
-
-static void be32(uint8_t *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v; }
-
-static void build_dtb(uint64_t base, uint64_t size)
-{
-    uint8_t *s = dtb + 64;
-    uint32_t at = 0;
-#define W(v) (be32(s + at, (v)), at += 4)
-    W(1); W(0);                                        /* BEGIN_NODE "" */
-    W(3); W(4); W(0); W(2);                            /* #address-cells = 2 */
-    W(3); W(4); W(15); W(2);                           /* #size-cells = 2 */
-    W(1); memcpy(s + at, "memory\0\0", 8); at += 8;    /* BEGIN_NODE "memory" */
-    W(3); W(16); W(27);                                /* reg */
-    W((uint32_t)(base >> 32)); W((uint32_t)base); W((uint32_t)(size >> 32)); W((uint32_t)size);
-    W(2); W(2); W(9);                                  /* END_NODE x2, END */
-#undef W
-    const char strings[] = "#address-cells\0#size-cells\0reg";
-    memcpy(s + at, strings, sizeof strings);
-    be32(dtb, 0xd00dfeed);
-    be32(dtb + 4, sizeof dtb);
-    be32(dtb + 8, 64);                                 /* off_dt_struct */
-    be32(dtb + 12, 64 + at);                           /* off_dt_strings */
-    be32(dtb + 16, 40);                                /* off_mem_rsvmap (empty, zeros) */
-    be32(dtb + 20, 17);
-    be32(dtb + 24, 16);
-    be32(dtb + 32, sizeof strings);
-    be32(dtb + 36, at);
-}
+static uint8_t dtb[MINI_DTB_SIZE] __attribute__((aligned(8)));
 
 static void send_frame(uint8_t type, uint16_t seq, const uint8_t *payload, uint16_t len,
                        uint8_t *line, size_t *line_len, size_t cap)
@@ -185,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!arena) {
         arena = aligned_alloc(4096, RAM_SIZE + 2 * GUARD);
         ram = arena + GUARD;
-        build_dtb((uintptr_t)ram, RAM_SIZE);
+        mini_dtb_build(dtb, (uintptr_t)ram, RAM_SIZE);
     }
     if (size == 0)
         return 0;
