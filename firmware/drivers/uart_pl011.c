@@ -7,6 +7,7 @@
 #define PL011_DR    0x000
 #define PL011_RSR   0x004   /* write: clears the receive error flags (ECR) */
 #define PL011_FR    0x018
+#define PL011_LCRH  0x02c
 #define PL011_CR    0x030
 #define PL011_IMSC  0x038
 #define PL011_ICR   0x044
@@ -16,11 +17,18 @@
 #define FR_TXFF     (1u << 5)
 #define FR_TXFE     (1u << 7)
 #define TX_FIFO_DEPTH 16    /* DDI 0183 r1p4: 16 x 8-bit transmit FIFO (r1p5 has 32) */
+
+#define LCRH_FEN    (1u << 4)
 #define CR_UARTEN   (1u << 0)
 #define CR_TXE      (1u << 8)
 #define CR_RXE      (1u << 9)
 #define IMSC_RXIM   (1u << 4)   /* receive (FIFO level reached) */
 #define IMSC_RTIM   (1u << 6)   /* receive timeout: bytes below the level sat for 32 bit times */
+
+/* Bytes that fit once FR.TXFE is set: the FIFO, or with FIFOs off (LCR_H.FEN clear: TXFE
+ * then means the holding register is empty, DDI 0183 3.3.3, UARTFR) a single byte. The stub keeps
+ * the boot loader's LCR_H: the TRM forbids changing it while the UART is enabled. */
+static unsigned tx_depth = 1;
 
 static inline uint32_t reg_read(uint32_t off)
 {
@@ -39,6 +47,7 @@ void uart_init(void)
     reg_write(PL011_IMSC, 0);
     reg_write(PL011_ICR, 0x7ff);
     reg_write(PL011_RSR, 0);
+    tx_depth = (reg_read(PL011_LCRH) & LCRH_FEN) ? TX_FIFO_DEPTH : 1;
     reg_write(PL011_CR, reg_read(PL011_CR) | CR_UARTEN | CR_TXE | CR_RXE);
 }
 
@@ -60,7 +69,7 @@ unsigned uart_tx_room(void)
 {
     uint32_t fr = reg_read(PL011_FR);
     if (fr & FR_TXFE)
-        return TX_FIFO_DEPTH;
+        return tx_depth;
     return (fr & FR_TXFF) ? 0 : 1;
 }
 
