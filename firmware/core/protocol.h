@@ -16,7 +16,7 @@
 
 #define FRAME_DATA 0x10u  /* sequenced payload on a channel; carries the cumulative ack */
 #define FRAME_ACK 0x11u  /* no payload; ack = next sequence number expected */
-#define FRAME_NAK 0x12u  /* no payload; resend from sequence number `ack` */
+#define FRAME_NAK 0x12u  /* resend frame `ack`; payload held u32 (optional): bit i = the receiver holds ack + 1 + i, so resend every frame below the highest held one that is not */
 #define FRAME_HELLO 0x13u  /* host: start (or restart) a session; resets both sequences */
 #define FRAME_HELLO_REPLY 0x14u  /* stub: session started */
 

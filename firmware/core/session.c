@@ -104,7 +104,7 @@ static void transmit(uint8_t type, uint8_t channel, uint16_t seq, const uint8_t 
     put16(raw + 2, seq);
     put16(raw + 4, rx_expected);
     put16(raw + 6, len);
-    if (len)                          /* ACK and NAK carry no payload (NULL) */
+    if (len)                          /* an ACK carries no payload (NULL) */
         memcpy(raw + PROTO_HEADER_SIZE, payload, len);
     put32(raw + PROTO_HEADER_SIZE + len, crc32c(raw, PROTO_HEADER_SIZE + len));
     size_t n = cobs_encode(raw, PROTO_HEADER_SIZE + len + PROTO_CRC_SIZE, encoded);
@@ -139,6 +139,20 @@ static void resend_oldest(void)
     struct tx_entry *e = entry(0);
     transmit(FRAME_DATA, e->channel, tx_base, e->payload, e->len);
     tx_timer = timer_now();
+}
+
+/* A NAK's held bitmap (bit i: the host holds tx_base + 1 + i): besides the oldest, send
+ * again every frame below the highest one the host holds that it does not, so two losses
+ * in one window cost one round trip. Frames above it may still be on their way. */
+static void resend_missing(uint32_t held)
+{
+    resend_oldest();
+    for (unsigned i = 1; i < tx_sent && (held >> (i - 1)) > 1; i++) {
+        if ((held >> (i - 1)) & 1)
+            continue;
+        struct tx_entry *e = entry(i);
+        transmit(FRAME_DATA, e->channel, (uint16_t)(tx_base + i), e->payload, e->len);
+    }
 }
 
 static void take_ack(uint16_t ack)
@@ -282,7 +296,15 @@ static void request_missing(void)
     nak_valid = 1;
     nak_for = rx_expected;
     nak_time = now;
-    transmit(FRAME_NAK, CHANNEL_CONTROL, 0, NULL, 0);
+    /* Which frames after the awaited one are here (bit i: rx_expected + 1 + i). Not the
+     * last slot of the window: it may still hold the request running now. */
+    uint32_t held = 0;
+    for (unsigned i = 1; i < PROTO_WINDOW - 1; i++)
+        if (rx_slots[(uint16_t)(rx_expected + i) % PROTO_WINDOW].full)
+            held |= 1u << (i - 1);
+    uint8_t payload[4];
+    put32(payload, held);
+    transmit(FRAME_NAK, CHANNEL_CONTROL, 0, payload, sizeof payload);
 }
 
 /* Check a received frame, take its acknowledgement, and keep a DATA frame in its
@@ -306,7 +328,7 @@ static void handle_frame(const uint8_t *rx_frame, long len)
     }
     take_ack(ack);
     if (type == FRAME_NAK && ack == tx_base)
-        resend_oldest();
+        resend_missing(get16(rx_frame + 6) >= 4 ? get32(rx_frame + PROTO_HEADER_SIZE) : 0);
     if (type != FRAME_DATA)
         return;
     uint16_t ahead = (uint16_t)(seq - rx_expected);

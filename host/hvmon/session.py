@@ -198,7 +198,8 @@ class Session:
         if frame.type == P.FrameType.NAK:
             self.stats["naks_in"] += 1
             if self.unacked and self.unacked[0].seq == frame.ack:
-                self._resend_oldest()
+                held = struct.unpack_from("<I", frame.payload)[0] if len(frame.payload) >= 4 else 0
+                self._resend_missing(held)
             return
         if frame.type != P.FrameType.DATA:
             return
@@ -220,9 +221,16 @@ class Session:
             self._send_nak()
 
     def _send_nak(self) -> None:
+        """NAK the awaited frame; its payload says which later ones are already here (bit i:
+        rx_expected + 1 + i), so the stub can send every missing one at once."""
+        held = 0
+        for seq in self.reorder:
+            ahead = (seq - self.rx_expected - 1) & 0xFFFF
+            if ahead < 32:
+                held |= 1 << ahead
         self.stats["naks_out"] += 1
         self.nak_sent_at = time.monotonic()
-        self._send_frame(Frame(P.FrameType.NAK, ack=self.rx_expected))
+        self._send_frame(Frame(P.FrameType.NAK, ack=self.rx_expected, payload=struct.pack("<I", held)))
 
     def _deliver(self, frame: Frame) -> None:
         if frame.channel == P.Channel.CONTROL:
@@ -269,6 +277,18 @@ class Session:
             if future is not None:
                 self.waiting.append(future)
             self.stats["frames_out"] += 1
+
+    def _resend_missing(self, held: int) -> None:
+        """The oldest frame, and every one below the highest the stub says it holds (held
+        bit i: unacked[1 + i]) that it does not: frames above that may still be on the way."""
+        self._resend_oldest()
+        for i in range(1, min(held.bit_length(), len(self.unacked))):
+            if not (held >> (i - 1)) & 1:
+                out = self.unacked[i]
+                out.frame = dataclasses.replace(out.frame, ack=self.rx_expected)
+                self._send_frame(out.frame)
+                out.sent_at, out.retransmitted = time.monotonic(), True
+                self.stats["retransmits"] += 1
 
     def _resend_oldest(self) -> None:
         """Selective repeat: the stub keeps what arrived out of order, so only the frame
