@@ -12,7 +12,8 @@ APT_PACKAGES=(
     device-tree-compiler   # dtc: guest device trees
     cpio                   # guest initramfs
     make
-    gcc                    # host-native unit tests of firmware drivers
+    gcc                    # host-native unit tests of firmware drivers, bench/hoststub
+    libc6-dev              # their C library headers (a Recommends of gcc, not a Depends)
     python3-venv
     tmux                   # terminal tests of the interactive commands
     lrzsz                  # sz --ymodem: the loady baseline in bench/
