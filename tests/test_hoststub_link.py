@@ -108,10 +108,11 @@ def test_a_mib_through_a_noisy_line_into_the_host_engine_arrives_bit_exact(hosts
     with Board.open(f"socket://127.0.0.1:{hoststub.port}") as board:
         assert board.read(LOAD, len(changed)) == changed
         assert board.read(LOAD + len(changed), CHUNK) == bytes(CHUNK)   # nothing beyond it
-        board.bye()
-    # BYE returns the stub to its text monitor, where hoststub ends cleanly.
+        board.bye()                                  # answered OK, or this raises
+    # Then the stub heads back to its text monitor, where hoststub ends cleanly; if it
+    # finds the socket closed by this host first, it ends just as cleanly.
     assert hoststub.wait(10) == 0
-    assert "back to the text monitor" in hoststub.stderr.read()
+    assert "exiting" in hoststub.stderr.read()
 
 
 def test_a_read_through_a_line_that_damages_the_stubs_frames_arrives_bit_exact(hoststub):
