@@ -282,8 +282,12 @@ class Session:
         """The oldest frame, and every one below the highest the stub says it holds (held
         bit i: unacked[1 + i]) that it does not: frames above that may still be on the way."""
         self._resend_oldest()
+        now = time.monotonic()
+        # A frame (re)sent less than a round trip ago may still be on its way: the stub
+        # repeats its NAK every 150 ms, faster than a window crosses a slow line.
+        recent = self.srtt if self.srtt is not None else RTO_MIN
         for i in range(1, min(held.bit_length(), len(self.unacked))):
-            if not (held >> (i - 1)) & 1:
+            if not (held >> (i - 1)) & 1 and now - self.unacked[i].sent_at > recent:
                 out = self.unacked[i]
                 out.frame = dataclasses.replace(out.frame, ack=self.rx_expected)
                 self._send_frame(out.frame)
