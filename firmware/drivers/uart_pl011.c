@@ -25,10 +25,12 @@
 #define IMSC_RXIM   (1u << 4)   /* receive (FIFO level reached) */
 #define IMSC_RTIM   (1u << 6)   /* receive timeout: bytes below the level sat for 32 bit times */
 
-/* Bytes that fit once FR.TXFE is set: the FIFO, or with FIFOs off (LCR_H.FEN clear: TXFE
- * then means the holding register is empty, DDI 0183 3.3.3, UARTFR) a single byte. The stub keeps
- * the boot loader's LCR_H: the TRM forbids changing it while the UART is enabled. */
-static unsigned tx_depth = 1;
+/* Once FR.TXFE is set the whole FIFO fits, unless FIFOs are off (LCR_H.FEN clear: TXFE then
+ * means the holding register is empty, DDI 0183 3.3.3, UARTFR): then one byte. The stub
+ * keeps the boot loader's LCR_H, since the TRM forbids changing it while the UART is
+ * enabled. Zero-initialised on purpose: the stub never writes inside its loaded image,
+ * whose CRC the host checks against the file. */
+static unsigned tx_fifo_off;
 
 static inline uint32_t reg_read(uint32_t off)
 {
@@ -47,7 +49,7 @@ void uart_init(void)
     reg_write(PL011_IMSC, 0);
     reg_write(PL011_ICR, 0x7ff);
     reg_write(PL011_RSR, 0);
-    tx_depth = (reg_read(PL011_LCRH) & LCRH_FEN) ? TX_FIFO_DEPTH : 1;
+    tx_fifo_off = !(reg_read(PL011_LCRH) & LCRH_FEN);
     reg_write(PL011_CR, reg_read(PL011_CR) | CR_UARTEN | CR_TXE | CR_RXE);
 }
 
@@ -69,7 +71,7 @@ unsigned uart_tx_room(void)
 {
     uint32_t fr = reg_read(PL011_FR);
     if (fr & FR_TXFE)
-        return tx_depth;
+        return tx_fifo_off ? 1 : TX_FIFO_DEPTH;
     return (fr & FR_TXFF) ? 0 : 1;
 }
 
