@@ -58,12 +58,15 @@ def check_unique(spec: dict) -> None:
     if len(ids) != len(set(ids)) or any(not 0xC6000000 <= i <= 0xC600FFFF for i in ids):
         raise SystemExit(f"{SOURCE}: hypercall ids must be unique, in 0xC6000000-0xC600FFFF")
 
+# The [protocol] numbers both sides get as constants (PROTO_X in C, X in Python).
+LIMITS = ("version", "magic", "max_payload", "data_chunk", "window", "staging_size",
+          "inflate_history", "crc_chunk", "header_size", "crc_size", "delimiter")
+
 
 def c_header(spec: dict) -> str:
     p = spec["protocol"]
     lines = [f"/* {NOTICE} */", "#ifndef HVMON_PROTOCOL_H", "#define HVMON_PROTOCOL_H", ""]
-    for key in ("version", "magic", "max_payload", "data_chunk", "window", "staging_size",
-                "crc_chunk", "header_size", "crc_size", "delimiter"):
+    for key in LIMITS:
         lines.append(f"#define PROTO_{key.upper()} {p[key]:#x}u")
     lines.append(f"#define PROTO_PAYLOAD_HEADER {PAYLOAD_HEADER}u")
     for table, prefix in (("frame_types", "FRAME"), ("channels", "CHANNEL"), ("status", "STATUS"),
@@ -98,8 +101,7 @@ def py_module(spec: dict) -> str:
     p = spec["protocol"]
     out = [f'"""{NOTICE}"""', "", "from __future__ import annotations", "",
            "from dataclasses import dataclass", "from enum import IntEnum, IntFlag", ""]
-    for key in ("version", "magic", "max_payload", "data_chunk", "window", "staging_size",
-                "crc_chunk", "header_size", "crc_size", "delimiter"):
+    for key in LIMITS:
         out.append(f"{key.upper()} = {p[key]:#x}")
     out.append(f"PAYLOAD_HEADER = {PAYLOAD_HEADER}")
     out.append("RESPONSE = 0x80")

@@ -7,8 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define INFLATE_MAX_HISTORY 32768u   /* RFC 1951 3.2.5: distances reach back 32768 bytes */
-
 enum inflate_status {
     INFLATE_OK = 0,
     INFLATE_BAD_DATA = 1,

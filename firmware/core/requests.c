@@ -144,7 +144,7 @@ static void do_mem_inflate(const struct request *rq)
     uint32_t history = get32(rq->p + CMD_MEM_INFLATE_REQ_HISTORY);
     if (comp_len > PROTO_STAGING_SIZE)
         return refuse(rq, STATUS_TOO_LARGE, "comp_len beyond staging_size");
-    if (history > INFLATE_MAX_HISTORY)
+    if (history > PROTO_INFLATE_HISTORY)
         return refuse(rq, STATUS_TOO_LARGE, "history beyond 32768 (DEFLATE's window)");
     if (history > addr)
         return refuse(rq, STATUS_REFUSED_RANGE, "history before address 0");

@@ -25,7 +25,6 @@ Progress = Callable[[int, int], None]
 MAX_IN_FLIGHT = 2 * P.WINDOW         # requests queued ahead of the window
 COMPRESS_WORTH = 0.9                 # send a block deflated only below this ratio
 DEFLATE_CHUNKS = 4                   # CRC chunks per deflate block: 256 KiB
-DEFLATE_HISTORY = 32768              # preset dictionary: the bytes just before a block
 
 
 class StubError(BoardRefused):
@@ -291,7 +290,7 @@ class Board:
             """Raw DEFLATE of data[offset:end] with the up to 32 KiB before it as a preset
             dictionary. By the time the stub inflates this block those bytes are in its
             memory: the requests before it wrote them, or skip-unchanged found them equal."""
-            history = data[max(0, offset - DEFLATE_HISTORY):offset]
+            history = data[max(0, offset - P.INFLATE_HISTORY):offset]
             packer = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY,
                                       *([history] if history else []))
             return packer.compress(data[offset:end]) + packer.flush()
@@ -335,7 +334,7 @@ class Board:
                 for i in range(0, len(comp), info.data_chunk):
                     yield (P.Command.MEM_STAGE, (i,), comp[i:i + info.data_chunk], "", 0)
                 yield (P.Command.MEM_INFLATE, (addr + offset, len(raw), len(comp), zlib.crc32(raw),
-                                               min(offset, DEFLATE_HISTORY)),
+                                               min(offset, P.INFLATE_HISTORY)),
                        b"", f"at {addr + offset:#x}", len(raw))
 
         to_send = len(data) - stats.skipped
