@@ -118,14 +118,20 @@ static struct tx_entry *entry(unsigned i)
     return &txq[(tx_head + i) % PROTO_WINDOW];
 }
 
+/* Entry i of the window on the line, as DATA frame tx_base + i. */
+static void send_entry(unsigned i)
+{
+    struct tx_entry *e = entry(i);
+    transmit(FRAME_DATA, e->channel, (uint16_t)(tx_base + i), e->payload, e->len);
+}
+
 /* Send the entries the host has not seen yet. */
 static void pump(void)
 {
     while (tx_sent < tx_count) {
-        struct tx_entry *e = entry(tx_sent);
         if (tx_sent == 0)
             tx_timer = timer_now();
-        transmit(FRAME_DATA, e->channel, (uint16_t)(tx_base + tx_sent), e->payload, e->len);
+        send_entry(tx_sent);
         tx_sent++;
     }
 }
@@ -136,8 +142,7 @@ static void resend_oldest(void)
 {
     if (tx_count == 0 || tx_sent == 0)
         return;
-    struct tx_entry *e = entry(0);
-    transmit(FRAME_DATA, e->channel, tx_base, e->payload, e->len);
+    send_entry(0);
     tx_timer = timer_now();
 }
 
@@ -147,12 +152,9 @@ static void resend_oldest(void)
 static void resend_missing(uint32_t held)
 {
     resend_oldest();
-    for (unsigned i = 1; i < tx_sent && (held >> (i - 1)) > 1; i++) {
-        if ((held >> (i - 1)) & 1)
-            continue;
-        struct tx_entry *e = entry(i);
-        transmit(FRAME_DATA, e->channel, (uint16_t)(tx_base + i), e->payload, e->len);
-    }
+    for (unsigned i = 1; i < tx_sent && (held >> (i - 1)) > 1; i++)
+        if (!((held >> (i - 1)) & 1))
+            send_entry(i);
 }
 
 static void take_ack(uint16_t ack)
