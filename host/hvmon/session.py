@@ -288,16 +288,14 @@ class Session:
         recent = self.srtt if self.srtt is not None else RTO_MIN
         for i in range(1, min(held.bit_length(), len(self.unacked))):
             if not (held >> (i - 1)) & 1 and now - self.unacked[i].sent_at > recent:
-                out = self.unacked[i]
-                out.frame = dataclasses.replace(out.frame, ack=self.rx_expected)
-                self._send_frame(out.frame)
-                out.sent_at, out.retransmitted = time.monotonic(), True
-                self.stats["retransmits"] += 1
+                self._resend(self.unacked[i])
 
     def _resend_oldest(self) -> None:
         """Selective repeat: the stub keeps what arrived out of order, so only the frame
         it waits for is sent again (with a fresh ack)."""
-        out = self.unacked[0]
+        self._resend(self.unacked[0])
+
+    def _resend(self, out: _Outstanding) -> None:
         out.frame = dataclasses.replace(out.frame, ack=self.rx_expected)
         self._send_frame(out.frame)
         out.sent_at, out.retransmitted = time.monotonic(), True
