@@ -19,10 +19,22 @@ from hvmon.hil.artifacts import folder_for_test
 from hvmon.hil.target import BoardTarget
 from hvmon.monitor import TextMonitor
 from hvmon.qemu import QemuBoard
+# The budget plugin's hooks (tests/budget.py): every QEMU test states the work it does.
+from tests.budget import (BRINGUP_S, budget_of, module_budget, pytest_collection_modifyitems,  # noqa: F401
+                          pytest_configure, pytest_runtest_call, pytest_runtest_setup,
+                          pytest_runtest_teardown)
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results"
-QEMU_LIFETIME = 900     # seconds: no QEMU of a test run outlives a stuck test by much
+QEMU_LIFETIME = 900     # seconds: the backstop for QEMU boards a test starts itself
+
+
+def qemu_lifetime(request) -> float:
+    """How long a test's own QEMU may live: its tests' budgets and a bring-up more, so the
+    budget (which says what the test was doing) always runs out before QEMU is killed."""
+    if request.scope == "module":
+        return module_budget(request)
+    return budget_of(request.node).total + BRINGUP_S
 
 
 @dataclass
@@ -46,7 +58,7 @@ def start_stub(request, profile: BoardProfile | None = None, qmp: bool = False) 
     """Start QEMU, bring the stub up through U-Boot and leave it at its text monitor; the
     finalizer stops QEMU by its PID. (QMP is always on: `qmp` is kept for callers.)"""
     profile = profile or load_profile("qemu-virt")
-    target = BoardTarget(profile, results_dir(request), qemu_options={"lifetime": QEMU_LIFETIME})
+    target = BoardTarget(profile, results_dir(request), qemu_options={"lifetime": qemu_lifetime(request)})
     request.addfinalizer(target.stop)
     target.start(framed=False)
     return StubUnderTest(profile, target.qemu, target.link, TextMonitor(target.link),

@@ -10,7 +10,8 @@ from hvmon.errors import BoardRefused, ConfigError
 from hvmon.uboot import UBoot
 from tests.conftest import start_stub
 
-pytestmark = pytest.mark.qemu
+# A reset goes back through U-Boot and up again: two bring-ups a test.
+pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=2)]
 
 
 def test_reset_returns_to_u_boot_and_the_stub_comes_up_again(fresh_stub):

@@ -16,7 +16,8 @@ from hvmon.errors import ConfigError
 from hvmon.monitor import TextMonitor
 from tests.conftest import framed, start_stub
 
-pytestmark = pytest.mark.qemu
+# The module's board (a bring-up) and at most 300 KB each way per test.
+pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, line_bytes=700_000)]
 
 SCRATCH = 0x48000000
 STUB = 0x40200000
