@@ -24,8 +24,9 @@ guest: setup
 demo: firmware
 	$(VENV)/bin/hvmon demo
 
+# Two xdist workers, a test file each at a time (a module's tests share its QEMU board).
 test: firmware guest
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 unit: firmware guest
 	$(PY) -m pytest tests/unit

@@ -6,6 +6,7 @@ the text-monitor tests their stub, on the plugin's BoardTarget."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,15 @@ from tests.budget import (BRINGUP_S, budget_of, module_budget, pytest_collection
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results"
 QEMU_LIFETIME = 900     # seconds: the backstop for QEMU boards a test starts itself
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a pytest run inside a test: without this run's xdist worker
+    variables, which would make the inner run take itself for a worker of ours (its
+    board folder, its pool entry)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+    env.update(extra)
+    return env
 
 
 def qemu_lifetime(request) -> float:

@@ -3,7 +3,6 @@ would (a subprocess, the plugin loaded through its entry point), on QEMU boards 
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -12,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.budget import remaining
-from tests.conftest import REPO
+from tests.conftest import REPO, child_env
 
-# test_1..3 share the plugin's board; the later ones run pytest (and its boards) inside.
+# Each test runs pytest as a user would, with the QEMU boards and guests its plugin starts.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1)]
 
 STUB_HANGS = '''
@@ -27,7 +26,6 @@ def test_1_the_stub_hangs(board, hvmon_target):
     board.jump(0x48000000)
     assert not hvmon_target.alive()
 
-@pytest.mark.budget(bringups=1)
 def test_2_the_next_test_gets_a_recovered_board(board, hvmon_target):
     assert hvmon_target.recoveries == ["the stub stopped answering"]
     assert board.hvc("echo", 7, 8, 9).results == {"a": 7, "b": 8, "c": 9}
@@ -35,7 +33,6 @@ def test_2_the_next_test_gets_a_recovered_board(board, hvmon_target):
     board.write(0x48000000, data)
     assert board.read(0x48000000, len(data)) == data
 
-@pytest.mark.budget(boots=1, seconds=3)
 def test_3_a_console_that_never_says_it(console):
     console.expect(r"/ # ", timeout=90)
     console.send("echo marker-$((40+2))")
@@ -47,7 +44,7 @@ def test_3_a_console_that_never_says_it(console):
 def run_pytest(folder: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                            "--rootdir", str(folder), *args], cwd=folder, capture_output=True,
-                          text=True, timeout=timeout or remaining())
+                          text=True, timeout=timeout or remaining(), env=child_env())
 
 
 @pytest.mark.budget(processes=1, bringups=3, boots=1, seconds=3)
@@ -95,7 +92,7 @@ def test_the_readme_example_passes_as_written():
         assert line in example.splitlines(), line
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs",
                           "examples/test_board_example.py"], cwd=REPO, capture_output=True,
-                         text=True, timeout=remaining())
+                         text=True, timeout=remaining(), env=child_env())
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"4 passed, 1 skipped", run.stdout), run.stdout
     assert "needs real hardware; this run's board is the QEMU board the hvmon plugin started" \
@@ -113,7 +110,7 @@ def test_a_bring_up_plan_makes_its_vms_and_the_console_fixture_uses_them(tmp_pat
                           "examples/test_board_example.py", "-k", "answers or shell",
                           "--hvmon-plan", str(plan), "--hvmon-results", str(results)],
                          cwd=REPO, capture_output=True, text=True, timeout=remaining(),
-                         env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")})
+                         env=child_env(XDG_STATE_HOME=str(tmp_path / "state")))
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"2 passed", run.stdout), run.stdout
     log = (results / "hvmon-main" / "hvmon.log").read_text()

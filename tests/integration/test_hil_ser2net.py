@@ -18,7 +18,7 @@ import pytest
 from hvmon.boards import load_profile
 from hvmon.qemu import QemuBoard, free_loopback_port
 from tests.budget import remaining
-from tests.conftest import qemu_lifetime, results_dir
+from tests.conftest import child_env, qemu_lifetime, results_dir
 
 # ser2net, a pytest inside, one bring-up through RFC 2217 and 70 KB each way.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=2, line_bytes=200_000)]
@@ -94,7 +94,7 @@ def test_a_board_behind_ser2net_over_rfc2217(request, tmp_path):
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
          "test_remote.py", "--hvmon-port", f"rfc2217://127.0.0.1:{port}",
          "--hvmon-board", "qemu-virt", "--hvmon-results", str(out / "remote")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=remaining())
+        cwd=tmp_path, capture_output=True, text=True, timeout=remaining(), env=child_env())
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"1 passed", run.stdout), run.stdout
     hvmon_log = (out / "remote" / "hvmon-main" / "hvmon.log").read_text()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.budget import remaining
-from tests.conftest import REPO
+from tests.conftest import REPO, child_env
 
 # pytest with two workers inside: a process each, and a board each brought up at once.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=2, processes=3)]
@@ -49,7 +49,7 @@ def test_two_workers_get_two_qemu_boards_at_once(tmp_path):
          "-n", "2", "--dist", "each", "test_pool.py", "--hvmon-results", str(tmp_path / "results"),
          "--hvmon-vm", str(REPO / "boards/qemu-virt/linux.toml")],
         cwd=tmp_path, capture_output=True, text=True, timeout=remaining(),
-        env={**os.environ, "HVMON_XDIST_OUT": str(out)})
+        env=child_env(HVMON_XDIST_OUT=str(out)))
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"2 passed", run.stdout), run.stdout
     records = {r["worker"]: r for r in (json.loads(p.read_text()) for p in out.glob("*.json"))}
@@ -68,7 +68,7 @@ def run_workers(folder: Path, *args: str, env: dict | None = None, timeout: floa
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(folder),
          "--hvmon-results", str(folder / "results"), *args],
         cwd=folder, capture_output=True, text=True, timeout=timeout or remaining(),
-        env={**os.environ, **(env or {})})
+        env=child_env(**(env or {})))
 
 
 @pytest.mark.budget(processes=6)

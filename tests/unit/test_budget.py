@@ -3,7 +3,6 @@ that outlives its budget fails saying what it was doing and where."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests import budget as B
+from tests.conftest import child_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess:
         "def pytest_configure(config):\n"
         "    config.addinivalue_line('markers', 'qemu: x')\n"
         "    tests.budget.pytest_configure(config)\n")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = child_env(PYTHONPATH=str(REPO))
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hvmon",
                            "--rootdir", str(folder), *args], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=120)
