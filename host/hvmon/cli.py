@@ -47,6 +47,12 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def run_repl(ctx: Context) -> int:
+    """The REPL, imported when it starts: one-shot commands never load prompt_toolkit."""
+    from .repl import run_repl as repl
+    return repl(ctx)
+
+
 def run_chain(ctx: Context, chain: list[list[str]]) -> int:
     """Parse every command first (a typo late in the chain must not leave the board
     half-done), then run them in order."""
@@ -80,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         except HelpShown:
             return 0
         options = GlobalOptions(opts.port, opts.board, opts.baud, opts.log, opts.json, opts.quiet)
-        ctx = Context(options)
+        ctx = Context(options, prompt=run_repl)
         for sig in SIGNALS:
             signal.signal(sig, ctx.on_interrupt)
         chain = expand_aliases(split_chain(opts.words), ctx.user.aliases)
@@ -89,7 +95,6 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError("no command, and no port for the REPL: give -p PORT, set "
                                   f"HVMON_PORT or name a default board in {ctx.user.path} "
                                   "(hvmon --help lists the commands)")
-            from .repl import run_repl
             return run_repl(ctx)
         return run_chain(ctx, chain)
     except HvmonError as exc:

@@ -142,8 +142,11 @@ class Context:
     how results, events and progress are shown."""
 
     def __init__(self, options: GlobalOptions, user: UserConfig | None = None,
-                 interactive: bool = False):
+                 interactive: bool = False, prompt: Callable[[Context], int] | None = None):
         self.options = options
+        # The interactive prompt (the REPL) is a front end built on these commands, so the
+        # `repl` command cannot import it; the front end that makes the Context passes it.
+        self.prompt = prompt
         self.user = user or load_user_config()
         self.interactive = interactive
         self.json = options.json
@@ -173,6 +176,12 @@ class Context:
         if port is None:
             return self.user.default_board()
         return self.user.boards.get(port)
+
+    def run_prompt(self) -> int:
+        """Hand this Context to the interactive prompt its front end offers."""
+        if self.prompt is None:
+            raise ConfigError("repl: this front end has no interactive prompt")
+        return self.prompt(self)
 
     def port_known(self) -> bool:
         return bool(self.options.port or self._named)

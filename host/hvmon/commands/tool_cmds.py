@@ -170,5 +170,4 @@ def run_help(ctx, args):
 @command("repl", "the interactive prompt (plain `hvmon` starts it too when a port is known)",
          repl=False)
 def run_repl_command(ctx, args):
-    from ..repl import run_repl
-    return run_repl(ctx)
+    return ctx.run_prompt()
