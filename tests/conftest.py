@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.board import Board
-from hvmon.boards import BoardProfile, load_profile
-from hvmon.bringup import BringupResult
-from hvmon.expect import Expect
+from hvmon.bringup.board_profile import BoardProfile, load_profile
+from hvmon.bringup.bring_up import BringupResult
+from hvmon.bringup.qemu import QemuBoard
 from hvmon.hil.artifacts import folder_for_test
 from hvmon.hil.target import BoardTarget
-from hvmon.monitor import TextMonitor
-from hvmon.qemu import QemuBoard
+from hvmon.target.board import Board
+from hvmon.target.monitor import TextMonitor
+from hvmon.transport.expect import Expect
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results"

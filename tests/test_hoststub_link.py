@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.board import Board
-from hvmon.linksim import LinkSimulator
+from hvmon.target.board import Board
+from hvmon.transport.linksim import LinkSimulator
 
 ROOT = Path(__file__).resolve().parents[1]
 LOAD = 0x48000000               # inside hoststub's RAM at the QEMU board's 0x40000000

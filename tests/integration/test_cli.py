@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.boards import load_profile
-from hvmon.qemu import QemuBoard
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.qemu import QemuBoard
 from tests.integration.test_repl import LIFETIME as QEMU_LIFETIME, results
 
 pytestmark = pytest.mark.qemu
 
-HVMON = [sys.executable, "-m", "hvmon.cli"]
+HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
 
 
 def hvmon(*args, timeout=60):

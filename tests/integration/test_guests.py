@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.boards import load_profile
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.preload import preload_args
+from hvmon.bringup.qemu import QemuBoard
 from hvmon.errors import ConfigError
-from hvmon.preload import preload_args
-from hvmon.qemu import QemuBoard
-from hvmon.vms import create_vm, vm_list
+from hvmon.target.vms import create_vm, vm_list
 from tests.conftest import QEMU_LIFETIME, REPO, results_dir
 
 # Core 0 runs the stub, the others guests: three cores for the two-vCPU guest.
@@ -141,7 +141,7 @@ def test_vm_commands_from_the_command_line(request, tmp_path):
     request.addfinalizer(qemu.stop)
 
     def hvmon(*args):
-        return subprocess.run([sys.executable, "-m", "hvmon.cli", "-p", qemu.url, *args],
+        return subprocess.run([sys.executable, "-m", "hvmon.ui.cli", "-p", qemu.url, *args],
                               capture_output=True, text=True, timeout=300)
 
     assert hvmon("bringup").returncode == 0

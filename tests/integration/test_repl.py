@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.boards import load_profile
-from hvmon.preload import preload_args
-from hvmon.qemu import QemuBoard
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.preload import preload_args
+from hvmon.bringup.qemu import QemuBoard
 
 pytestmark = pytest.mark.qemu
 
 REPO = Path(__file__).resolve().parents[2]
 LINUX = REPO / "boards" / "qemu-virt" / "linux.toml"
-HVMON = [sys.executable, "-m", "hvmon.cli"]
+HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
 LIFETIME = 900          # seconds: no QEMU of these tests outlives a stuck test by much
 
 

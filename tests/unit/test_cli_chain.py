@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from hvmon.cli import main
-from hvmon.commands import expand_aliases, lookup, number, split_chain
 from hvmon.errors import ConfigError
+from hvmon.ui.cli import main
+from hvmon.ui.commands import expand_aliases, lookup, number, split_chain
 
 
 @pytest.fixture(autouse=True)
