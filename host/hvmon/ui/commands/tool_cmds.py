@@ -133,6 +133,7 @@ def _run_args(p):
          complete=("file",))
 def run_run(ctx, args):
     import hvmon
+    import hvmon.board  # scripts get `hvmon` with its public hvmon.board.Board loaded
     path = Path(args.script)
     if not path.is_file():
         raise ConfigError(f"run: no such script {path}")
