@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.board import Board
-from hvmon.boards import BoardProfile, load_profile
-from hvmon.bringup import BringupResult
-from hvmon.expect import Expect
+from hvmon.bringup.board_profile import BoardProfile, load_profile
+from hvmon.bringup.bring_up import BringupResult
+from hvmon.bringup.qemu import QemuBoard
 from hvmon.hil.artifacts import folder_for_test
 from hvmon.hil.target import BoardTarget
-from hvmon.monitor import TextMonitor
-from hvmon.qemu import QemuBoard
+from hvmon.target.board import Board
+from hvmon.target.monitor import TextMonitor
+from hvmon.transport.expect import Expect
 # The budget plugin's hooks (tests/budget.py): every QEMU test states the work it does.
 from tests.budget import (BRINGUP_S, budget_of, module_budget, pytest_collection_modifyitems,  # noqa: F401
                           pytest_configure, pytest_runtest_call, pytest_runtest_setup,

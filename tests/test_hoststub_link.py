@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.board import Board
-from hvmon.linksim import LinkSimulator
+from hvmon.target.board import Board
+from hvmon.transport.linksim import LinkSimulator
 from tests.budget import doing
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.boards import load_profile
-from hvmon.qemu import QemuBoard
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.qemu import QemuBoard
 from tests.budget import remaining
 from tests.conftest import qemu_lifetime
 from tests.integration.test_repl import results
@@ -21,7 +21,7 @@ from tests.integration.test_repl import results
 # Each test starts its own QEMU board (or none) and a few CLI processes.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=4)]
 
-HVMON = [sys.executable, "-m", "hvmon.cli"]
+HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
 
 
 def hvmon(*args, timeout=60):

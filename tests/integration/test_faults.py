@@ -16,8 +16,8 @@ import zlib
 
 import pytest
 
-from hvmon.board import Board
-from hvmon.linksim import LinkSimulator
+from hvmon.target.board import Board
+from hvmon.transport.linksim import LinkSimulator
 from tests.budget import doing
 from tests.conftest import start_stub
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.boards import load_profile
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.preload import preload_args
+from hvmon.bringup.qemu import QemuBoard
 from hvmon.errors import ConfigError
-from hvmon.preload import preload_args
-from hvmon.qemu import QemuBoard
-from hvmon.vms import create_vm, vm_list
+from hvmon.target.vms import create_vm, vm_list
 from tests.budget import BOOT_S, remaining
 from tests.conftest import REPO, qemu_lifetime, results_dir
 
@@ -145,7 +145,7 @@ def test_vm_commands_from_the_command_line(request, tmp_path):
     request.addfinalizer(qemu.stop)
 
     def hvmon(*args):
-        return subprocess.run([sys.executable, "-m", "hvmon.cli", "-p", qemu.url, *args],
+        return subprocess.run([sys.executable, "-m", "hvmon.ui.cli", "-p", qemu.url, *args],
                               capture_output=True, text=True, timeout=remaining())
 
     assert hvmon("bringup").returncode == 0

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from hvmon.boards import load_profile
-from hvmon.qemu import QemuBoard, free_loopback_port
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.qemu import QemuBoard, free_loopback_port
 from tests.budget import remaining
 from tests.conftest import child_env, qemu_lifetime, results_dir
 

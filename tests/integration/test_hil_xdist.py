@@ -77,9 +77,9 @@ def test_a_declared_pool_gives_worker_n_entry_n_and_never_shares_a_port(request,
     rack of real boards would be two serial URLs): worker gw0 gets entry 0, gw1 entry 1.
     A port another run holds is refused, naming the holder; more workers than entries is
     one clear error."""
-    from hvmon.boards import load_profile
+    from hvmon.bringup.board_profile import load_profile
+    from hvmon.bringup.qemu import QemuBoard
     from hvmon.hil.pool import PortLock
-    from hvmon.qemu import QemuBoard
     from tests.conftest import qemu_lifetime, results_dir
 
     out = results_dir(request)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.boards import load_profile
-from hvmon.preload import preload_args
-from hvmon.qemu import QemuBoard
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.preload import preload_args
+from hvmon.bringup.qemu import QemuBoard
 from tests.budget import remaining
 from tests.conftest import qemu_lifetime
 from tests.integration.test_repl import HVMON, LINUX, results

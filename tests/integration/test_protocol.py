@@ -11,9 +11,9 @@ import zlib
 import pytest
 
 from hvmon import protocol as P
-from hvmon.board import StubError
 from hvmon.errors import ConfigError
-from hvmon.monitor import TextMonitor
+from hvmon.target.board import StubError
+from hvmon.target.monitor import TextMonitor
 from tests.conftest import framed, start_stub
 
 # The module's board (a bring-up) and at most 300 KB each way per test.

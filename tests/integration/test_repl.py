@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.boards import load_profile
-from hvmon.preload import preload_args
-from hvmon.qemu import QemuBoard
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.preload import preload_args
+from hvmon.bringup.qemu import QemuBoard
 from tests.budget import remaining
 from tests.conftest import qemu_lifetime
 
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=2)]
 
 REPO = Path(__file__).resolve().parents[2]
 LINUX = REPO / "boards" / "qemu-virt" / "linux.toml"
-HVMON = [sys.executable, "-m", "hvmon.cli"]
+HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
 
 
 def results(name: str) -> Path:

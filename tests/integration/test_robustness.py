@@ -13,8 +13,8 @@ import time
 import pytest
 
 from hvmon import protocol as P
-from hvmon.board import Board
-from hvmon.session import LinkLost
+from hvmon.target.board import Board
+from hvmon.transport.session import LinkLost
 from tests.conftest import framed, start_stub
 
 pytestmark = [pytest.mark.qemu]
@@ -28,7 +28,7 @@ def test_host_killed_mid_transfer_then_the_next_hello_is_answered(request, tmp_p
     stub.link.port.close()                           # the CLI below opens its own connection
     image = tmp_path / "big.bin"
     image.write_bytes(os.urandom(2 << 20))
-    loader = subprocess.Popen([sys.executable, "-m", "hvmon.cli", "-p", stub.qemu.url, "load",
+    loader = subprocess.Popen([sys.executable, "-m", "hvmon.ui.cli", "-p", stub.qemu.url, "load",
                                str(image), hex(SCRATCH)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
     time.sleep(3.0)                                  # well into the transfer

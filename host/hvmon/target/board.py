@@ -1,0 +1,393 @@
+"""hvmon.Board: the stub in framed mode, as a Python object.
+
+    with Board.open("socket://127.0.0.1:4321") as board:
+        print(board.info())
+        board.write(0x40400000, "Image", progress=print)
+        board.hvc("version")
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import protocol as P
+from ..errors import BoardRefused, ConfigError, HvmonError
+from ..transport.link import open_link
+from ..transport.session import Session
+
+Progress = Callable[[int, int], None]
+MAX_IN_FLIGHT = 2 * P.WINDOW         # requests queued ahead of the window
+COMPRESS_WORTH = 0.9                 # send a block deflated only below this ratio
+DEFLATE_CHUNKS = 4                   # CRC chunks per deflate block: 256 KiB
+
+
+class StubError(BoardRefused):
+    """The stub answered a request with a status other than OK."""
+
+    def __init__(self, command: str, status: int, reason: str, what: str = ""):
+        self.command, self.status, self.reason = command, status, reason
+        name = P.Status(status).name if status in P.Status.__members__.values() else str(status)
+        super().__init__(f"{command}{' ' + what if what else ''} refused ({name}): "
+                         f"{reason or P.STATUS_DOC.get(status, 'no reason given')}")
+
+
+@dataclass(frozen=True)
+class Range:
+    base: int
+    size: int
+    name: str = ""
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+    def __str__(self) -> str:
+        label = f"{self.name} " if self.name else ""
+        return f"{label}{self.base:#x}-{self.end - 1:#x}"
+
+
+@dataclass(frozen=True)
+class BoardInfo:
+    protocol_version: int
+    max_payload: int
+    window: int
+    data_chunk: int
+    capabilities: P.Capability
+    staging_size: int
+    boot_id: int
+    ram: tuple[Range, ...]
+    protected: tuple[Range, ...]
+    board: str
+    version: str
+
+
+@dataclass(frozen=True)
+class HvcResult:
+    name: str
+    x: tuple[int, int, int, int]
+    results: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def status(self) -> int:
+        value = self.x[0]
+        return value - (1 << 64) if value >= 1 << 63 else value
+
+
+@dataclass
+class WriteStats:
+    total: int = 0
+    skipped: int = 0
+    sent_raw: int = 0
+    sent_deflated: int = 0       # compressed bytes on the wire for deflated chunks
+    deflated_from: int = 0       # raw bytes those chunks stand for
+    seconds: float = 0.0
+
+
+def hypercall(name_or_id: str | int) -> P.Hypercall:
+    for h in P.HYPERCALLS:
+        if name_or_id in (h.name, h.id):
+            return h
+    if isinstance(name_or_id, int):
+        return P.Hypercall(f"{name_or_id:#x}", name_or_id, "unknown to this host", (), (), True)
+    names = ", ".join(h.name for h in P.HYPERCALLS)
+    raise ConfigError(f"unknown hypercall {name_or_id!r} (known: {names})")
+
+
+class Board:
+    def __init__(self, session: Session, port=None):
+        self.session = session
+        self.port = port
+        self.tag = 0
+        self.log = bytearray()
+        self.events: list[tuple[int, bytes]] = []
+        self.consoles: dict[int, bytearray] = {}
+        self.on_console = None
+        self.on_event = None
+        self._info: BoardInfo | None = None
+
+    @classmethod
+    def open(cls, url: str, baud: int = 1_500_000, trace=None) -> "Board":
+        """Connect to the stub at a pyserial URL and start a framed session."""
+        return cls.attach(open_link(url, baud), trace=trace)
+
+    @classmethod
+    def attach(cls, port, trace=None) -> "Board":
+        """Start a framed session on a port that is already open (after a bring-up).
+        The stub may be at its text monitor or in framed mode already."""
+        port.timeout = 0.002              # the session's pump polls; see Session._pump
+        board = cls(None, port)
+        board.session = Session(port, on_stream=board._on_stream, on_event=board._on_event,
+                                trace=trace)
+        try:
+            board.session.hello()
+            board.info(refresh=True)
+        except BaseException:
+            board.close()
+            raise
+        return board
+
+    def _on_stream(self, channel: int, data: bytes) -> None:
+        if channel == P.Channel.LOG:
+            self.log += data
+        elif channel >= P.Channel.CONSOLE_BASE:
+            vm = channel - P.Channel.CONSOLE_BASE
+            self.consoles.setdefault(vm, bytearray()).extend(data)
+            if self.on_console:
+                self.on_console(vm, data)
+
+    def console_write(self, vm: int, data: bytes) -> None:
+        """Input for guest vm's console (its emulated UART's receive FIFO)."""
+        self.session.send_stream(P.Channel.CONSOLE_BASE + vm, data)
+
+    def _on_event(self, event: int, payload: bytes) -> None:
+        self.events.append((event, payload))
+        if self.on_event:
+            self.on_event(event, payload)
+
+    def close(self) -> None:
+        if self.session:
+            self.session.close()
+        if self.port:
+            self.port.close()
+
+    def __enter__(self) -> "Board":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- requests ------------------------------------------------------------------------
+
+    def _request(self, command: P.Command, *fields: int, data: bytes = b"") -> Future:
+        spec = P.COMMANDS[command]
+        self.tag = (self.tag + 1) & 0xFFFF
+        payload = struct.pack("<BBH", command, 0, self.tag) + struct.pack(spec.request.format, *fields) + data
+        future = self.session.submit(payload)
+        future.tag = self.tag
+        return future
+
+    def _result(self, command: P.Command, future: Future, what: str = "",
+                timeout: float = 120.0) -> tuple[tuple, bytes]:
+        payload = future.result(timeout)
+        spec = P.COMMANDS[command]
+        if len(payload) < P.PAYLOAD_HEADER or payload[0] != command | P.RESPONSE \
+                or struct.unpack_from("<H", payload, 2)[0] != future.tag:
+            raise HvmonError(f"{spec.name}: the stub's response does not match the request "
+                             f"({payload[:4].hex()})")
+        status = payload[1]
+        if status != P.Status.OK:
+            raise StubError(spec.name, status, payload[4:].decode(errors="replace"), what)
+        size = struct.calcsize(spec.response.format)
+        fields = struct.unpack_from(spec.response.format, payload, P.PAYLOAD_HEADER)
+        return fields, payload[P.PAYLOAD_HEADER + size:]
+
+    def call(self, command: P.Command, *fields: int, data: bytes = b"", what: str = "",
+             timeout: float = 120.0) -> tuple[tuple, bytes]:
+        return self._result(command, self._request(command, *fields, data=data), what, timeout)
+
+    def _pipeline(self, requests: Iterable[tuple[P.Command, tuple, bytes, str, int]],
+                  progress: Progress | None, total: int) -> list[bytes]:
+        """Submit many requests, at most MAX_IN_FLIGHT ahead; results in order."""
+        queue: list[tuple[P.Command, Future, str, int]] = []
+        results, done = [], 0
+
+        def settle(entry):
+            nonlocal done
+            command, future, what, weight = entry
+            results.append(self._result(command, future, what)[1])
+            done += weight
+            if progress:
+                progress(done, total)
+
+        for command, fields, data, what, weight in requests:
+            queue.append((command, self._request(command, *fields, data=data), what, weight))
+            while len(queue) > MAX_IN_FLIGHT:
+                settle(queue.pop(0))
+        for entry in queue:
+            settle(entry)
+        return results
+
+    # --- the board API -------------------------------------------------------------------
+
+    def info(self, refresh: bool = False) -> BoardInfo:
+        if self._info and not refresh:
+            return self._info
+        fields, data = self.call(P.Command.INFO)
+        (version, max_payload, window, chunk, caps, staging, boot_id, ram_count) = fields
+        ram, at = [], 0
+        for _ in range(ram_count):
+            base, size = struct.unpack_from("<QQ", data, at)
+            ram.append(Range(base, size, "ram"))
+            at += 16
+        (count,) = struct.unpack_from("<I", data, at)
+        at += 4
+        protected = []
+        for _ in range(count):
+            base, size, name = struct.unpack_from("<QQ16s", data, at)
+            protected.append(Range(base, size, name.rstrip(b"\0").decode()))
+            at += 32
+        board, version_text = data[at:].split(b"\0")[:2]
+        self._info = BoardInfo(version, max_payload, window, chunk, P.Capability(caps), staging,
+                               boot_id, tuple(ram), tuple(protected), board.decode(), version_text.decode())
+        return self._info
+
+    def check_range(self, addr: int, length: int, writing: bool) -> None:
+        """The stub checks every request; checking first here means a bad load sends nothing."""
+        info = self.info()
+        if length <= 0:
+            raise ConfigError(f"empty range at {addr:#x}")
+        if not any(r.base <= addr and addr + length <= r.end for r in info.ram):
+            rams = ", ".join(map(str, info.ram))
+            raise ConfigError(f"{addr:#x}+{length:#x} is not inside RAM ({rams})")
+        if writing:
+            for r in info.protected:
+                if addr < r.end and r.base < addr + length:
+                    raise ConfigError(f"{addr:#x}+{length:#x} overlaps the protected range {r}")
+
+    def write(self, addr: int, data: bytes | str | Path, progress: Progress | None = None,
+              compress: bool = True, skip_unchanged: bool = True, verify: bool = True) -> WriteStats:
+        """Load bytes (or a file) at addr: unchanged 64 KiB chunks are skipped, the rest
+        sent deflated where that pays, and the whole range is CRC-checked at the end."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            path = Path(data)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise ConfigError(f"{path}: {exc.strerror}") from None
+        data = bytes(data)
+        self.check_range(addr, len(data), writing=True)
+        started = time.monotonic()
+        info = self.info()
+        stats = WriteStats(total=len(data))
+        chunk = P.CRC_CHUNK
+        offsets = list(range(0, len(data), chunk))
+        if skip_unchanged:
+            theirs = self.crc_list(addr, len(data), chunk)
+            changed = [o for o, crc in zip(offsets, theirs) if crc != zlib.crc32(data[o:o + chunk])]
+        else:
+            changed = offsets
+        stats.skipped = len(data) - sum(len(data[o:o + chunk]) for o in changed)
+        use_deflate = compress and P.Capability.DEFLATE in info.capabilities
+
+        def blocks():
+            """Runs of consecutive changed chunks, at most DEFLATE_CHUNKS long."""
+            run: list[int] = []
+            for offset in changed:
+                if run and (offset != run[-1] + chunk or len(run) == DEFLATE_CHUNKS):
+                    yield run[0], run[-1] + chunk
+                    run = []
+                run.append(offset)
+            if run:
+                yield run[0], run[-1] + chunk
+
+        def deflate(offset: int, end: int) -> bytes:
+            """Raw DEFLATE of data[offset:end] with the up to 32 KiB before it as a preset
+            dictionary. By the time the stub inflates this block those bytes are in its
+            memory: the requests before it wrote them, or skip-unchanged found them equal."""
+            history = data[max(0, offset - P.INFLATE_HISTORY):offset]
+            packer = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY,
+                                      *([history] if history else []))
+            return packer.compress(data[offset:end]) + packer.flush()
+
+        def deflated(offset: int, end: int):
+            """(offset, end, compressed or None) pieces covering [offset, end): a block whose
+            deflate output overflows the stub's staging buffer is halved until it fits, so
+            a well-compressing block is never sent raw for its size alone."""
+            raw = data[offset:end]
+            comp = deflate(offset, end)
+            if len(comp) > COMPRESS_WORTH * len(raw):
+                yield offset, end, None
+            elif len(comp) <= info.staging_size:
+                yield offset, end, comp
+            elif end - offset <= info.data_chunk:
+                yield offset, end, None
+            else:
+                middle = offset + (end - offset) // 2
+                yield from deflated(offset, middle)
+                yield from deflated(middle, end)
+
+        def pieces():
+            for offset, end in blocks():
+                if use_deflate:
+                    yield from deflated(offset, end)
+                else:
+                    yield offset, end, None
+
+        def requests():
+            for offset, end, comp in pieces():
+                raw = data[offset:end]
+                if comp is None:
+                    stats.sent_raw += len(raw)
+                    for i in range(0, len(raw), info.data_chunk):
+                        piece = raw[i:i + info.data_chunk]
+                        yield (P.Command.MEM_WRITE, (addr + offset + i,), piece,
+                               f"at {addr + offset + i:#x}", len(piece))
+                    continue
+                stats.sent_deflated += len(comp)
+                stats.deflated_from += len(raw)
+                for i in range(0, len(comp), info.data_chunk):
+                    yield (P.Command.MEM_STAGE, (i,), comp[i:i + info.data_chunk], "", 0)
+                yield (P.Command.MEM_INFLATE, (addr + offset, len(raw), len(comp), zlib.crc32(raw),
+                                               min(offset, P.INFLATE_HISTORY)),
+                       b"", f"at {addr + offset:#x}", len(raw))
+
+        to_send = len(data) - stats.skipped
+        if progress:
+            progress(0, to_send)
+        self._pipeline(requests(), progress, to_send)
+        if verify:
+            theirs = self.crc(addr, len(data))
+            if theirs != zlib.crc32(data):
+                raise BoardRefused(f"verify {addr:#x}+{len(data):#x}: stub CRC {theirs:08x}, "
+                                   f"host {zlib.crc32(data):08x}")
+        stats.seconds = time.monotonic() - started
+        return stats
+
+    def read(self, addr: int, length: int, progress: Progress | None = None) -> bytes:
+        self.check_range(addr, length, writing=False)
+        chunk = self.info().data_chunk
+        requests = ((P.Command.MEM_READ, (addr + o, min(chunk, length - o)), b"",
+                     f"at {addr + o:#x}", min(chunk, length - o)) for o in range(0, length, chunk))
+        return b"".join(self._pipeline(requests, progress, length))
+
+    def crc(self, addr: int, length: int) -> int:
+        (count,), data = self.call(P.Command.MEM_CRC, addr, length, 0, what=f"{addr:#x}+{length:#x}")
+        return struct.unpack_from("<I", data)[0]
+
+    def crc_list(self, addr: int, length: int, chunk: int = P.CRC_CHUNK) -> list[int]:
+        per_request = (P.MAX_PAYLOAD - P.PAYLOAD_HEADER - 4) // 4 * chunk
+        out = []
+        for start in range(0, length, per_request):
+            n = min(per_request, length - start)
+            (count,), data = self.call(P.Command.MEM_CRC, addr + start, n, chunk,
+                                       what=f"{addr + start:#x}+{n:#x}")
+            out += struct.unpack_from(f"<{count}I", data)
+        return out
+
+    def fill(self, addr: int, length: int, pattern: int = 0) -> None:
+        self.call(P.Command.MEM_FILL, addr, length, pattern, what=f"{addr:#x}+{length:#x}")
+
+    def hvc(self, name_or_id: str | int, *args: int) -> HvcResult:
+        h = hypercall(name_or_id)
+        regs = (list(args) + [0] * 6)[:6]
+        if len(args) > 6:
+            raise ConfigError(f"hypercall {h.name} takes at most 6 arguments")
+        (x0, x1, x2, x3), _ = self.call(P.Command.HVC, h.id, *regs)
+        result = HvcResult(h.name, (x0, x1, x2, x3))
+        named = dict(zip(h.results, (x1, x2, x3)))
+        return HvcResult(h.name, (x0, x1, x2, x3), named) if result.status == 0 else result
+
+    def reset(self) -> None:
+        self.call(P.Command.RESET, timeout=10)
+
+    def jump(self, addr: int, arg: int = 0) -> None:
+        self.call(P.Command.JUMP, addr, arg, what=f"to {addr:#x}", timeout=10)
+
+    def bye(self) -> None:
+        self.call(P.Command.BYE, timeout=10)
