@@ -19,7 +19,6 @@ FIRMWARE = REPO / "firmware"
 CFLAGS = [
     "-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-Werror",
     f"-I{NATIVE}",
-    f"-I{FIRMWARE / 'arch' / 'aarch64'}",
     f"-I{FIRMWARE / 'drivers'}",
     "-DBOARD_UART_BASE=0xfeb50000UL",
     "-DBOARD_UART_REG_SHIFT=2",
