@@ -5,7 +5,7 @@
 # core, the UART byte layer or libc, which the host harnesses provide themselves.
 # Folder order is layer order (firmware/README.md): each calls only those before it.
 
-FW_LIB_HOST := lib/print.c lib/fdt.c lib/crc32.c
+FW_LIB_HOST := lib/print.c lib/fdt.c lib/crc32.c lib/ring.c
 FW_LIB := $(FW_LIB_HOST) lib/libc.c
 
 # Needs UART from the board profile: drivers/uart_$(UART).c.

@@ -9,6 +9,7 @@
 #include "memmap.h"
 #include "protocol.h"
 #include "psci.h"
+#include "spinlock.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "vm.h"
 

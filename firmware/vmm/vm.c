@@ -14,36 +14,6 @@
 struct vm vms[MAX_VMS];
 extern char secondary_entry[];
 
-void spin_lock(volatile uint32_t *lock)
-{
-    while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
-        while (*lock)
-            ;
-}
-
-void spin_unlock(volatile uint32_t *lock)
-{
-    __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
-}
-
-uint32_t ring_put(struct byte_ring *r, const uint8_t *data, uint32_t n)
-{
-    uint32_t head = r->head, done = 0;
-    while (done < n && head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) < CONSOLE_RING)
-        r->data[head++ % CONSOLE_RING] = data[done++];
-    __atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
-    return done;
-}
-
-uint32_t ring_get(struct byte_ring *r, uint8_t *data, uint32_t n)
-{
-    uint32_t tail = r->tail, done = 0;
-    while (done < n && tail != __atomic_load_n(&r->head, __ATOMIC_ACQUIRE))
-        data[done++] = r->data[tail++ % CONSOLE_RING];
-    __atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
-    return done;
-}
-
 struct vm *vm_get(uint32_t id)
 {
     if (id >= MAX_VMS || vms[id].state == VM_FREE)
