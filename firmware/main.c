@@ -1,6 +1,7 @@
 #include <stdint.h>
 
 #include "commands.h"
+#include "console.h"
 #include "gicv3.h"
 #include "idle.h"
 #include "memmap.h"
@@ -13,10 +14,18 @@
  * 4,5,11,16,18,22,23,28,29 are RES1 (ARM ARM D17.2.119, SCTLR_EL2 with HCR_EL2.E2H 0). */
 #define SCTLR_EL2_STUB 0x30C51838UL
 
+/* The lower layers reach the ones above them only through what is installed here
+ * (firmware/README.md, "Layers"). */
+static void install_hooks(void)
+{
+    print_set_output(console_putc);
+}
+
 /* Called from start.S with the image at its link address, BSS cleared, own stack. */
 void stub_main(const void *dtb, uint64_t el)
 {
     uart_init();
+    install_hooks();
     if (el != 2) {
         printf_("\nhvmon: entered at EL%lu, but the stub needs EL2.\n"
                 "hvmon: start it from a boot loader running at EL2 with booti "
@@ -38,11 +47,19 @@ void stub_main(const void *dtb, uint64_t el)
 }
 
 /* Called from start.S on the boot loader's stack when the image is not where it was
- * linked. Only PC-relative code runs here: no globals, no function pointers. */
+ * linked. Only PC-relative code runs here: no globals, no function pointers, so not
+ * printf_ (its output goes through one); the text is formatted on the stack and written
+ * to the UART directly. */
 void report_wrong_load_address(uint64_t actual, uint64_t linked)
 {
+    char text[192];
+    snprintf_(text, sizeof text, "\nhvmon: running at 0x%lx but linked for 0x%lx; load it "
+              "there and use booti (its Image header keeps it in place).\n", actual, linked);
     uart_init();
-    printf_("\nhvmon: running at 0x%lx but linked for 0x%lx; load it there and use booti "
-            "(its Image header keeps it in place).\n", actual, linked);
+    for (const char *p = text; *p; p++) {
+        if (*p == '\n')
+            uart_putc('\r');
+        uart_putc(*p);
+    }
     uart_flush();
 }

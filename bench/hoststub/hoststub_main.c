@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "console.h"
 #include "link.h"
 #include "memmap.h"
 #include "mini_dtb.h"
@@ -315,6 +316,7 @@ int main(int argc, char **argv)
 
     /* What start.S and stub_main() do, minus the UART, GIC and idle-timer set-up. */
     percpu_init_boot();
+    print_set_output(console_putc);
     memmap_init(dtb);
     printf_("\n");
     print_info();

@@ -13,10 +13,12 @@
 #include <string.h>
 
 #include "cobs.h"
-#include "percpu.h"
+#include "console.h"
 #include "crc32c.h"
 #include "memmap.h"
 #include "mini_dtb.h"
+#include "percpu.h"
+#include "print.h"
 #include "protocol.h"
 #include "session.h"
 
@@ -158,6 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         arena = aligned_alloc(4096, RAM_SIZE + 2 * GUARD);
         ram = arena + GUARD;
         mini_dtb_build(dtb, (uintptr_t)ram, RAM_SIZE);
+        print_set_output(console_putc);    /* as stub_main does */
     }
     if (size == 0)
         return 0;
