@@ -7,6 +7,7 @@
 #include "memmap.h"
 #include "monitor.h"
 #include "print.h"
+#include "session.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "uart.h"
 
@@ -18,6 +19,7 @@
  * (firmware/README.md, "Layers"). */
 static void install_hooks(void)
 {
+    console_attach(&session_console_link);
     print_set_output(console_putc);
 }
 

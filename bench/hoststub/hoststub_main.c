@@ -316,6 +316,7 @@ int main(int argc, char **argv)
 
     /* What start.S and stub_main() do, minus the UART, GIC and idle-timer set-up. */
     percpu_init_boot();
+    console_attach(&session_console_link);
     print_set_output(console_putc);
     memmap_init(dtb);
     printf_("\n");

@@ -491,3 +491,12 @@ void session_try_enter(void)
         return;
     }
 }
+
+const struct console_link session_console_link = {
+    .poll = link_poll,
+    .putc = link_putc,
+    .session_active = session_active,
+    .stream_write = session_stream_write,
+    .send = session_send,
+    .stats = session_stats,
+};

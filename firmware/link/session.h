@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "console.h"
+
 /* The text monitor read a 0x00. If a HELLO frame follows, run the session (no return);
  * otherwise return after the frame or a short silence. */
 void session_try_enter(void);
@@ -30,5 +32,9 @@ void session_leave(void);
 
 uint32_t session_boot_id(void);
 void session_stats(uint64_t *frames_in, uint64_t *frames_rejected, uint64_t *bytes_lost);
+
+/* This link (link.c's UART byte layer and the session above it) as the VMM's console
+ * sees it; main.c hands it to console_attach. */
+extern const struct console_link session_console_link;
 
 #endif

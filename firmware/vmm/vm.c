@@ -1,14 +1,13 @@
 #include "vm.h"
 
 #include "bytes.h"
+#include "console.h"
 #include "gicv3.h"
 #include "libc.h"
-#include "link.h"
 #include "memmap.h"
 #include "print.h"
 #include "protocol.h"
 #include "psci.h"
-#include "session.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 
 struct vm vms[MAX_VMS];
@@ -264,13 +263,13 @@ int vm_stop(uint32_t id, char *why, unsigned n)
         return STATUS_OK;
     vm_request_stop(vm, STOP_HOST);
     for (unsigned spins = 0; !all_off(vm) && spins < 2000000; spins++)
-        link_poll();
+        console_poll_link();
     if (!all_off(vm))
         return fail(why, n, STATUS_NOT_SUPPORTED, "a vCPU did not stop");
     /* Cores report themselves off just before PSCI CPU_OFF: make sure they are gone. */
     for (unsigned k = 0; k < vm->nvcpus; k++)
         while (psci_call(PSCI_AFFINITY_INFO, percpus[vm->vcpus[k].pcpu].mpidr, 0, 0) == 0)
-            link_poll();
+            console_poll_link();
     return STATUS_OK;
 }
 
@@ -314,7 +313,7 @@ void vm_poll(void)
         for (unsigned k = 0; k < vm->nvcpus; k++) {
             uint32_t got;
             while ((got = ring_get(&vm->console_out[k], chunk, sizeof chunk)) != 0)
-                session_stream_write(CHANNEL_CONSOLE_BASE + vm->id, chunk, got);
+                console_guest_output(vm->id, chunk, got);
         }
         if (vm->state == VM_RUNNING && vm->stop_reason != STOP_NONE && all_off(vm)) {
             vm->state = VM_STOPPED;
@@ -328,9 +327,7 @@ void vm_poll(void)
             put64(event + EVENT_VM_STOPPED_ELR, vm->fault_elr);
             put64(event + EVENT_VM_STOPPED_FAR, vm->fault_far);
             put64(event + EVENT_VM_STOPPED_IPA, vm->fault_ipa);
-            if (session_active())
-                session_send(CHANNEL_EVENT, event, sizeof event);
-            else
+            if (console_event(event, sizeof event) != 0)
                 printf_("hvmon: VM %u (%s) stopped, reason %u, ESR 0x%lx ELR 0x%lx FAR 0x%lx\n",
                         vm->id, vm->name, vm->stop_reason, vm->fault_esr, vm->fault_elr, vm->fault_far);
         }

@@ -160,7 +160,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         arena = aligned_alloc(4096, RAM_SIZE + 2 * GUARD);
         ram = arena + GUARD;
         mini_dtb_build(dtb, (uintptr_t)ram, RAM_SIZE);
-        print_set_output(console_putc);    /* as stub_main does */
+        console_attach(&session_console_link);    /* as stub_main does */
+        print_set_output(console_putc);
     }
     if (size == 0)
         return 0;
