@@ -2,11 +2,13 @@
 
 #include "commands.h"
 #include "console.h"
+#include "exception.h"
 #include "gicv3.h"
 #include "idle.h"
 #include "memmap.h"
 #include "monitor.h"
 #include "print.h"
+#include "restart.h"
 #include "session.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "uart.h"
@@ -17,10 +19,17 @@
 
 /* The lower layers reach the ones above them only through what is installed here
  * (firmware/README.md, "Layers"). */
+static void __attribute__((noreturn)) restart_monitor(void)
+{
+    restart_on_fresh_stack(monitor_run);
+}
+
 static void install_hooks(void)
 {
     console_attach(&session_console_link);
     print_set_output(console_putc);
+    exception_set_recovery(restart_monitor);    /* a fault in the stub, once reported */
+    session_on_exit(restart_monitor);           /* BYE or Ctrl-C x3 */
 }
 
 /* Called from start.S with the image at its link address, BSS cleared, own stack. */

@@ -17,7 +17,8 @@
  *   - RAM: an anonymous mapping at the QEMU board's RAM address, described by a small DTB;
  *     the stub's image is a separate buffer, as in tests/fuzz/fuzz_session.c;
  *   - what would leave the process's world (PSCI reset/off, BYE or Ctrl-C x3 back to the
- *     monitor via monitor_restart, JUMP/go into loaded code) prints why and exits 0. */
+ *     monitor through the session's exit hook, JUMP/go into loaded code) prints why and
+ *     exits 0. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -98,7 +99,12 @@ void fake_sysreg_write(const char *name, uint64_t value) { (void)name; (void)val
  * the host loaded, for another architecture. */
 void harness_jump(void) { finish("JUMP/go would branch into loaded code"); }
 
-void monitor_restart(void) { finish("back to the text monitor (BYE or Ctrl-C x3)"); }
+/* On the board the session's end restarts the monitor on a fresh stack (main.c). */
+static void __attribute__((noreturn)) session_ended(void)
+{
+    finish("back to the text monitor (BYE or Ctrl-C x3)");
+}
+
 
 int64_t psci_call(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3)
 {
@@ -318,6 +324,7 @@ int main(int argc, char **argv)
     percpu_init_boot();
     console_attach(&session_console_link);
     print_set_output(console_putc);
+    session_on_exit(session_ended);
     memmap_init(dtb);
     printf_("\n");
     print_info();

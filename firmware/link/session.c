@@ -5,7 +5,6 @@
 #include "crc32c.h"
 #include "libc.h"
 #include "link.h"
-#include "monitor.h"
 #include "print.h"
 #include "protocol.h"
 #include "requests.h"
@@ -52,6 +51,7 @@ static int nak_valid, active;
 static uint64_t nak_time;
 static uint32_t boot_id;
 static uint64_t frames_in, frames_rejected, bytes_lost;
+static session_exit_fn exit_fn;
 
 /* Two receivers: the main loop's, and the one used while a request handler waits for
  * window room or acknowledgements. The handler still reads its request from the main
@@ -391,11 +391,24 @@ static int person_wants_monitor(struct receiver *rx, uint8_t c)
            rx->prefix[2] == 0x03;
 }
 
+void session_on_exit(session_exit_fn fn)
+{
+    exit_fn = fn;
+}
+
+void session_exit(void)
+{
+    if (exit_fn)
+        exit_fn();
+    for (;;)                         /* nobody to hand the line to: nothing sane is left */
+        link_idle();
+}
+
 static void leave_to_monitor(void)
 {
     session_leave();
     printf_("\nhvmon: back to the text monitor\n");
-    monitor_restart();
+    session_exit();
 }
 
 static int service(int blocked)

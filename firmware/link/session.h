@@ -30,6 +30,14 @@ void session_drain(uint64_t timeout_ms);
 /* Leave framed mode (BYE). */
 void session_leave(void);
 
+/* What runs when framed mode ends (BYE, Ctrl-C x3 at a frame boundary): the text
+ * monitor, which sits above the link, so main.c installs it. It never returns: a fresh
+ * stack leaves the request's frames behind. */
+typedef void (*session_exit_fn)(void) __attribute__((noreturn));
+void session_on_exit(session_exit_fn fn);
+/* After session_leave: hand the line to what session_on_exit installed. */
+void session_exit(void) __attribute__((noreturn));
+
 uint32_t session_boot_id(void);
 void session_stats(uint64_t *frames_in, uint64_t *frames_rejected, uint64_t *bytes_lost);
 
