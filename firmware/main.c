@@ -1,7 +1,11 @@
+/* The stub's entry in C (arch/aarch64/entry.h): the one file that sees every layer. It
+ * installs the hooks through which lower layers reach upper ones, sets the boot core up
+ * and hands it to the text monitor; other cores go to their guest. */
 #include <stdint.h>
 
 #include "commands.h"
 #include "console.h"
+#include "entry.h"
 #include "exception.h"
 #include "gicv3.h"
 #include "idle.h"
@@ -12,27 +16,29 @@
 #include "session.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "uart.h"
+#include "vm.h"
 
 /* SCTLR_EL2 with the MMU and data cache off, I-cache and SP alignment checks on; bits
  * 4,5,11,16,18,22,23,28,29 are RES1 (ARM ARM D17.2.119, SCTLR_EL2 with HCR_EL2.E2H 0). */
 #define SCTLR_EL2_STUB 0x30C51838UL
 
-/* The lower layers reach the ones above them only through what is installed here
- * (firmware/README.md, "Layers"). */
+/* A fault in the stub or the end of a host session: the monitor starts over. */
 static void __attribute__((noreturn)) restart_monitor(void)
 {
     restart_on_fresh_stack(monitor_run);
 }
 
+/* The lower layers reach the ones above them only through what is installed here
+ * (firmware/README.md, "Layers"). */
 static void install_hooks(void)
 {
     console_attach(&session_console_link);
     print_set_output(console_putc);
     exception_set_recovery(restart_monitor);    /* a fault in the stub, once reported */
     session_on_exit(restart_monitor);           /* BYE or Ctrl-C x3 */
+    guest_exit_handler = guest_trap;
 }
 
-/* Called from start.S with the image at its link address, BSS cleared, own stack. */
 void stub_main(const void *dtb, uint64_t el)
 {
     uart_init();
@@ -57,8 +63,7 @@ void stub_main(const void *dtb, uint64_t el)
     monitor_run();
 }
 
-/* Called from start.S on the boot loader's stack when the image is not where it was
- * linked. Only PC-relative code runs here: no globals, no function pointers, so not
+/* Only PC-relative code runs here: no globals, no function pointers, so not
  * printf_ (its output goes through one); the text is formatted on the stack and written
  * to the UART directly. */
 void report_wrong_load_address(uint64_t actual, uint64_t linked)
@@ -73,4 +78,9 @@ void report_wrong_load_address(uint64_t actual, uint64_t linked)
         uart_putc(*p);
     }
     uart_flush();
+}
+
+void secondary_main(struct percpu *cpu)
+{
+    vcpu_start_on_this_core(cpu);
 }

@@ -2,6 +2,7 @@
 
 #include "bytes.h"
 #include "console.h"
+#include "entry.h"
 #include "gicv3.h"
 #include "libc.h"
 #include "memmap.h"
@@ -11,7 +12,6 @@
 #include <sysreg.h>   /* <>: host tests may shadow it */
 
 struct vm vms[MAX_VMS];
-extern char secondary_entry[];
 
 struct vm *vm_get(uint32_t id)
 {

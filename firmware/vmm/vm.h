@@ -94,8 +94,11 @@ void vm_console_input(uint32_t id, const uint8_t *data, uint32_t len);
 
 /* Guest cores. The console model's transmit hook: into this core's output ring. */
 void vm_console_tx(void *vm, uint8_t byte);
-/* Guest cores. */
+/* Guest cores: run this core's vCPU (a core started by vm_start or a guest's PSCI
+ * CPU_ON), or switch the core off if it has none. */
 void vcpu_start_on_this_core(struct percpu *cpu) __attribute__((noreturn));
+/* Guest cores: one exit of the guest (the guest_exit_handler main.c installs). */
+void guest_trap(struct percpu *cpu, uint64_t slot);
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
 
 #endif
