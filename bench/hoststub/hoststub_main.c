@@ -1,4 +1,4 @@
-/* hoststub: the stub's text monitor and protocol engine (firmware/core, unmodified) built
+/* hoststub: the stub's text monitor and protocol engine (firmware/, unmodified) built
  * for the host and serving its link on a loopback TCP socket, so the host tool can be
  * measured against a receiver that keeps up with the line (QEMU's PL011 does not).
  *
@@ -124,7 +124,7 @@ void vm_console_tx(void *vm, uint8_t byte) { (void)vm; (void)byte; }
 void uart_init(void) {}
 void uart_flush(void) { tx_flush(); }
 
-/* --- the link (replaces firmware/core/link.c) ------------------------------------------
+/* --- the link (replaces firmware/link/link.c) ------------------------------------------
  * Receive: non-blocking reads into a ring the size of the stub's. TCP has flow control,
  * so when the ring is full the socket simply is not read: nothing is ever dropped and
  * link_rx_overruns() stays 0. Transmit: bytes collect in a buffer that goes out whenever

@@ -1,4 +1,4 @@
-"""The stub's DEFLATE decoder (firmware/core/inflate.c), compiled for the host with
+"""The stub's DEFLATE decoder (firmware/link/inflate.c), compiled for the host with
 ASan and UBSan, against Python's zlib as the reference encoder."""
 
 from __future__ import annotations

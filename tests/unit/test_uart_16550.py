@@ -2,7 +2,7 @@
 run the C test (tests/native/test_uart_16550.c).
 
 tests/native comes first on the include path so its mmio.h, which forwards register
-accesses to the model, shadows firmware/arch/aarch64/mmio.h.
+accesses to the model, shadows firmware/drivers/mmio.h.
 """
 import os
 import re
