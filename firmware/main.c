@@ -12,6 +12,7 @@
 #include "memmap.h"
 #include "monitor.h"
 #include "print.h"
+#include "requests.h"
 #include "restart.h"
 #include "session.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
@@ -33,6 +34,7 @@ static void __attribute__((noreturn)) restart_monitor(void)
 static void install_hooks(void)
 {
     console_attach(&session_console_link);
+    session_on_request(request_handle);
     print_set_output(console_putc);
     exception_set_recovery(restart_monitor);    /* a fault in the stub, once reported */
     session_on_exit(restart_monitor);           /* BYE or Ctrl-C x3 */

@@ -42,6 +42,7 @@
 #include "percpu.h"
 #include "print.h"
 #include "psci.h"
+#include "requests.h"
 #include "session.h"
 
 #define RAM_BASE 0x40000000UL            /* QEMU virt; bench and tests load at 0x48000000 */
@@ -323,6 +324,7 @@ int main(int argc, char **argv)
     /* What start.S and stub_main() do, minus the UART, GIC and idle-timer set-up. */
     percpu_init_boot();
     console_attach(&session_console_link);
+    session_on_request(request_handle);
     print_set_output(console_putc);
     session_on_exit(session_ended);
     memmap_init(dtb);

@@ -30,6 +30,12 @@ void session_drain(uint64_t timeout_ms);
 /* Leave framed mode (BYE). */
 void session_leave(void);
 
+/* Who carries out a request from the CONTROL channel, in sequence order (request_handle
+ * in requests.c, which answers through session_send); main.c installs it. The session
+ * moves frames and does not know the commands, so the two do not call each other round. */
+typedef void (*session_request_fn)(const uint8_t *payload, uint32_t len);
+void session_on_request(session_request_fn fn);
+
 /* What runs when framed mode ends (BYE, Ctrl-C x3 at a frame boundary): the text
  * monitor, which sits above the link, so main.c installs it. It never returns: a fresh
  * stack leaves the request's frames behind. */

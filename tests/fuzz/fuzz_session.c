@@ -20,6 +20,7 @@
 #include "percpu.h"
 #include "print.h"
 #include "protocol.h"
+#include "requests.h"
 #include "session.h"
 
 #define RAM_SIZE (2u << 20)
@@ -162,6 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ram = arena + GUARD;
         mini_dtb_build(dtb, (uintptr_t)ram, RAM_SIZE);
         console_attach(&session_console_link);    /* as stub_main does */
+        session_on_request(request_handle);
         print_set_output(console_putc);
         session_on_exit(session_ended);
     }
