@@ -169,3 +169,36 @@ def test_a_board_keeps_every_byte_while_its_callback_cannot_keep_up(released):
     finally:
         released.set()
         board.close()
+
+
+def test_an_attached_terminal_shows_each_console_byte_once(released):
+    """terminal.attach_console's echo: bytes already in the buffer when it is set, and
+    deliveries the dispatcher dropped while the terminal was blocked, are shown once."""
+    import io
+
+    from hvmon.ui.terminal import console_echo
+
+    port = QuietPort()
+    board = Board(None)
+    board.session = board._start_session(port)
+    board.session.dispatch_limit = 1000
+    stub = Stub(port)
+    out = io.BytesIO()
+    try:
+        stub.send(CONSOLE, b"before attach ")
+        wait_for(lambda: board.session.rx_expected == 1, PROMPT)
+        echo = console_echo(board, 1, out)
+        echo(1, b"")                                     # what attach_console shows first
+        gate = threading.Event()
+        board.on_console = lambda vm, data: (gate.set(), released.wait(30), echo(vm, data))
+        chunks = [bytes([65 + i % 26]) * 200 for i in range(20)]
+        for chunk in chunks:
+            stub.send(CONSOLE, chunk)
+        wait_for(lambda: board.session.rx_expected == 1 + len(chunks), PROMPT)
+        assert gate.wait(PROMPT)
+        released.set()
+        everything = b"before attach " + b"".join(chunks)
+        wait_for(lambda: out.getvalue() == everything, PROMPT)
+    finally:
+        released.set()
+        board.close()
