@@ -202,3 +202,27 @@ def test_an_attached_terminal_shows_each_console_byte_once(released):
     finally:
         released.set()
         board.close()
+
+
+def test_a_test_waiting_on_a_console_hears_of_a_raising_callback_at_once():
+    from hvmon.hil.console import Console, ConsoleTimeout
+
+    port = QuietPort()
+    board = Board(None)
+    board.session = board._start_session(port)
+    stub = Stub(port)
+
+    def on_console(vm, data):
+        raise SystemExit("the console callback exited")
+
+    board.on_console = on_console
+    console = Console(board, 1, "linux")
+    try:
+        stub.send(CONSOLE, b"Linux version 6.1\r\n")
+        started = time.monotonic()
+        with pytest.raises(ConsoleTimeout, match="link lost.*the console callback exited"):
+            console.expect(r"/ # ", timeout=30)
+        assert time.monotonic() - started < PROMPT
+        assert board.consoles[1] == b"Linux version 6.1\r\n"
+    finally:
+        board.close()

@@ -290,7 +290,7 @@ class Session:
         if self.record is not None:
             try:
                 self.record(frame.channel, frame.payload)
-            except Exception as exc:
+            except BaseException as exc:
                 self._fail(_callback_failed("record", exc))
         self._queue_delivery(frame.channel, frame.payload)
 
@@ -336,7 +336,7 @@ class Session:
                     self.on_event(payload[0] if payload else 0, payload)
                 else:
                     self.on_stream(channel, payload)
-            except Exception as exc:
+            except BaseException as exc:             # SystemExit too: never end this thread
                 with self.lock:
                     self._fail(_callback_failed(_channel_name(channel), exc))
 
@@ -440,7 +440,7 @@ class Session:
         self.unacked.clear()
 
 
-def _callback_failed(what: str, exc: Exception) -> CallbackFailed:
+def _callback_failed(what: str, exc: BaseException) -> CallbackFailed:
     error = CallbackFailed(f"the {what} callback raised {type(exc).__name__}: {exc}")
     error.__cause__ = exc
     return error
