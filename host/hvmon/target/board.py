@@ -122,8 +122,7 @@ class Board:
         The stub may be at its text monitor or in framed mode already."""
         port.timeout = 0.002              # the session's pump polls; see Session._pump
         board = cls(None, port)
-        board.session = Session(port, on_stream=board._on_stream, on_event=board._on_event,
-                                trace=trace)
+        board.session = board._start_session(port, trace=trace)
         try:
             board.session.hello()
             board.info(refresh=True)
@@ -132,21 +131,34 @@ class Board:
             raise
         return board
 
-    def _on_stream(self, channel: int, data: bytes) -> None:
+    def _start_session(self, port, **options) -> Session:
+        """A Session filling this board's buffers and calling its callbacks."""
+        return Session(port, on_stream=self._on_stream, on_event=self._on_event,
+                       record=self._record, **options)
+
+    def _record(self, channel: int, data: bytes) -> None:
+        """On the session's pump thread, as each frame arrives: log, consoles and events
+        are complete and in step with the answers, whatever the callbacks do."""
         if channel == P.Channel.LOG:
             self.log += data
+        elif channel == P.Channel.EVENT:
+            self.events.append((data[0] if data else 0, data))
         elif channel >= P.Channel.CONSOLE_BASE:
-            vm = channel - P.Channel.CONSOLE_BASE
-            self.consoles.setdefault(vm, bytearray()).extend(data)
-            if self.on_console:
-                self.on_console(vm, data)
+            self.consoles.setdefault(channel - P.Channel.CONSOLE_BASE, bytearray()).extend(data)
+
+    def _on_stream(self, channel: int, data: bytes) -> None:
+        """On the session's dispatcher thread (see Session): on_console may block, raise
+        (which fails the session with its message) or write to a console."""
+        if channel >= P.Channel.CONSOLE_BASE and self.on_console:
+            self.on_console(channel - P.Channel.CONSOLE_BASE, data)
 
     def console_write(self, vm: int, data: bytes) -> None:
         """Input for guest vm's console (its emulated UART's receive FIFO)."""
         self.session.send_stream(P.Channel.CONSOLE_BASE + vm, data)
 
     def _on_event(self, event: int, payload: bytes) -> None:
-        self.events.append((event, payload))
+        """On the dispatcher thread, like _on_stream. It also gets the host's own LOST
+        events (flags byte session.HOST_LOST), which Board.events does not hold."""
         if self.on_event:
             self.on_event(event, payload)
 
