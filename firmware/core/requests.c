@@ -178,7 +178,7 @@ static int unpack_check(const struct request *rq, const struct unpack *u, uint32
 static void unpack_finish(const struct request *rq, const struct unpack *u, const char *what,
                           unsigned status, size_t produced)
 {
-    static const char *const reasons[] = {"", "corrupt", "truncated", "output beyond raw_len"};
+    static const char *const reasons[] = {"ended early", "corrupt", "truncated", "output beyond raw_len"};
     link_poll();
     char why[112];
     if (status != 0 || produced != u->raw_len) {
