@@ -301,15 +301,16 @@ class Board:
         block_chunks = LZMA_CHUNKS if LZMA2 in codecs else DEFLATE_CHUNKS
 
         def blocks():
-            """Runs of consecutive changed chunks, at most block_chunks long."""
+            """Runs of consecutive changed chunks, at most block_chunks long (the last
+            chunk ends with the data)."""
             run: list[int] = []
             for offset in changed:
                 if run and (offset != run[-1] + chunk or len(run) == block_chunks):
-                    yield run[0], run[-1] + chunk
+                    yield run[0], min(run[-1] + chunk, len(data))
                     run = []
                 run.append(offset)
             if run:
-                yield run[0], run[-1] + chunk
+                yield run[0], min(run[-1] + chunk, len(data))
 
         cache = self.block_cache
         hits, misses = (cache.hits, cache.misses) if cache else (0, 0)

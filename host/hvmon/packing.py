@@ -77,6 +77,7 @@ class Packer:
         """Pieces covering [offset, end): the smallest stream that fits staging; a block
         whose streams all overflow staging is halved until they fit, so a well-compressing
         block is never sent raw for its size alone; one that compresses badly goes raw."""
+        end = min(end, len(self.data))      # sizes are the bytes there, not the range asked
         size = end - offset
         candidates: list[tuple[str, bytes, int]] = []
         if DEFLATE in self.codecs:

@@ -46,6 +46,14 @@ def test_the_fewest_bytes_on_the_wire_win():
     assert (piece.codec, piece.history, len(piece.comp)) == (LZMA2, 7, 2048)
 
 
+def test_a_block_past_the_end_is_judged_by_the_bytes_there():
+    """The last CRC chunk of a file is short: 150000 random bytes asked for as [0, 196608)
+    must go raw, not pass the ratio test against the longer range."""
+    data = random.Random(2).randbytes(150_000)
+    pieces = Packer(data, (DEFLATE, LZMA2), STAGING, CHUNK).pieces(0, 3 << 16)
+    assert [(p.offset, p.end, p.codec) for p in pieces] == [(0, 150_000, RAW)]
+
+
 def test_a_block_overflowing_staging_is_halved_not_sent_raw():
     packer = Sizes({DEFLATE: 0.4, LZMA2: 0.3})
     pieces = packer.pieces(0, 512 << 10)           # LZMA2 154 KiB > staging: two halves
