@@ -13,7 +13,7 @@ setup:
 firmware: setup
 	@for board in $(BOARDS); do $(MAKE) -s -C firmware BOARD=$$board || exit 1; done
 
-# Regenerate firmware/core/protocol.h and host/hvmon/protocol.py from protocol/hvmon.toml.
+# Regenerate firmware/lib/protocol.h and host/hvmon/protocol.py from protocol/hvmon.toml.
 protocol:
 	python3 protocol/generate.py
 
@@ -24,8 +24,9 @@ guest: setup
 demo: firmware
 	$(VENV)/bin/hvmon demo
 
+# Two xdist workers, a test file each at a time (a module's tests share its QEMU board).
 test: firmware guest
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 unit: firmware guest
 	$(PY) -m pytest tests/unit

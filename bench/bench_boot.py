@@ -26,14 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "host"))
 
-from hvmon import vms  # noqa: E402
-from hvmon.board import Board  # noqa: E402
-from hvmon.boards import load_profile  # noqa: E402
-from hvmon.bringup import bring_up  # noqa: E402
-from hvmon.preload import preload_args  # noqa: E402
-from hvmon.expect import Expect  # noqa: E402
-from hvmon.link import open_link  # noqa: E402
-from hvmon.qemu import QemuBoard, free_loopback_port  # noqa: E402
+from hvmon.bringup.board_profile import load_profile  # noqa: E402
+from hvmon.bringup.bring_up import bring_up  # noqa: E402
+from hvmon.bringup.preload import preload_args  # noqa: E402
+from hvmon.bringup.qemu import QemuBoard, free_loopback_port  # noqa: E402
+from hvmon.target import vms  # noqa: E402
+from hvmon.target.board import Board  # noqa: E402
+from hvmon.transport.expect import Expect  # noqa: E402
+from hvmon.transport.link import open_link  # noqa: E402
 
 GUEST = ROOT / "boards" / "qemu-virt" / "linux.toml"
 CACHE = ROOT / "cache" / "guest"

@@ -2,7 +2,7 @@
 """Transfer benchmarks on the QEMU board through the link simulator.
 
 Every run starts its own QEMU with Debian's U-Boot and puts the link simulator
-(host/hvmon/linksim.py: 1,500,000 baud 8N1 pacing, one-way latency) between the host
+(host/hvmon/transport/linksim.py: 1,500,000 baud 8N1 pacing, one-way latency) between the host
 and the board's serial line. Compared on the same simulated link:
 
   * hvmon's framed protocol pushing an incompressible 8 MiB file, and
@@ -18,9 +18,10 @@ it to bench/results/. Figures are ratios from one run on a shared machine.
 QEMU's PL011 costs its main thread ~10.5 us of CPU per received byte, which caps the
 framed push near 0.59 of line rate on this machine whatever the protocol does. The rows
 labelled "stub engine built for the host" repeat the framed pushes against
-bench/hoststub: the stub's own monitor and protocol engine (firmware/core, unmodified)
-compiled for the host and serving the link on a loopback socket, behind the same
-simulator, so they show what the protocol achieves when the receiver keeps up.
+bench/hoststub: the stub's own monitor and protocol engine (firmware/link and
+firmware/monitor, unmodified) compiled for the host and serving the link on a loopback
+socket, behind the same simulator, so they show what the protocol achieves when the
+receiver keeps up.
 
     python bench/bench_transfer.py [--size-mib 8] [--quick] [--host-engine-only]
 """
@@ -42,16 +43,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "host"))
 
-from hvmon.blockcache import BlockCache  # noqa: E402
-from hvmon.board import Board, WriteStats  # noqa: E402
-from hvmon.packing import DEFLATE, LZMA2  # noqa: E402
-from hvmon.boards import load_profile  # noqa: E402
-from hvmon.bringup import bring_up  # noqa: E402
-from hvmon.expect import Expect  # noqa: E402
-from hvmon.link import open_link  # noqa: E402
-from hvmon.linksim import LinkSimulator  # noqa: E402
-from hvmon.qemu import QemuBoard  # noqa: E402
-from hvmon.uboot import UBoot  # noqa: E402
+from hvmon.bringup.board_profile import load_profile  # noqa: E402
+from hvmon.bringup.bring_up import bring_up  # noqa: E402
+from hvmon.bringup.qemu import QemuBoard  # noqa: E402
+from hvmon.bringup.uboot import UBoot  # noqa: E402
+from hvmon.target.blockcache import BlockCache  # noqa: E402
+from hvmon.target.board import Board, WriteStats  # noqa: E402
+from hvmon.target.packing import DEFLATE, LZMA2  # noqa: E402
+from hvmon.transport.expect import Expect  # noqa: E402
+from hvmon.transport.link import open_link  # noqa: E402
+from hvmon.transport.linksim import LinkSimulator  # noqa: E402
 
 BAUD = 1_500_000
 LINE_RATE = BAUD / 10            # bytes per second at 8N1

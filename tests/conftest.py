@@ -12,18 +12,39 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.board import Board
-from hvmon.boards import BoardProfile, load_profile
-from hvmon.bringup import BringupResult
-from hvmon.expect import Expect
+from hvmon.bringup.board_profile import BoardProfile, load_profile
+from hvmon.bringup.bring_up import BringupResult
+from hvmon.bringup.qemu import QemuBoard
 from hvmon.hil.artifacts import folder_for_test
 from hvmon.hil.target import BoardTarget
-from hvmon.monitor import TextMonitor
-from hvmon.qemu import QemuBoard
+from hvmon.target.board import Board
+from hvmon.target.monitor import TextMonitor
+from hvmon.transport.expect import Expect
+# The budget plugin's hooks (tests/budget.py): every QEMU test states the work it does.
+from tests.budget import (BRINGUP_S, budget_of, module_budget, pytest_collection_modifyitems,  # noqa: F401
+                          pytest_configure, pytest_runtest_call, pytest_runtest_setup,
+                          pytest_runtest_teardown)
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results"
-QEMU_LIFETIME = 900     # seconds: no QEMU of a test run outlives a stuck test by much
+QEMU_LIFETIME = 900     # seconds: the backstop for QEMU boards a test starts itself
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a pytest run inside a test: without this run's xdist worker
+    variables, which would make the inner run take itself for a worker of ours (its
+    board folder, its pool entry)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+    env.update(extra)
+    return env
+
+
+def qemu_lifetime(request) -> float:
+    """How long a test's own QEMU may live: its tests' budgets and a bring-up more, so the
+    budget (which says what the test was doing) always runs out before QEMU is killed."""
+    if request.scope == "module":
+        return module_budget(request)
+    return budget_of(request.node).total + BRINGUP_S
 
 
 @dataclass
@@ -47,7 +68,7 @@ def start_stub(request, profile: BoardProfile | None = None, qmp: bool = False) 
     """Start QEMU, bring the stub up through U-Boot and leave it at its text monitor; the
     finalizer stops QEMU by its PID. (QMP is always on: `qmp` is kept for callers.)"""
     profile = profile or load_profile("qemu-virt")
-    target = BoardTarget(profile, results_dir(request), qemu_options={"lifetime": QEMU_LIFETIME})
+    target = BoardTarget(profile, results_dir(request), qemu_options={"lifetime": qemu_lifetime(request)})
     request.addfinalizer(target.stop)
     target.start(framed=False)
     return StubUnderTest(profile, target.qemu, target.link, TextMonitor(target.link),

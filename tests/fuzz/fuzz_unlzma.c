@@ -1,4 +1,4 @@
-/* libFuzzer harness for the stub's LZMA2 decoder (firmware/core/unlzma.c) on its own: the
+/* libFuzzer harness for the stub's LZMA2 decoder (firmware/link/unlzma.c) on its own: the
  * request harness (fuzz_session.c) reaches it too, but rarely with a stream deep enough to
  * get past the first chunk header. Seeds from unlzma_seeds.py are real streams.
  *

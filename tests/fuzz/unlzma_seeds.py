@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "host"))
-from hvmon import lzma2  # noqa: E402
+from hvmon.target import lzma2  # noqa: E402
 
 HISTORY_CODES = {0: 0, 1: 1, 64: 2, 4096: 3, 65536: 4}
 

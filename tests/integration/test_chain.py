@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.budget import remaining
 from tests.integration.test_repl import HVMON, LINUX, Terminal, brought_up_board, results
 
-pytestmark = pytest.mark.qemu
+# The module's board (a bring-up by a CLI process) and a few CLI processes per test.
+pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=4, line_bytes=300_000)]
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +33,8 @@ def env(tmp_path) -> dict[str, str]:
     return env
 
 
-def hvmon(env, *args, timeout=120):
-    return subprocess.run([*HVMON, *args], capture_output=True, text=True, timeout=timeout, env=env)
+def hvmon(env, *args, timeout=None):
+    return subprocess.run([*HVMON, *args], capture_output=True, text=True, timeout=timeout or remaining(), env=env)
 
 
 def test_chained_commands_run_in_order_on_one_connection(url, env, tmp_path):
@@ -124,6 +126,7 @@ def test_bad_input_is_one_line_with_the_right_exit_code(url, env):
     assert repl.returncode == 3 and len(repl.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.budget(boots=1)
 def test_vm_create_start_and_console_chained_in_a_terminal(url, env, tmp_path):
     """The issue's own example, `... + vm start linux + console linux`, typed in a shell."""
     start = time.monotonic()

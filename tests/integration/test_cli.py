@@ -12,13 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.boards import load_profile
-from hvmon.qemu import QemuBoard
-from tests.integration.test_repl import LIFETIME as QEMU_LIFETIME, results
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.qemu import QemuBoard
+from tests.budget import remaining
+from tests.conftest import qemu_lifetime
+from tests.integration.test_repl import results
 
-pytestmark = pytest.mark.qemu
+# Each test starts its own QEMU board (or none) and a few CLI processes.
+pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=4)]
 
-HVMON = [sys.executable, "-m", "hvmon.cli"]
+HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
 
 
 def hvmon(*args, timeout=60):
@@ -28,7 +31,7 @@ def hvmon(*args, timeout=60):
 @pytest.fixture
 def qemu(request):
     board = QemuBoard(load_profile("qemu-virt"), log_path=results(f"test_cli/{request.node.name}") / "qemu.log",
-                       lifetime=QEMU_LIFETIME)
+                       lifetime=qemu_lifetime(request))
     board.start()
     yield board
     board.stop()
@@ -89,6 +92,7 @@ def test_unreachable_port_is_one_line_and_exit_code_3():
     assert len(lines) == 1 and lines[0].startswith(f"hvmon: error: cannot open socket://127.0.0.1:{port}")
 
 
+@pytest.mark.budget(seconds=1)
 def test_a_silent_line_times_out_naming_the_step():
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
@@ -151,6 +155,7 @@ def test_demo_monitor_leaves_the_user_at_the_monitor_prompt(tmp_path):
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
 
 
+@pytest.mark.budget(boots=1)
 def test_make_demo_ends_at_the_linux_guest_shell(tmp_path):
     """What `make demo` runs: the stub through U-Boot, then Debian's kernel as a guest,
     and the terminal on its console; a command runs there; Ctrl-] leaves."""

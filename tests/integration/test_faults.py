@@ -1,5 +1,12 @@
-"""A 16 MiB push through a noisy simulated cable ends bit-exact, every time: bit errors at
-1e-5, dropped and duplicated bytes and bursts of garbage, both directions, seeded."""
+"""A push through a noisy simulated cable into the real stub in QEMU ends bit-exact: bit
+errors, dropped and duplicated bytes and bursts of garbage, both directions, seeded.
+
+One MiB keeps the whole path covered (QEMU's PL011, the stub's decoder, NAKs and resends
+both ways). The long soak, 16 MiB through the same kind of line, runs against the stub's
+engine built for the host (tests/test_hoststub_link.py), where the receiver keeps up with
+the line as a real UART does: on the QEMU board 16 MiB costs minutes to a quarter of an
+hour, by how fast the machine turns QEMU's main loop (QEMU 7.2's PL011 takes one byte per
+turn), and a test must not pass or fail by that."""
 
 from __future__ import annotations
 
@@ -9,37 +16,44 @@ import zlib
 
 import pytest
 
-from hvmon.board import Board
-from hvmon.linksim import LinkSimulator
+from hvmon.target.board import Board
+from hvmon.transport.linksim import LinkSimulator
+from tests.budget import doing
 from tests.conftest import start_stub
 
-pytestmark = pytest.mark.qemu
+SIZE = 1 << 20
+pytestmark = [pytest.mark.qemu,
+              # the push, the resends (a few %) and the CRC read-backs
+              pytest.mark.budget(bringups=1, line_bytes=1.2 * SIZE, sim_bytes=1.2 * SIZE)]
 
 LOAD = 0x48000000
 
 
 @pytest.mark.parametrize("seed", [1])
-def test_sixteen_mib_through_a_noisy_line_arrive_bit_exact(request, seed):
+def test_a_mib_through_a_noisy_line_into_qemu_arrives_bit_exact(request, seed):
+    doing("bringing the stub up through U-Boot")
     stub = start_stub(request)
     stub.link.port.close()
+    # Rates above a real cable's so that one MiB meets every kind of fault.
     sim = LinkSimulator(("127.0.0.1", stub.qemu.port), baud=1_500_000, latency=0.002,
-                        ber=1e-5, drop_rate=1e-6, dup_rate=1e-6, garbage_rate=2e-7,
+                        ber=2e-5, drop_rate=5e-6, dup_rate=5e-6, garbage_rate=2e-6,
                         garbage_len=(16, 200), faults="both", seed=seed).start()
     request.addfinalizer(sim.stop)
-    data = random.Random(seed).randbytes(16 << 20)
+    data = random.Random(seed).randbytes(SIZE)
     started = time.monotonic()
     with Board.open(sim.url) as board:
+        doing(f"pushing {SIZE} bytes through the noisy line")
         stats = board.write(LOAD, data, compress=False, skip_unchanged=False)   # verifies the CRC
+        doing("reading the CRC back")
         assert board.crc(LOAD, len(data)) == zlib.crc32(data)
         link = board.hvc("link_stats").results
         host = dict(board.session.stats)
     seconds = time.monotonic() - started
     to_board, to_host = sim.stats["to_board"], sim.stats["to_host"]
-    faults = (to_board.bits_flipped + to_board.bytes_dropped + to_board.bytes_duplicated
-              + to_board.garbage_bytes)
-    assert faults > 0 and to_board.bits_flipped > 100
+    assert to_board.bits_flipped > 50
+    assert to_board.bytes_dropped + to_board.bytes_duplicated + to_board.garbage_bytes > 0
     assert link["frames_rejected"] > 0 and host.get("retransmits", 0) > 0
-    print(f"16 MiB with {to_board.bits_flipped} flipped bits, {to_board.bytes_dropped} dropped, "
+    print(f"1 MiB with {to_board.bits_flipped} flipped bits, {to_board.bytes_dropped} dropped, "
           f"{to_board.bytes_duplicated} duplicated, {to_board.garbage_bytes} garbage bytes "
           f"towards the board ({to_host.bits_flipped} bits flipped back): {seconds:.1f} s, "
           f"{stats.sent_raw} bytes sent, stub rejected {link['frames_rejected']} frames, "

@@ -16,15 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.boards import load_profile
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.preload import preload_args
+from hvmon.bringup.qemu import QemuBoard
 from hvmon.errors import ConfigError
-from hvmon.preload import preload_args
-from hvmon.qemu import QemuBoard
-from hvmon.vms import create_vm, vm_list
-from tests.conftest import QEMU_LIFETIME, REPO, results_dir
+from hvmon.target.vms import create_vm, vm_list
+from tests.budget import BOOT_S, remaining
+from tests.conftest import REPO, qemu_lifetime, results_dir
 
 # Core 0 runs the stub, the others guests: three cores for the two-vCPU guest.
-pytestmark = [pytest.mark.qemu, pytest.mark.hvmon_qemu(smp=3)]
+# The module's board and, in most tests, one Linux boot (the images are preloaded).
+pytestmark = [pytest.mark.qemu, pytest.mark.hvmon_qemu(smp=3),
+              pytest.mark.budget(bringups=1, boots=1)]
 
 GUEST = REPO / "cache" / "guest"
 GUEST_PA = 0x50000000          # where boards/qemu-virt/linux.toml (and so the preload) puts it
@@ -46,7 +49,7 @@ cmdline = "console=ttyAMA0 earlycon=pl011,0x09000000 rdinit=/init"
 def test_debian_linux_boots_to_a_shell_and_powers_off(board, vm, tmp_path):
     started = time.monotonic()
     guest = vm(guest_config(tmp_path))
-    guest.console.expect(rb"hvmon-guest: 6\.\d+\.\d+-\d+-arm64 up, 1 CPUs", 60)
+    guest.console.expect(rb"hvmon-guest: 6\.\d+\.\d+-\d+-arm64 up, 1 CPUs", BOOT_S)
     guest.console.expect(rb"/ # ", 30)
     print(f"guest shell after {time.monotonic() - started:.2f} s")
     guest.console.send("echo hello-$((6*7)); uname -m")
@@ -61,8 +64,8 @@ def test_debian_linux_boots_to_a_shell_and_powers_off(board, vm, tmp_path):
 
 def test_two_vcpus_come_up_through_psci_cpu_on(board, vm, tmp_path):
     guest = vm(guest_config(tmp_path, cpus=2))
-    guest.console.expect(rb"smp: Brought up 1 node, 2 CPUs", 60)
-    guest.console.expect(rb"/ # ", 60)
+    guest.console.expect(rb"smp: Brought up 1 node, 2 CPUs", BOOT_S)
+    guest.console.expect(rb"/ # ", BOOT_S)
     guest.console.send("grep -c ^processor /proc/cpuinfo")
     guest.console.expect(rb"cpuinfo\r?\n2\r?\n", 20)
     assert board.hvc("core_stats", 2).results["exits"] > 0      # vCPU 1 ran on core 2
@@ -77,7 +80,7 @@ def test_a_passed_through_device_and_its_interrupt_reach_the_guest(vm, tmp_path)
     physical interrupt is forwarded to it."""
     extra = "passthrough = [{ pa = 0x09010000, size = 0x1000, irqs = [34] }]\n"
     guest = vm(guest_config(tmp_path, extra=extra))
-    guest.console.expect(rb"/ # ", 60)
+    guest.console.expect(rb"/ # ", BOOT_S)
     after_prompt = guest.console.cursor
     guest.console.send("ls /sys/class/rtc; echo +1 > /sys/class/rtc/rtc0/wakealarm; sleep 3; "
                        "grep -i pl031 /proc/interrupts")
@@ -131,18 +134,19 @@ def test_bad_vm_configs_send_nothing(board, tmp_path):
     assert board.session.stats["frames_out"] - before <= 2   # INFO and VM_LIST only
 
 
+@pytest.mark.budget(processes=9)
 def test_vm_commands_from_the_command_line(request, tmp_path):
     """The CLI on a QEMU board of its own (it does its own bring-up)."""
     profile = load_profile("qemu-virt")
     out = results_dir(request)
-    qemu = QemuBoard(profile, smp=2, log_path=out / "qemu.log", lifetime=QEMU_LIFETIME,
+    qemu = QemuBoard(profile, smp=2, log_path=out / "qemu.log", lifetime=qemu_lifetime(request),
                      extra_args=preload_args(guest_config(tmp_path), out))
     qemu.start()
     request.addfinalizer(qemu.stop)
 
     def hvmon(*args):
-        return subprocess.run([sys.executable, "-m", "hvmon.cli", "-p", qemu.url, *args],
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run([sys.executable, "-m", "hvmon.ui.cli", "-p", qemu.url, *args],
+                              capture_output=True, text=True, timeout=remaining())
 
     assert hvmon("bringup").returncode == 0
     config = guest_config(tmp_path)

@@ -3,7 +3,6 @@ would (a subprocess, the plugin loaded through its entry point), on QEMU boards 
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -11,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.budget import remaining
+from tests.conftest import REPO, child_env
 
-pytestmark = pytest.mark.qemu
+# Each test runs pytest as a user would, with the QEMU boards and guests its plugin starts.
+pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1)]
 
 STUB_HANGS = '''
 import os
@@ -40,12 +41,13 @@ def test_3_a_console_that_never_says_it(console):
 '''
 
 
-def run_pytest(folder: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_pytest(folder: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                            "--rootdir", str(folder), *args], cwd=folder, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout or remaining(), env=child_env())
 
 
+@pytest.mark.budget(processes=1, bringups=3, boots=1, seconds=3)
 def test_recovery_runs_the_power_command_and_resets_qemu_and_failures_carry_the_logs(tmp_path):
     mark = tmp_path / "reset-pressed"
     profile = tmp_path / "board.toml"
@@ -81,6 +83,7 @@ def test_recovery_runs_the_power_command_and_resets_qemu_and_failures_carry_the_
     assert b"U-Boot" in recovered and b"hvmon 0." in recovered     # the bring-up, logged
 
 
+@pytest.mark.budget(processes=1, bringups=1, boots=1)
 def test_the_readme_example_passes_as_written():
     readme = (REPO / "README.md").read_text()
     shown = readme.split("## Hardware-in-the-loop tests")[1].split("```python")[1].split("```")[0]
@@ -89,7 +92,7 @@ def test_the_readme_example_passes_as_written():
         assert line in example.splitlines(), line
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs",
                           "examples/test_board_example.py"], cwd=REPO, capture_output=True,
-                         text=True, timeout=600)
+                         text=True, timeout=remaining(), env=child_env())
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"4 passed, 1 skipped", run.stdout), run.stdout
     assert "needs real hardware; this run's board is the QEMU board the hvmon plugin started" \
@@ -97,6 +100,7 @@ def test_the_readme_example_passes_as_written():
     assert "the RK3588's second UART is wired to a loopback plug" in run.stdout
 
 
+@pytest.mark.budget(processes=1, bringups=1, boots=1)
 def test_a_bring_up_plan_makes_its_vms_and_the_console_fixture_uses_them(tmp_path):
     """--hvmon-plan: the plan's [qemu] table and preload shape the QEMU board, its VMs are
     created and waited for after the bring-up, and `console` is the plan's console VM."""
@@ -105,8 +109,8 @@ def test_a_bring_up_plan_makes_its_vms_and_the_console_fixture_uses_them(tmp_pat
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                           "examples/test_board_example.py", "-k", "answers or shell",
                           "--hvmon-plan", str(plan), "--hvmon-results", str(results)],
-                         cwd=REPO, capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")})
+                         cwd=REPO, capture_output=True, text=True, timeout=remaining(),
+                         env=child_env(XDG_STATE_HOME=str(tmp_path / "state")))
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"2 passed", run.stdout), run.stdout
     log = (results / "hvmon-main" / "hvmon.log").read_text()

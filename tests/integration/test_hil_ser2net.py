@@ -15,11 +15,13 @@ import time
 
 import pytest
 
-from hvmon.boards import load_profile
-from hvmon.qemu import QemuBoard, free_loopback_port
-from tests.conftest import QEMU_LIFETIME, results_dir
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.qemu import QemuBoard, free_loopback_port
+from tests.budget import remaining
+from tests.conftest import child_env, qemu_lifetime, results_dir
 
-pytestmark = pytest.mark.qemu
+# ser2net, a pytest inside, one bring-up through RFC 2217 and 70 KB each way.
+pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=2, line_bytes=200_000)]
 
 REMOTE_TESTS = '''
 import os
@@ -63,7 +65,7 @@ def test_a_board_behind_ser2net_over_rfc2217(request, tmp_path):
     assert shutil.which("ser2net"), "ser2net missing: make setup (Debian package ser2net)"
     out = results_dir(request)
     qemu = QemuBoard(load_profile("qemu-virt"), serial="pty", log_path=out / "qemu.log",
-                     lifetime=QEMU_LIFETIME)
+                     lifetime=qemu_lifetime(request))
     qemu.start()
     request.addfinalizer(qemu.stop)
     assert qemu.pty and qemu.pty.startswith("/dev/pts/"), qemu.pty
@@ -92,7 +94,7 @@ def test_a_board_behind_ser2net_over_rfc2217(request, tmp_path):
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
          "test_remote.py", "--hvmon-port", f"rfc2217://127.0.0.1:{port}",
          "--hvmon-board", "qemu-virt", "--hvmon-results", str(out / "remote")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        cwd=tmp_path, capture_output=True, text=True, timeout=remaining(), env=child_env())
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"1 passed", run.stdout), run.stdout
     hvmon_log = (out / "remote" / "hvmon-main" / "hvmon.log").read_text()

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.budget import remaining
+from tests.conftest import REPO, child_env
 
-pytestmark = pytest.mark.qemu
+# pytest with two workers inside: a process each, and a board each brought up at once.
+pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=2, processes=3)]
 
 RECORD_AND_WAIT = '''
 import json, os, time
@@ -46,8 +48,8 @@ def test_two_workers_get_two_qemu_boards_at_once(tmp_path):
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
          "-n", "2", "--dist", "each", "test_pool.py", "--hvmon-results", str(tmp_path / "results"),
          "--hvmon-vm", str(REPO / "boards/qemu-virt/linux.toml")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "HVMON_XDIST_OUT": str(out)})
+        cwd=tmp_path, capture_output=True, text=True, timeout=remaining(),
+        env=child_env(HVMON_XDIST_OUT=str(out)))
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"2 passed", run.stdout), run.stdout
     records = {r["worker"]: r for r in (json.loads(p.read_text()) for p in out.glob("*.json"))}
@@ -61,29 +63,30 @@ def test_two_workers_get_two_qemu_boards_at_once(tmp_path):
           f"up {abs(a['up_at'] - b['up_at']):.1f} s apart")
 
 
-def run_workers(folder: Path, *args: str, env: dict | None = None, timeout: float = 600):
+def run_workers(folder: Path, *args: str, env: dict | None = None, timeout: float | None = None):
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(folder),
          "--hvmon-results", str(folder / "results"), *args],
-        cwd=folder, capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})})
+        cwd=folder, capture_output=True, text=True, timeout=timeout or remaining(),
+        env=child_env(**(env or {})))
 
 
+@pytest.mark.budget(processes=6)
 def test_a_declared_pool_gives_worker_n_entry_n_and_never_shares_a_port(request, tmp_path):
     """Two boards declared in a pool file (here: two QEMU boards on loopback ports, as a
     rack of real boards would be two serial URLs): worker gw0 gets entry 0, gw1 entry 1.
     A port another run holds is refused, naming the holder; more workers than entries is
     one clear error."""
-    from hvmon.boards import load_profile
+    from hvmon.bringup.board_profile import load_profile
+    from hvmon.bringup.qemu import QemuBoard
     from hvmon.hil.pool import PortLock
-    from hvmon.qemu import QemuBoard
-    from tests.conftest import QEMU_LIFETIME, results_dir
+    from tests.conftest import qemu_lifetime, results_dir
 
     out = results_dir(request)
     boards = []
     for i in range(2):
         qemu = QemuBoard(load_profile("qemu-virt"), log_path=out / f"qemu-{i}.log",
-                         lifetime=QEMU_LIFETIME)
+                         lifetime=qemu_lifetime(request))
         qemu.start()
         request.addfinalizer(qemu.stop)
         boards.append(qemu)

@@ -6,11 +6,12 @@ import dataclasses
 
 import pytest
 
+from hvmon.bringup.uboot import UBoot
 from hvmon.errors import BoardRefused, ConfigError
-from hvmon.uboot import UBoot
 from tests.conftest import start_stub
 
-pytestmark = pytest.mark.qemu
+# A reset goes back through U-Boot and up again: two bring-ups a test.
+pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=2)]
 
 
 def test_reset_returns_to_u_boot_and_the_stub_comes_up_again(fresh_stub):
@@ -23,7 +24,7 @@ def test_reset_returns_to_u_boot_and_the_stub_comes_up_again(fresh_stub):
     uboot.catch_prompt(30)
     assert "hvmon-after-reset" in uboot.run("echo hvmon-after-reset")
     # The same cable, the same board: a second bring-up works after the reset.
-    from hvmon.bringup import bring_up
+    from hvmon.bringup.bring_up import bring_up
     again = bring_up(stub.link, stub.profile)
     assert again.el == 2
     assert "at EL2" in stub.monitor.check("info")
@@ -36,10 +37,10 @@ def test_the_stub_says_plainly_when_it_is_not_at_el2(request):
 
 
 def test_an_image_without_an_arm64_header_is_refused_before_sending(tmp_path, request):
-    from hvmon.boards import load_profile
-    from hvmon.bringup import bring_up
-    from hvmon.expect import Expect
-    from hvmon.link import open_link
+    from hvmon.bringup.board_profile import load_profile
+    from hvmon.bringup.bring_up import bring_up
+    from hvmon.transport.expect import Expect
+    from hvmon.transport.link import open_link
 
     bogus = tmp_path / "bogus.bin"
     bogus.write_bytes(b"\0" * 256)
@@ -49,7 +50,7 @@ def test_an_image_without_an_arm64_header_is_refused_before_sending(tmp_path, re
 
 def load_el1_profile():
     """The QEMU board without virtualization=on: U-Boot and so the stub run at EL1."""
-    from hvmon.boards import load_profile
+    from hvmon.bringup.board_profile import load_profile
     profile = load_profile("qemu-virt")
     qemu = dataclasses.replace(profile.qemu, machine="virt,gic-version=3")
     return dataclasses.replace(profile, qemu=qemu)

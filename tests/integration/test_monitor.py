@@ -11,7 +11,8 @@ import pytest
 
 import hvmon
 
-pytestmark = pytest.mark.qemu
+# One stub for the module (its bring-up is budgeted to each test); text commands only.
+pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1)]
 
 SCRATCH = 0x50000000          # RAM well away from the stub and U-Boot's DTB
 UDF = 0x00000000              # permanently undefined instruction (UDF #0)

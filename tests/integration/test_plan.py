@@ -14,19 +14,22 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.boards import load_profile
-from hvmon.preload import preload_args
-from hvmon.qemu import QemuBoard
-from tests.integration.test_repl import HVMON, LIFETIME, LINUX, results
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.preload import preload_args
+from hvmon.bringup.qemu import QemuBoard
+from tests.budget import remaining
+from tests.conftest import qemu_lifetime
+from tests.integration.test_repl import HVMON, LINUX, results
 
-pytestmark = pytest.mark.qemu
+# The module's board at U-Boot; `up` brings the stub in and boots the plan's guest.
+pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=3)]
 
 
 @pytest.fixture(scope="module")
 def qemu(request) -> QemuBoard:
     """A QEMU board left at U-Boot: `up` itself must bring the stub in."""
     board = QemuBoard(load_profile("qemu-virt"), smp=3, log_path=results("test_plan") / "qemu.log",
-                      lifetime=LIFETIME, extra_args=preload_args(LINUX))
+                      lifetime=qemu_lifetime(request), extra_args=preload_args(LINUX))
     board.start()
     request.addfinalizer(board.stop)
     return board
@@ -40,9 +43,9 @@ def env(tmp_path_factory) -> dict[str, str]:
     return env
 
 
-def hvmon(env, *args, timeout=300):
+def hvmon(env, *args, timeout=None):
     started = time.monotonic()
-    result = subprocess.run([*HVMON, *args], capture_output=True, text=True, timeout=timeout, env=env)
+    result = subprocess.run([*HVMON, *args], capture_output=True, text=True, timeout=timeout or remaining(), env=env)
     result.seconds = time.monotonic() - started
     return result
 
@@ -54,6 +57,7 @@ def write_plan(folder: Path, config: Path = LINUX, reach: str = "uboot") -> Path
     return plan
 
 
+@pytest.mark.budget(boots=1)
 def test_up_twice_the_second_run_skips_unchanged_work(qemu, env, tmp_path):
     plan = write_plan(tmp_path)
     first = hvmon(env, "-p", qemu.url, "up", str(plan))
@@ -91,6 +95,7 @@ def spinner(folder: Path, memory: int) -> Path:
     return config
 
 
+@pytest.mark.budget(boots=2)
 def test_a_changed_config_is_recreated_and_an_unchanged_one_skipped(qemu, env, tmp_path):
     config = spinner(tmp_path, 0x800000)
     plan = tmp_path / "spin-plan.toml"
@@ -110,6 +115,7 @@ def test_a_changed_config_is_recreated_and_an_unchanged_one_skipped(qemu, env, t
         [["linux", "running"], ["spin", "running"]]
 
 
+@pytest.mark.budget(seconds=60)
 def test_bad_plans_and_a_silent_line(env, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('board = "qemu-virt"\nreach = "telepathy"\n')

@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from hvmon import lzma2
+from hvmon.target import lzma2
 from hvmon import protocol as P
-from hvmon.blockcache import BlockCache
-from hvmon.board import StubError
+from hvmon.target.blockcache import BlockCache
 from hvmon.errors import ConfigError
-from hvmon.monitor import TextMonitor
+from hvmon.target.board import StubError
+from hvmon.target.monitor import TextMonitor
 from tests.conftest import framed, start_stub
 
-pytestmark = pytest.mark.qemu
+# The module's board (a bring-up) and at most 300 KB each way per test.
+pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, line_bytes=700_000)]
 
 SCRATCH = 0x48000000
 STUB = 0x40200000
@@ -201,6 +202,8 @@ def test_an_lzma2_block_refers_back_into_the_history_before_its_address(board):
     assert board.read(SCRATCH + 65536, len(block)) == block
 
 
+# 3 MiB of kernel as about 0.8 MB of LZMA2 on the line, compressed on this host first.
+@pytest.mark.budget(line_bytes=1_000_000, seconds=60)
 def test_board_write_sends_kernel_blocks_as_lzma2(board, tmp_path):
     """A piece of the Debian kernel: LZMA2 beats deflate on every block, and a second push
     finds every stream in the block cache."""

@@ -15,16 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.boards import load_profile
-from hvmon.preload import preload_args
-from hvmon.qemu import QemuBoard
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.preload import preload_args
+from hvmon.bringup.qemu import QemuBoard
+from tests.budget import remaining
+from tests.conftest import qemu_lifetime
 
-pytestmark = pytest.mark.qemu
+# The module's board (a bring-up by a CLI process) and a REPL process per test.
+pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=2)]
 
 REPO = Path(__file__).resolve().parents[2]
 LINUX = REPO / "boards" / "qemu-virt" / "linux.toml"
-HVMON = [sys.executable, "-m", "hvmon.cli"]
-LIFETIME = 900          # seconds: no QEMU of these tests outlives a stuck test by much
+HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
 
 
 def results(name: str) -> Path:
@@ -81,11 +83,11 @@ def brought_up_board(request, name: str, smp: int) -> str:
     """One QEMU board for a module, the stub brought up through U-Boot by `hvmon
     bringup` (which then lets go of the line); the guest's images are preloaded."""
     qemu = QemuBoard(load_profile("qemu-virt"), smp=smp, log_path=results(name) / "qemu.log",
-                     lifetime=LIFETIME, extra_args=preload_args(LINUX))
+                     lifetime=qemu_lifetime(request), extra_args=preload_args(LINUX))
     qemu.start()
     request.addfinalizer(qemu.stop)
     up = subprocess.run([*HVMON, "-p", qemu.url, "bringup"], capture_output=True, text=True,
-                        timeout=120)
+                        timeout=remaining())
     assert up.returncode == 0, up.stderr
     return qemu.url
 
@@ -191,6 +193,7 @@ def test_bad_input_is_one_line_and_the_repl_carries_on(repl):
     term.wait(r"^0000000040200038  41 52 4d 64 .*\|ARMd")
 
 
+@pytest.mark.budget(line_bytes=300_000, seconds=10)
 def test_ctrl_c_cancels_a_transfer_and_the_board_stays_usable(repl, tmp_path):
     payload = tmp_path / "random.bin"
     payload.write_bytes(os.urandom(3 << 20))        # incompressible: minutes on this line
@@ -232,6 +235,7 @@ def build_crasher(folder: Path) -> Path:
     return config
 
 
+@pytest.mark.budget(processes=1)
 def test_a_guest_fault_prints_a_symbolised_pc(repl, url, env, tmp_path):
     config = build_crasher(tmp_path)
     term = repl()
@@ -260,6 +264,7 @@ def test_a_guest_fault_prints_a_symbolised_pc(repl, url, env, tmp_path):
     again.wait(r"destroy: crasher done\nhvmon>$")
 
 
+@pytest.mark.budget(boots=1)
 def test_guest_output_above_the_prompt_and_console_attach_detach(repl):
     term = repl()
     term.type(f"vm create {LINUX} --start")

@@ -13,21 +13,22 @@ import time
 import pytest
 
 from hvmon import protocol as P
-from hvmon.board import Board
-from hvmon.session import LinkLost
+from hvmon.target.board import Board
+from hvmon.transport.session import LinkLost
 from tests.conftest import framed, start_stub
 
-pytestmark = pytest.mark.qemu
+pytestmark = [pytest.mark.qemu]
 
 SCRATCH = 0x48000000
 
 
+@pytest.mark.budget(bringups=1, processes=1, seconds=3, line_bytes=600_000)
 def test_host_killed_mid_transfer_then_the_next_hello_is_answered(request, tmp_path):
     stub = start_stub(request)
     stub.link.port.close()                           # the CLI below opens its own connection
     image = tmp_path / "big.bin"
     image.write_bytes(os.urandom(2 << 20))
-    loader = subprocess.Popen([sys.executable, "-m", "hvmon.cli", "-p", stub.qemu.url, "load",
+    loader = subprocess.Popen([sys.executable, "-m", "hvmon.ui.cli", "-p", stub.qemu.url, "load",
                                str(image), hex(SCRATCH)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
     time.sleep(3.0)                                  # well into the transfer
@@ -41,6 +42,7 @@ def test_host_killed_mid_transfer_then_the_next_hello_is_answered(request, tmp_p
         assert board.read(SCRATCH, len(data)) == data
 
 
+@pytest.mark.budget(bringups=2, line_bytes=300_000, seconds=32)
 def test_a_board_reset_mid_transfer_is_reported_within_seconds(board, hvmon_target):
     """On the plugin's board: the next test that asks for `board` gets it recovered."""
     errors, finished = [], threading.Event()
@@ -67,6 +69,7 @@ def lost_bytes(events) -> int:
     return sum(int.from_bytes(p[8:12], "little") for e, p in events if e == P.Event.LOST)
 
 
+@pytest.mark.budget(bringups=1, line_bytes=400_000, seconds=31)
 def test_output_the_host_missed_is_resent_or_counted_never_silently_dropped(request):
     stub = start_stub(request)
     board = framed(request, stub)

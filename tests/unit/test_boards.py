@@ -7,7 +7,7 @@ import struct
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from hvmon.boards import boards_dir, load_profile
+from hvmon.bringup.board_profile import boards_dir, load_profile
 from hvmon.errors import ConfigError
 
 BOARDS = sorted(p.parent.name for p in boards_dir().glob("*/board.toml"))

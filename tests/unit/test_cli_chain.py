@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from hvmon.cli import main
-from hvmon.commands import expand_aliases, lookup, number, split_chain
 from hvmon.errors import ConfigError
+from hvmon.ui.cli import main
+from hvmon.ui.commands import expand_aliases, lookup, number, split_chain
 
 
 @pytest.fixture(autouse=True)
@@ -111,3 +111,17 @@ def test_devs_as_json_is_a_list_of_ports(capsys):
     assert isinstance(ports, list)
     for port in ports:
         assert set(port) == {"device", "vid_pid", "description", "manufacturer", "serial_number"}
+
+
+def test_the_repl_command_runs_the_prompt_the_cli_gave_its_context(monkeypatch):
+    import hvmon.ui.cli as cli
+    started = []
+    monkeypatch.setattr(cli, "run_repl", lambda ctx: started.append(ctx) or 0)
+    assert main(["-p", "loop://", "repl"]) == 0
+    assert len(started) == 1
+
+
+def test_a_context_without_a_prompt_says_so():
+    from hvmon.ui.commands import Context, GlobalOptions
+    with pytest.raises(ConfigError, match="no interactive prompt"):
+        Context(GlobalOptions()).run_prompt()

@@ -6,8 +6,8 @@ import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
-from hvmon.commands import Context, GlobalOptions
-from hvmon.repl import HvmonCompleter
+from hvmon.ui.commands import Context, GlobalOptions
+from hvmon.ui.repl import HvmonCompleter
 
 
 @pytest.fixture

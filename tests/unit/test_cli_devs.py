@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hvmon.devs import SerialDevice, auto_port, list_devices
 from hvmon.errors import ConfigError
+from hvmon.transport.serial_ports import SerialDevice, auto_port, list_devices
 
 BUILTIN = SerialDevice("/dev/ttyS0", None, "", None, None)
 CP2102 = SerialDevice("/dev/ttyUSB0", "10c4:ea60", "CP2102 USB to UART Bridge Controller", "Silicon Labs", "0001")

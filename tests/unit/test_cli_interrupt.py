@@ -8,10 +8,10 @@ import struct
 import pytest
 
 from hvmon import protocol as P
-from hvmon.commands import Context, GlobalOptions
-from hvmon.link import open_link
-from hvmon.session import Session
-from hvmon.userconfig import UserConfig
+from hvmon.transport.link import open_link
+from hvmon.transport.session import Session
+from hvmon.ui.commands import Context, GlobalOptions
+from hvmon.ui.userconfig import UserConfig
 
 
 @pytest.fixture

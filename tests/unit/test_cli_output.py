@@ -5,9 +5,9 @@ from __future__ import annotations
 import struct
 
 from hvmon import protocol as P
-from hvmon.commands.board_cmds import hexdump, status_name
-from hvmon.commands.events import describe_event
-from hvmon.symbols import Symbolizer
+from hvmon.target.symbols import Symbolizer
+from hvmon.ui.commands.board_cmds import hexdump, status_name
+from hvmon.ui.commands.events import describe_event
 from tests.unit.test_symbols import build_elf
 
 
@@ -41,7 +41,7 @@ def test_a_guest_fault_names_the_vm_and_the_function(tmp_path):
 
 
 def test_a_stub_fault_is_symbolised_from_the_stub_elf():
-    from hvmon.boards import load_profile
+    from hvmon.bringup.board_profile import load_profile
     symbols = Symbolizer(load_profile("qemu-virt").image("elf"))
     pc = symbols.stub.address("stub_main") + 0x10
     payload = event(P.Event.FAULT, 0x96000045, pc, 0x8, 0x3c9)
@@ -56,8 +56,8 @@ def test_lost_bytes():
 
 def test_guest_console_lines_are_named_whole_and_free_of_escapes(capsys, tmp_path):
     import time
-    from hvmon.commands import Context, GlobalOptions
-    from hvmon.userconfig import UserConfig
+    from hvmon.ui.commands import Context, GlobalOptions
+    from hvmon.ui.userconfig import UserConfig
     ctx = Context(GlobalOptions(), UserConfig(tmp_path / "config.toml"))
     ctx.echo_consoles = True
     ctx.vm_names[1] = "linux"

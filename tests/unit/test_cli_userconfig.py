@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hvmon.cli import main
-from hvmon.commands import Context, GlobalOptions
 from hvmon.errors import ConfigError
-from hvmon.userconfig import config_path, history_path, load_user_config
+from hvmon.ui.cli import main
+from hvmon.ui.commands import Context, GlobalOptions
+from hvmon.ui.userconfig import config_path, history_path, load_user_config
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hvmon import protocol as P
-from hvmon.framing import Frame, FrameDecoder, crc32c, decode, encode
+from hvmon.transport.framing import Frame, FrameDecoder, crc32c, decode, encode
 
 frames = st.builds(
     Frame,

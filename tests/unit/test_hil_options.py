@@ -9,13 +9,15 @@ import sys
 import pytest
 
 from hvmon.hil.artifacts import LogRouter, folder_for_test
+from tests.conftest import child_env
 
 
 def pytest_run(folder, *args):
     (folder / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                            "--rootdir", str(folder), "test_nothing.py", *args],
-                          cwd=folder, capture_output=True, text=True, timeout=120)
+                          cwd=folder, capture_output=True, text=True, timeout=120,
+                          env=child_env())
 
 
 def test_the_plugin_is_registered_by_its_entry_point(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hvmon.boards import boards_dir, load_profile
+from hvmon.bringup.board_profile import boards_dir, load_profile
 from hvmon.errors import ConfigError, HvmonError
 from hvmon.hil.power import has_power_control, press_reset
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from hvmon.board import Range
 from hvmon.errors import ConfigError
-from hvmon.vmconfig import load_vm_config, vm_config_from_dict
+from hvmon.target.board import Range
+from hvmon.target.vmconfig import load_vm_config, vm_config_from_dict
 
 RAM = (Range(0x40000000, 0x40000000, "ram"),)
 STUB = (Range(0x40200000, 0x20000, "stub"),)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from hvmon.linksim import LinkSimulator, main
+from hvmon.transport.linksim import LinkSimulator, main
 
 FAST = 50_000_000       # a baud rate high enough that pacing costs the fault tests nothing
 

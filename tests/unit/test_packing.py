@@ -1,4 +1,4 @@
-"""Board.write's per-block codec choice (hvmon.packing) and its block cache."""
+"""Board.write's per-block codec choice (hvmon.target.packing) and its block cache."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from hvmon import lzma2
-from hvmon.blockcache import BlockCache
-from hvmon.packing import DEFLATE, LZMA2, LZMA_HISTORY, RAW, Packer
+from hvmon.target import lzma2
+from hvmon.target.blockcache import BlockCache
+from hvmon.target.packing import DEFLATE, LZMA2, LZMA_HISTORY, RAW, Packer
 
 STAGING, CHUNK = 131072, 4096
 TEXT = b"".join(b"record %06d: %s\n" % (i, b"abcdefgh"[i % 8:] * 3) for i in range(40_000))

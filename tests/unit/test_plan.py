@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from hvmon.bringup.plan import PlanError, fingerprint, load_plan
 from hvmon.errors import ConfigError
-from hvmon.plan import PlanError, fingerprint, load_plan
 
 REPO = Path(__file__).resolve().parents[2]
 LINUX = REPO / "boards" / "qemu-virt" / "linux.toml"

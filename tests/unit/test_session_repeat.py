@@ -10,8 +10,8 @@ import time
 import pytest
 
 from hvmon import protocol as P
-from hvmon.framing import Frame, FrameDecoder, encode
-from hvmon.session import Session
+from hvmon.transport.framing import Frame, FrameDecoder, encode
+from hvmon.transport.session import Session
 
 
 class QuietPort:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.boards import load_profile
+from hvmon.bringup.board_profile import load_profile
 from hvmon.errors import ConfigError
-from hvmon.symbols import Symbolizer, SymbolTable, is_elf
+from hvmon.target.symbols import Symbolizer, SymbolTable, is_elf
 
 
 def build_elf(folder: Path) -> Path:

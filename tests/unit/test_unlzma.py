@@ -1,4 +1,4 @@
-"""The stub's LZMA2 decoder (firmware/core/unlzma.c), compiled for the host with ASan and
+"""The stub's LZMA2 decoder (firmware/link/unlzma.c), compiled for the host with ASan and
 UBSan, against Python's lzma (and liblzma through hvmon.lzma2 for preset dictionaries) as
 the reference encoder."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hvmon import lzma2
+from hvmon.target import lzma2
 
 ROOT = Path(__file__).resolve().parents[2]
 OK, BAD_DATA, TRUNCATED, OUTPUT_FULL = 0, 1, 2, 3
@@ -22,9 +22,9 @@ def unlzma(tmp_path_factory):
     out = tmp_path_factory.mktemp("unlzma")
     binary = out / "unlzma_main"
     subprocess.run(["cc", "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-                    "-Wall", "-Wextra", "-Werror", "-I", str(ROOT / "firmware" / "core"),
+                    "-Wall", "-Wextra", "-Werror", "-I", str(ROOT / "firmware" / "link"),
                     str(ROOT / "tests" / "native" / "unlzma_main.c"),
-                    str(ROOT / "firmware" / "core" / "unlzma.c"), "-o", str(binary)], check=True)
+                    str(ROOT / "firmware" / "link" / "unlzma.c"), "-o", str(binary)], check=True)
 
     def run(stream: bytes, capacity: int, history: bytes = b"") -> tuple[int, bytes, int]:
         """(status, output, polls); history sits just before the output buffer, which ASan

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.board import Range
 from hvmon.errors import ConfigError
-from hvmon.kernel import load_kernel
-from hvmon.vmconfig import load_vm_config, plan_layout
+from hvmon.target.board import Range
+from hvmon.target.kernel import load_kernel
+from hvmon.target.vmconfig import load_vm_config, plan_layout
 
 RAM = [Range(0x40000000, 0x40000000, "ram")]
 PROTECTED = [Range(0x40200000, 0x60000, "stub"), Range(0x7DCAF000, 0x2000, "boot-dtb")]

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import serial
 
-from hvmon import ymodem
+from hvmon.bringup import ymodem
 from hvmon.errors import BoardRefused, StepTimeout
-from hvmon.expect import Expect
+from hvmon.transport.expect import Expect
 
 
 def test_crc16_is_xmodem():

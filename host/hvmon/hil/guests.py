@@ -10,9 +10,9 @@ from pathlib import Path
 
 from .. import protocol as P
 from ..errors import HvmonError
-from ..vmconfig import VmConfig
-from ..vms import (VmStopped, create_vm, destroy_vm, find_vm, parse_vm_stopped, start_vm,
-                   stop_vm, vm_list)
+from ..target.vmconfig import VmConfig
+from ..target.vms import (VmStopped, create_vm, destroy_vm, find_vm, parse_vm_stopped, start_vm,
+                          stop_vm, vm_list)
 from .console import Console
 
 

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from ..boards import load_profile
+from ..bringup.board_profile import load_profile
+from ..bringup.preload import preload_args
+from ..bringup.qemu import free_loopback_port
 from ..errors import HvmonError
-from ..qemu import free_loopback_port
-from ..vms import find_vm
+from ..target.vms import find_vm
 from .artifacts import TestCapture, folder_for_test
 from .console import Console
 from .guests import VmFactory
 from .pool import PortLock, pool_entry, worker_id, worker_index
-from ..preload import preload_args
 from .target import BoardTarget
 
 CAPTURE = pytest.StashKey[TestCapture]()
@@ -72,7 +72,7 @@ class Settings:
         board, port = opt("hvmon_board"), opt("hvmon_port")
         if opt("hvmon_plan"):
             try:
-                from ..plan import load_plan          # lazily: plans are optional
+                from ..bringup.plan import load_plan  # lazily: plans are optional
             except ImportError as exc:
                 raise pytest.UsageError(f"--hvmon-plan: this hvmon has no plan support ({exc})")
             self.plan = _usage(load_plan, opt("hvmon_plan"))
@@ -178,7 +178,7 @@ class Rig:
         return options
 
     def _apply_plan(self, target: BoardTarget) -> None:
-        from ..plan import apply_plan
+        from ..bringup.plan import apply_plan
         apply_plan(self.settings.plan, target.board, log=self.say)
 
     def close(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from ..boards import BoardProfile
+from ..bringup.board_profile import BoardProfile
 from ..errors import ConfigError, HvmonError
 
 

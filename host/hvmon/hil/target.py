@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 
 from .. import protocol as P
-from ..board import Board
-from ..boards import BoardProfile
-from ..bringup import BringupResult, bring_up
+from ..bringup.board_profile import BoardProfile
+from ..bringup.bring_up import BringupResult, bring_up
+from ..bringup.qemu import QemuBoard
 from ..errors import HvmonError
-from ..expect import Expect
-from ..link import open_link
-from ..qemu import QemuBoard
-from ..session import Session
+from ..target.board import Board
+from ..transport.expect import Expect
+from ..transport.link import open_link
+from ..transport.session import Session
 from .artifacts import LogRouter
 from .power import has_power_control, press_reset
 

@@ -1,0 +1,24 @@
+#ifndef HVMON_EXCEPTION_H
+#define HVMON_EXCEPTION_H
+
+#include <stdint.h>
+
+/* Laid out by arch/aarch64/vectors.S. */
+struct exception_frame {
+    uint64_t x[31];
+    uint64_t sp;
+    uint64_t kind;    /* vector slot 0..15 */
+    uint64_t pad;
+};
+
+/* Where to go after the report: the text monitor, which sits above arch, so main.c
+ * installs it. Without one the core stops after the report. */
+typedef void (*exception_recovery_fn)(void) __attribute__((noreturn));
+void exception_set_recovery(exception_recovery_fn recover);
+
+void exception_report(struct exception_frame *frame) __attribute__((noreturn));
+/* Tell the reporter the monitor is healthy again (a fault in the report itself must
+ * not recurse forever). */
+void exception_rearm(void);
+
+#endif

@@ -1,0 +1,440 @@
+#include "requests.h"
+
+#include "bytes.h"
+#include "crc32.h"
+#include "hypercall.h"
+#include "inflate.h"
+#include "unlzma.h"
+#include "libc.h"
+#include "link.h"
+#include "memmap.h"
+#include "print.h"
+#include "protocol.h"
+#include "psci.h"
+#include "session.h"
+#include <sysreg.h>   /* <>: host tests may shadow it */
+#include "vm.h"
+
+#define ACK_WAIT_MS 1000
+#define POLL_EVERY 4096u    /* bytes of CRC or fill work between link polls */
+
+/* Compressed data waits here until MEM_INFLATE; inside the stub image, so protected. */
+static uint8_t staging[PROTO_STAGING_SIZE];
+static uint8_t response[PROTO_MAX_PAYLOAD];
+
+struct request {
+    const uint8_t *p;
+    uint32_t len;
+    uint8_t cmd;
+    uint16_t tag;
+};
+
+static void respond(const struct request *rq, unsigned status, uint32_t body_len)
+{
+    response[0] = (uint8_t)(rq->cmd | CMD_RESPONSE);
+    response[1] = (uint8_t)status;
+    put16(response + 2, rq->tag);
+    session_send(CHANNEL_CONTROL, response, PROTO_PAYLOAD_HEADER + body_len);
+}
+
+/* An error response carries a one-line reason instead of the fields. */
+static void refuse(const struct request *rq, unsigned status, const char *why)
+{
+    uint32_t n = (uint32_t)strlen(why);
+    if (n > 200)
+        n = 200;
+    memcpy(response + PROTO_PAYLOAD_HEADER, why, n);
+    respond(rq, status, n);
+}
+
+static int check_range(const struct request *rq, uint64_t addr, uint64_t len, enum mem_access a)
+{
+    char why[128];
+    if (memmap_check(addr, len, a, why, sizeof why) == 0)
+        return 0;
+    refuse(rq, STATUS_REFUSED_RANGE, why);
+    return -1;
+}
+
+static uint32_t crc_polling(const uint8_t *p, uint64_t len)
+{
+    uint32_t crc = 0;
+    while (len) {
+        uint32_t n = len < POLL_EVERY ? (uint32_t)len : POLL_EVERY;
+        crc = crc32_update(crc, p, n);
+        p += n;
+        len -= n;
+        link_poll();
+    }
+    return crc;
+}
+
+static uint32_t put_range(uint8_t *out, uint64_t base, uint64_t size, const char *name)
+{
+    put64(out, base);
+    put64(out + 8, size);
+    if (name) {
+        memset(out + 16, 0, 16);
+        memcpy(out + 16, name, strlen(name) < 15 ? strlen(name) : 15);
+        return 32;
+    }
+    return 16;
+}
+
+static uint32_t put_string(uint8_t *out, const char *s)
+{
+    uint32_t n = (uint32_t)strlen(s) + 1;
+    memcpy(out, s, n);
+    return n;
+}
+
+static void do_info(const struct request *rq)
+{
+    const struct memmap *m = memmap_get();
+    uint8_t *r = response;
+    put16(r + CMD_INFO_RESP_PROTOCOL_VERSION, PROTO_VERSION);
+    put16(r + CMD_INFO_RESP_MAX_PAYLOAD, PROTO_MAX_PAYLOAD);
+    put16(r + CMD_INFO_RESP_WINDOW, PROTO_WINDOW);
+    put16(r + CMD_INFO_RESP_DATA_CHUNK, PROTO_DATA_CHUNK);
+    put32(r + CMD_INFO_RESP_CAPABILITIES, CAP_DEFLATE | CAP_CRC_LIST | CAP_HVC | CAP_LZMA2);
+    put32(r + CMD_INFO_RESP_STAGING_SIZE, PROTO_STAGING_SIZE);
+    put32(r + CMD_INFO_RESP_BOOT_ID, session_boot_id());
+    put32(r + CMD_INFO_RESP_RAM_COUNT, (uint32_t)m->ram_count);
+    uint32_t at = CMD_INFO_RESP_SIZE;
+    for (int i = 0; i < m->ram_count; i++)
+        at += put_range(r + at, m->ram[i].base, m->ram[i].size, NULL);
+    put32(r + at, m->dtb_size ? 2 : 1);
+    at += 4;
+    at += put_range(r + at, m->stub_base, m->stub_end - m->stub_base, "stub");
+    if (m->dtb_size)
+        at += put_range(r + at, m->dtb, m->dtb_size, "boot-dtb");
+    at += put_string(r + at, BOARD_NAME);
+    at += put_string(r + at, HVMON_VERSION);
+    respond(rq, STATUS_OK, at - PROTO_PAYLOAD_HEADER);
+}
+
+static void do_mem_write(const struct request *rq)
+{
+    uint64_t addr = get64(rq->p + CMD_MEM_WRITE_REQ_ADDR);
+    uint32_t n = rq->len - CMD_MEM_WRITE_REQ_SIZE;
+    if (n > PROTO_DATA_CHUNK)
+        return refuse(rq, STATUS_TOO_LARGE, "more than data_chunk bytes");
+    if (check_range(rq, addr, n, MEM_WRITE) != 0)
+        return;
+    memcpy((void *)(uintptr_t)addr, rq->p + CMD_MEM_WRITE_REQ_SIZE, n);
+    respond(rq, STATUS_OK, 0);
+}
+
+static void do_mem_stage(const struct request *rq)
+{
+    uint32_t offset = get32(rq->p + CMD_MEM_STAGE_REQ_OFFSET);
+    uint32_t n = rq->len - CMD_MEM_STAGE_REQ_SIZE;
+    if (n > PROTO_DATA_CHUNK || offset > PROTO_STAGING_SIZE || n > PROTO_STAGING_SIZE - offset)
+        return refuse(rq, STATUS_TOO_LARGE, "staging range beyond staging_size");
+    memcpy(staging + offset, rq->p + CMD_MEM_STAGE_REQ_SIZE, n);
+    respond(rq, STATUS_OK, 0);
+}
+
+/* MEM_INFLATE and MEM_UNLZMA: the same fields, checks and CRC, a different decoder. */
+struct unpack {
+    uint64_t addr;
+    uint32_t raw_len, comp_len, raw_crc, history;
+};
+
+/* Both requests have the same layout (hvmon.toml); MEM_INFLATE's offsets name it. */
+_Static_assert(CMD_MEM_INFLATE_REQ_SIZE == CMD_MEM_UNLZMA_REQ_SIZE &&
+               CMD_MEM_INFLATE_REQ_HISTORY == CMD_MEM_UNLZMA_REQ_HISTORY, "one unpack layout");
+static struct unpack unpack_fields(const struct request *rq)
+{
+    return (struct unpack){get64(rq->p + CMD_MEM_INFLATE_REQ_ADDR), get32(rq->p + CMD_MEM_INFLATE_REQ_RAW_LEN),
+                           get32(rq->p + CMD_MEM_INFLATE_REQ_COMP_LEN), get32(rq->p + CMD_MEM_INFLATE_REQ_RAW_CRC),
+                           get32(rq->p + CMD_MEM_INFLATE_REQ_HISTORY)};
+}
+
+static int unpack_check(const struct request *rq, const struct unpack *u, uint32_t max_history,
+                        const char *history_why)
+{
+    if (u->comp_len > PROTO_STAGING_SIZE) {
+        refuse(rq, STATUS_TOO_LARGE, "comp_len beyond staging_size");
+        return -1;
+    }
+    if (u->history > max_history) {
+        refuse(rq, STATUS_TOO_LARGE, history_why);
+        return -1;
+    }
+    if (u->history > u->addr) {
+        refuse(rq, STATUS_REFUSED_RANGE, "history before address 0");
+        return -1;
+    }
+    /* The bytes before addr are only read: RAM is enough, as for MEM_READ. */
+    if ((u->history && check_range(rq, u->addr - u->history, u->history, MEM_READ) != 0) ||
+        check_range(rq, u->addr, u->raw_len, MEM_WRITE) != 0)
+        return -1;
+    return 0;
+}
+
+/* status: the decoder's (0 = OK; inflate.h and unlzma.h share the numbers). */
+static void unpack_finish(const struct request *rq, const struct unpack *u, const char *what,
+                          unsigned status, size_t produced)
+{
+    static const char *const reasons[] = {"ended early", "corrupt", "truncated", "output beyond raw_len"};
+    link_poll();
+    char why[112];
+    if (status != 0 || produced != u->raw_len) {
+        snprintf_(why, sizeof why, "%s status %u (%s) after %lu of %u bytes", what, status,
+                  status < 4 ? reasons[status] : "?", (uint64_t)produced, u->raw_len);
+        return refuse(rq, STATUS_BAD_DATA, why);
+    }
+    uint32_t crc = crc_polling((const uint8_t *)(uintptr_t)u->addr, u->raw_len);
+    if (crc != u->raw_crc) {
+        snprintf_(why, sizeof why, "%s output CRC-32 %08x, expected %08x", what, crc, u->raw_crc);
+        return refuse(rq, STATUS_CRC_MISMATCH, why);
+    }
+    respond(rq, STATUS_OK, 0);
+}
+
+static void do_mem_inflate(const struct request *rq)
+{
+    struct unpack u = unpack_fields(rq);
+    if (unpack_check(rq, &u, PROTO_INFLATE_HISTORY, "history beyond 32768 (DEFLATE's window)") != 0)
+        return;
+    size_t produced = 0;
+    enum inflate_status st = inflate_raw(staging, u.comp_len, (uint8_t *)(uintptr_t)u.addr, u.raw_len,
+                                         u.history, &produced, link_poll);
+    unpack_finish(rq, &u, "inflate", st, produced);
+}
+
+static void do_mem_unlzma(const struct request *rq)
+{
+    struct unpack u = unpack_fields(rq);
+    if (unpack_check(rq, &u, PROTO_UNLZMA_HISTORY, "history beyond unlzma_history") != 0)
+        return;
+    size_t produced = 0;
+    enum unlzma_status st = unlzma2_raw(staging, u.comp_len, (uint8_t *)(uintptr_t)u.addr, u.raw_len,
+                                        u.history, &produced, link_poll);
+    unpack_finish(rq, &u, "unlzma", st, produced);
+}
+
+static void do_mem_read(const struct request *rq)
+{
+    uint64_t addr = get64(rq->p + CMD_MEM_READ_REQ_ADDR);
+    uint32_t n = get32(rq->p + CMD_MEM_READ_REQ_LEN);
+    if (n > PROTO_DATA_CHUNK)
+        return refuse(rq, STATUS_TOO_LARGE, "more than data_chunk bytes");
+    if (check_range(rq, addr, n, MEM_READ) != 0)
+        return;
+    memcpy(response + CMD_MEM_READ_RESP_SIZE, (const void *)(uintptr_t)addr, n);
+    respond(rq, STATUS_OK, n);
+}
+
+static void do_mem_crc(const struct request *rq)
+{
+    uint64_t addr = get64(rq->p + CMD_MEM_CRC_REQ_ADDR);
+    uint64_t len = get64(rq->p + CMD_MEM_CRC_REQ_LEN);
+    uint32_t chunk = get32(rq->p + CMD_MEM_CRC_REQ_CHUNK);
+    uint64_t max_count = (PROTO_MAX_PAYLOAD - CMD_MEM_CRC_RESP_SIZE) / 4;
+    if (check_range(rq, addr, len, MEM_READ) != 0)
+        return;
+    uint64_t count = chunk ? (len + chunk - 1) / chunk : 1;
+    if (count > max_count)
+        return refuse(rq, STATUS_TOO_LARGE, "too many chunks for one response");
+    uint64_t step = chunk ? chunk : len;
+    uint8_t *out = response + CMD_MEM_CRC_RESP_SIZE;
+    for (uint64_t i = 0, at = addr; i < count; i++, at += step) {
+        uint64_t n = addr + len - at < step ? addr + len - at : step;
+        put32(out + 4 * i, crc_polling((const uint8_t *)(uintptr_t)at, n));
+    }
+    put32(response + CMD_MEM_CRC_RESP_COUNT, (uint32_t)count);
+    respond(rq, STATUS_OK, (uint32_t)(CMD_MEM_CRC_RESP_SIZE - PROTO_PAYLOAD_HEADER + 4 * count));
+}
+
+static void do_mem_fill(const struct request *rq)
+{
+    uint64_t addr = get64(rq->p + CMD_MEM_FILL_REQ_ADDR);
+    uint64_t len = get64(rq->p + CMD_MEM_FILL_REQ_LEN);
+    uint32_t pattern = get32(rq->p + CMD_MEM_FILL_REQ_PATTERN);
+    if ((addr | len) & 3)
+        return refuse(rq, STATUS_BAD_ALIGNMENT, "addr and len must be multiples of 4");
+    if (check_range(rq, addr, len, MEM_WRITE) != 0)
+        return;
+    volatile uint32_t *p = (volatile uint32_t *)(uintptr_t)addr;
+    for (uint64_t i = 0; i < len / 4; i++) {
+        p[i] = pattern;
+        if ((i & (POLL_EVERY - 1)) == 0)
+            link_poll();
+    }
+    respond(rq, STATUS_OK, 0);
+}
+
+static void do_hvc(const struct request *rq)
+{
+    struct hvc_regs regs;
+    regs.x[0] = get32(rq->p + CMD_HVC_REQ_FUNCTION_ID);
+    for (int i = 1; i <= 6; i++)
+        regs.x[i] = get64(rq->p + CMD_HVC_REQ_X1 + 8 * (i - 1));
+    hypercall_dispatch(&regs, NULL);  /* the host on the debug cable is fully trusted */
+    for (int i = 0; i < 4; i++)
+        put64(response + CMD_HVC_RESP_X0 + 8 * i, regs.x[i]);
+    respond(rq, STATUS_OK, CMD_HVC_RESP_SIZE - PROTO_PAYLOAD_HEADER);
+}
+
+static void do_reset(const struct request *rq)
+{
+    respond(rq, STATUS_OK, 0);
+    session_drain(ACK_WAIT_MS);
+    psci_call(PSCI_SYSTEM_RESET, 0, 0, 0);
+}
+
+static void do_jump(const struct request *rq)
+{
+    uint64_t addr = get64(rq->p + CMD_JUMP_REQ_ADDR);
+    uint64_t arg = get64(rq->p + CMD_JUMP_REQ_ARG);
+    if (addr & 3)
+        return refuse(rq, STATUS_BAD_ALIGNMENT, "addr must be a multiple of 4");
+    if (check_range(rq, addr, 4, MEM_EXEC) != 0)
+        return;
+    respond(rq, STATUS_OK, 0);
+    session_drain(ACK_WAIT_MS);
+    sync_icache_all();
+    ((void (*)(uint64_t))(uintptr_t)addr)(arg);
+    for (;;)                         /* code that returns has nowhere to go back to */
+        wait_for_event();
+}
+
+static void do_bye(const struct request *rq)
+{
+    respond(rq, STATUS_OK, 0);
+    session_drain(ACK_WAIT_MS);
+    session_leave();
+    printf_("hvmon: back to the text monitor\n");
+    session_exit();      /* a fresh stack: this request's frames are left behind */
+}
+
+static void answer(const struct request *rq, int status, const char *why, uint32_t body_len)
+{
+    if (status != STATUS_OK)
+        return refuse(rq, (unsigned)status, why);
+    respond(rq, STATUS_OK, body_len);
+}
+
+static void do_vm_create(const struct request *rq)
+{
+    char name[16] = {0}, why[128];
+    uint32_t n = rq->len - CMD_VM_CREATE_REQ_SIZE;
+    if (n == 0 || n > 15)
+        return refuse(rq, STATUS_BAD_REQUEST, "the name must be 1..15 bytes");
+    memcpy(name, rq->p + CMD_VM_CREATE_REQ_SIZE, n);
+    uint32_t packed = get32(rq->p + CMD_VM_CREATE_REQ_PCPUS);
+    uint8_t pcpus[4] = {(uint8_t)packed, (uint8_t)(packed >> 8), (uint8_t)(packed >> 16), (uint8_t)(packed >> 24)};
+    uint32_t id = 0;
+    int st = vm_create(name, get32(rq->p + CMD_VM_CREATE_REQ_VCPUS), pcpus,
+                       get32(rq->p + CMD_VM_CREATE_REQ_PRIVILEGED),
+                       get64(rq->p + CMD_VM_CREATE_REQ_CONSOLE_IPA),
+                       get32(rq->p + CMD_VM_CREATE_REQ_CONSOLE_IRQ),
+                       get64(rq->p + CMD_VM_CREATE_REQ_ENTRY), get64(rq->p + CMD_VM_CREATE_REQ_DTB),
+                       &id, why, sizeof why);
+    put32(response + CMD_VM_CREATE_RESP_VM, id);
+    answer(rq, st, why, CMD_VM_CREATE_RESP_SIZE - PROTO_PAYLOAD_HEADER);
+}
+
+static void do_vm_map(const struct request *rq)
+{
+    char why[128];
+    int st = vm_map(get32(rq->p + CMD_VM_MAP_REQ_VM), get32(rq->p + CMD_VM_MAP_REQ_KIND),
+                    get64(rq->p + CMD_VM_MAP_REQ_IPA), get64(rq->p + CMD_VM_MAP_REQ_PA),
+                    get64(rq->p + CMD_VM_MAP_REQ_LENGTH), why, sizeof why);
+    answer(rq, st, why, 0);
+}
+
+static void do_vm_irq(const struct request *rq)
+{
+    char why[128];
+    int st = vm_irq(get32(rq->p + CMD_VM_IRQ_REQ_VM), get32(rq->p + CMD_VM_IRQ_REQ_INTID), why, sizeof why);
+    answer(rq, st, why, 0);
+}
+
+static void do_vm_start(const struct request *rq)
+{
+    char why[128];
+    int st = vm_start(get32(rq->p + CMD_VM_START_REQ_VM), why, sizeof why);
+    answer(rq, st, why, 0);
+}
+
+static void do_vm_stop(const struct request *rq)
+{
+    char why[128];
+    int st = vm_stop(get32(rq->p + CMD_VM_STOP_REQ_VM), why, sizeof why);
+    answer(rq, st, why, 0);
+}
+
+static void do_vm_destroy(const struct request *rq)
+{
+    char why[128];
+    int st = vm_destroy(get32(rq->p + CMD_VM_DESTROY_REQ_VM), why, sizeof why);
+    answer(rq, st, why, 0);
+}
+
+static void do_vm_list(const struct request *rq)
+{
+    uint32_t count = 0;
+    uint8_t *out = response + CMD_VM_LIST_RESP_SIZE;
+    for (unsigned i = 0; i < MAX_VMS; i++) {
+        const struct vm *vm = &vms[i];
+        if (vm->state == VM_FREE)
+            continue;
+        put32(out, vm->id);
+        put32(out + 4, vm->state);
+        put32(out + 8, vm->nvcpus);
+        put32(out + 12, vm->stop_reason);
+        memcpy(out + 16, vm->name, 16);
+        out += 32;
+        count++;
+    }
+    put32(response + CMD_VM_LIST_RESP_COUNT, count);
+    respond(rq, STATUS_OK, CMD_VM_LIST_RESP_SIZE - PROTO_PAYLOAD_HEADER + 32 * count);
+}
+
+struct handler {
+    uint8_t cmd;
+    uint32_t min_len;
+    int has_data;
+    void (*run)(const struct request *rq);
+};
+
+static const struct handler handlers[] = {
+    {CMD_INFO, CMD_INFO_REQ_SIZE, 0, do_info},
+    {CMD_MEM_WRITE, CMD_MEM_WRITE_REQ_SIZE, 1, do_mem_write},
+    {CMD_MEM_STAGE, CMD_MEM_STAGE_REQ_SIZE, 1, do_mem_stage},
+    {CMD_MEM_INFLATE, CMD_MEM_INFLATE_REQ_SIZE, 0, do_mem_inflate},
+    {CMD_MEM_UNLZMA, CMD_MEM_UNLZMA_REQ_SIZE, 0, do_mem_unlzma},
+    {CMD_MEM_READ, CMD_MEM_READ_REQ_SIZE, 0, do_mem_read},
+    {CMD_MEM_CRC, CMD_MEM_CRC_REQ_SIZE, 0, do_mem_crc},
+    {CMD_MEM_FILL, CMD_MEM_FILL_REQ_SIZE, 0, do_mem_fill},
+    {CMD_HVC, CMD_HVC_REQ_SIZE, 0, do_hvc},
+    {CMD_RESET, CMD_RESET_REQ_SIZE, 0, do_reset},
+    {CMD_JUMP, CMD_JUMP_REQ_SIZE, 0, do_jump},
+    {CMD_BYE, CMD_BYE_REQ_SIZE, 0, do_bye},
+    {CMD_VM_CREATE, CMD_VM_CREATE_REQ_SIZE, 1, do_vm_create},
+    {CMD_VM_MAP, CMD_VM_MAP_REQ_SIZE, 0, do_vm_map},
+    {CMD_VM_IRQ, CMD_VM_IRQ_REQ_SIZE, 0, do_vm_irq},
+    {CMD_VM_START, CMD_VM_START_REQ_SIZE, 0, do_vm_start},
+    {CMD_VM_STOP, CMD_VM_STOP_REQ_SIZE, 0, do_vm_stop},
+    {CMD_VM_DESTROY, CMD_VM_DESTROY_REQ_SIZE, 0, do_vm_destroy},
+    {CMD_VM_LIST, CMD_VM_LIST_REQ_SIZE, 0, do_vm_list},
+};
+
+void request_handle(const uint8_t *payload, uint32_t len)
+{
+    struct request rq = {payload, len, len ? payload[0] : 0, len >= 4 ? get16(payload + 2) : 0};
+    if (len < PROTO_PAYLOAD_HEADER)
+        return refuse(&rq, STATUS_BAD_REQUEST, "request shorter than its header");
+    for (unsigned i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
+        const struct handler *h = &handlers[i];
+        if (h->cmd != rq.cmd)
+            continue;
+        if (len < h->min_len || (!h->has_data && len != h->min_len))
+            return refuse(&rq, STATUS_BAD_REQUEST, "wrong request length");
+        return h->run(&rq);
+    }
+    refuse(&rq, STATUS_UNKNOWN_COMMAND, "unknown command");
+}

@@ -1,0 +1,334 @@
+/* A guest core: set up EL2 for its vCPU, enter the guest, and handle every exit. */
+#include <stdint.h>
+
+#include "entry.h"
+#include "gicv3.h"
+#include "guest_tlbi.h"
+#include "idle.h"
+#include "hypercall.h"
+#include "libc.h"
+#include "memmap.h"
+#include "protocol.h"
+#include "psci.h"
+#include "spinlock.h"
+#include <sysreg.h>   /* <>: host tests may shadow it */
+#include "vm.h"
+
+/* HCR_EL2: VM, SWIO, PTW, FMO, IMO, AMO, TSC, RW (ARM ARM D17.2.48); E2H = TGE = 0. */
+#define HCR_GUEST      0x8008003FUL
+#define SPSR_EL1H_MASKED 0x3C5UL       /* EL1h, D A I F masked (Linux booting.rst) */
+#define SCTLR_EL1_RESET 0x30D00800UL   /* RES1 bits, MMU and caches off */
+#define CPTR_EL2_NO_TRAPS 0x33FFUL     /* RES1 bits; FP/SIMD not trapped */
+
+#define EC_UNKNOWN 0x00
+#define EC_WFX     0x01
+#define EC_HVC64   0x16
+#define EC_SMC64   0x17
+#define EC_SYSREG  0x18
+#define EC_DABT_LOW 0x24
+#define EC_IABT_LOW 0x20
+
+/* ICC_SGI1R_EL1 as a trapped MSR: op0 3, op1 0, CRn 12, CRm 11, op2 5 (ESR ISS layout of
+ * EC 0x18: Op0[21:20] Op2[19:17] Op1[16:14] CRn[13:10] Rt[9:5] CRm[4:1] Dir[0]). */
+#define ISS_SYSREG_MASK  0x3FFC1EUL
+#define ISS_ICC_SGI1R    ((3UL << 20) | (5UL << 17) | (0UL << 14) | (12UL << 10) | (11UL << 1))
+
+static void park(struct percpu *cpu, struct vcpu *v) __attribute__((noreturn));
+
+/* Console output waits in the ring for the boot core's next idle tick (IDLE_TICK_US, a
+ * few milliseconds: below what a person typing notices) unless this much piles up first.
+ * Waking the boot core for every burst instead costs the guest dearly on QEMU: each wake
+ * and each frame it sends takes the emulator's global lock, which this vCPU needs on
+ * every exit. */
+#define CONSOLE_KICK_BYTES 512
+
+void vm_console_tx(void *ctx, uint8_t byte)
+{
+    struct vm *vm = ctx;
+    struct vcpu *v = this_cpu()->vcpu;
+    struct byte_ring *ring = &vm->console_out[v ? v->index : 0];
+    if (ring_put(ring, &byte, 1) == 0) {
+        /* Full: the boot core drains it; like a full transmit FIFO, the guest waits. */
+        idle_kick_boot_core();
+        while (ring_put(ring, &byte, 1) == 0)
+            ;
+        return;
+    }
+    uint32_t queued = __atomic_load_n(&ring->head, __ATOMIC_RELAXED) -
+                      __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+    if (queued == CONSOLE_KICK_BYTES)
+        idle_kick_boot_core();
+}
+
+static void setup_el2(struct vcpu *v)
+{
+    struct vm *vm = v->vm;
+    write_sysreg(vtcr_el2, VTCR_EL2_VALUE);
+    write_sysreg(vttbr_el2, stage2_vttbr(&vm->s2));
+    write_sysreg(hcr_el2, HCR_GUEST | (vm->nvcpus == 1 ? HCR_TTLB : 0));
+    write_sysreg(cptr_el2, CPTR_EL2_NO_TRAPS);
+    write_sysreg(hstr_el2, 0);
+    write_sysreg(cnthctl_el2, 3);        /* EL1 may use the physical counter and timer */
+    write_sysreg(cntvoff_el2, 0);
+    write_sysreg(mdcr_el2, (read_sysreg(pmcr_el0) >> 11) & 0x1F);   /* HPMN = PMCR_EL0.N */
+    write_sysreg(vpidr_el2, read_sysreg(midr_el1));
+    write_sysreg(vmpidr_el2, (1UL << 31) | v->index);              /* Aff0 = vCPU index */
+    write_sysreg(sctlr_el1, SCTLR_EL1_RESET);
+    write_sysreg(cpacr_el1, 3UL << 20);
+    isb();
+    tlbi_vmalls12e1();
+    gic_cpu_init();
+    vgic_clear_lrs(v);
+}
+
+void vcpu_start_on_this_core(struct percpu *cpu)
+{
+    struct vcpu *v = cpu->vcpu;
+    if (!v)
+        park(cpu, NULL);
+    setup_el2(v);
+    memset(cpu->regs, 0, sizeof cpu->regs);
+    cpu->regs[0] = v->context;
+    write_sysreg(elr_el2, v->entry);
+    write_sysreg(spsr_el2, SPSR_EL1H_MASKED);
+    v->state = VCPU_ON;
+    dsb_sy();
+    guest_resume(cpu);
+}
+
+/* Leave the guest for good on this core: PSCI CPU_OFF. */
+static void park(struct percpu *cpu, struct vcpu *v)
+{
+    (void)cpu;
+    vgic_clear_lrs(v);
+    write_sysreg(hcr_el2, 0);
+    if (v)
+        v->state = VCPU_OFF;
+    dsb_sy();
+    idle_kick_boot_core();       /* the boot core reports the stop */
+    psci_call(PSCI_CPU_OFF, 0, 0, 0);
+    for (;;)
+        wait_for_interrupt();
+}
+
+static void __attribute__((noreturn)) stop_with_fault(struct percpu *cpu, struct vcpu *v, uint64_t esr, uint64_t ipa)
+{
+    struct vm *vm = v->vm;
+    uint32_t none = STOP_NONE;
+    if (__atomic_compare_exchange_n(&vm->stop_reason, &none, STOP_FAULT, 0, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST)) {
+        vm->fault_esr = esr;
+        vm->fault_elr = read_sysreg(elr_el2);
+        vm->fault_far = read_sysreg(far_el2);
+        vm->fault_ipa = ipa;
+    }
+    vm_request_stop(vm, STOP_FAULT);
+    park(cpu, v);
+}
+
+static int64_t guest_cpu_on(struct vcpu *caller, uint64_t target, uint64_t entry, uint64_t ctx)
+{
+    struct vm *vm = caller->vm;
+    if (target & ~0xFFUL)
+        return PSCI_RET_INVALID_PARAMS;
+    if (target >= vm->nvcpus)
+        return PSCI_RET_INVALID_PARAMS;
+    struct vcpu *t = &vm->vcpus[target];
+    uint32_t off = VCPU_OFF;
+    if (!__atomic_compare_exchange_n(&t->state, &off, VCPU_STARTING, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return PSCI_RET_ALREADY_ON;
+    t->entry = entry;
+    t->context = ctx;
+    percpus[t->pcpu].vcpu = t;
+    dsb_sy();
+    int64_t r = psci_call(PSCI_CPU_ON, percpus[t->pcpu].mpidr, (uintptr_t)secondary_entry,
+                          (uintptr_t)&percpus[t->pcpu]);
+    if (r != 0)
+        t->state = VCPU_OFF;
+    return r;
+}
+
+/* PSCI 0.2 for the guest (Arm DEN0022): the guest's cores are ours to start and stop. */
+static void guest_psci(struct percpu *cpu, struct vcpu *v)
+{
+    uint64_t *x = cpu->regs;
+    uint32_t fn = (uint32_t)x[0];
+    int64_t r;
+    switch (fn) {
+    case PSCI_VERSION: r = 2; break;                       /* 0.2 */
+    case PSCI_CPU_ON: case PSCI_CPU_ON_32: r = guest_cpu_on(v, x[1], x[2], x[3]); break;
+    case PSCI_AFFINITY_INFO: case PSCI_AFFINITY_INFO_32:
+        r = x[1] < v->vm->nvcpus ? (v->vm->vcpus[x[1]].state == VCPU_OFF ? 1 : 0)
+                                 : PSCI_RET_INVALID_PARAMS;
+        break;
+    case PSCI_CPU_SUSPEND: case PSCI_CPU_SUSPEND_32:
+        wait_for_interrupt();                          /* a standby state */
+        r = 0;
+        break;
+    case PSCI_MIGRATE_INFO_TYPE: r = 2; break;             /* no trusted OS to migrate */
+    case PSCI_CPU_OFF:
+        park(cpu, v);
+    case PSCI_SYSTEM_OFF:
+        vm_request_stop(v->vm, STOP_SYSTEM_OFF);
+        park(cpu, v);
+    case PSCI_SYSTEM_RESET:
+        vm_request_stop(v->vm, STOP_SYSTEM_RESET);
+        park(cpu, v);
+    default: r = PSCI_RET_NOT_SUPPORTED; break;
+    }
+    x[0] = (uint64_t)r;
+}
+
+static void guest_call(struct percpu *cpu, struct vcpu *v)
+{
+    uint32_t fn = (uint32_t)cpu->regs[0];
+    if ((fn & 0xFFFF0000u) == 0xC6000000u) {
+        struct hvc_regs r;
+        for (int i = 0; i < 7; i++)
+            r.x[i] = cpu->regs[i];
+        hypercall_dispatch(&r, v->vm);
+        for (int i = 0; i < 4; i++)
+            cpu->regs[i] = r.x[i];
+    } else if ((fn & 0xBFFF0000u) == 0x84000000u) {
+        guest_psci(cpu, v);
+    } else {
+        cpu->regs[0] = (uint64_t)PSCI_RET_NOT_SUPPORTED;   /* SMCCC: unknown function */
+    }
+}
+
+/* An access to a page left out of stage 2: the console, the GIC, or a guest error. */
+static int guest_mmio(struct percpu *cpu, struct vcpu *v, uint64_t esr, uint64_t ipa)
+{
+    uint64_t iss = esr & 0x1FFFFFF;
+    if (!(iss & (1UL << 24)))
+        return -1;                       /* no syndrome: not a simple load or store */
+    unsigned size = 1u << ((iss >> 22) & 3), srt = (iss >> 16) & 31;
+    int write = (iss >> 6) & 1, sign = (iss >> 21) & 1, wide = (iss >> 15) & 1;
+    uint64_t value = write ? (srt == 31 ? 0 : cpu->regs[srt]) : 0;
+    struct vm *vm = v->vm;
+    int r;
+    if (ipa - vm->console_ipa < 0x1000) {
+        uint32_t v32 = (uint32_t)value;
+        spin_lock(&vm->console_lock);
+        r = write ? vpl011_write(&vm->console, (uint32_t)(ipa - vm->console_ipa), size, v32)
+                  : vpl011_read(&vm->console, (uint32_t)(ipa - vm->console_ipa), size, &v32);
+        /* Room in the receive FIFO: take more of what the host typed. */
+        uint8_t chunk[32];
+        uint32_t room = vpl011_rx_room(&vm->console);
+        if (room && v->index == 0) {
+            uint32_t got = ring_get(&vm->console_in, chunk, room < sizeof chunk ? room : sizeof chunk);
+            vpl011_receive(&vm->console, chunk, got);
+        }
+        spin_unlock(&vm->console_lock);
+        value = v32;
+        vgic_flush(v);
+    } else if (ipa - BOARD_GICD_BASE < VGIC_DIST_SIZE) {
+        r = vgic_dist_access(vm, ipa - BOARD_GICD_BASE, size, write, &value);
+    } else if (ipa - BOARD_GICR_BASE < (uint64_t)vm->nvcpus * VGIC_REDIST_FRAME) {
+        r = vgic_redist_access(vm, ipa - BOARD_GICR_BASE, size, write, &value);
+        vgic_flush(v);
+    } else {
+        return -1;
+    }
+    if (r != 0)
+        return -1;
+    if (!write && srt != 31) {
+        if (sign && size < 8) {
+            unsigned bits = 8 * size;
+            value = (uint64_t)((int64_t)(value << (64 - bits)) >> (64 - bits));
+        }
+        cpu->regs[srt] = wide ? value : (uint32_t)value;
+    }
+    write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
+    return 0;
+}
+
+static void handle_kicks(struct percpu *cpu, struct vcpu *v)
+{
+    uint32_t kick = __atomic_exchange_n(&v->kick, 0, __ATOMIC_SEQ_CST);
+    if (kick & KICK_STOP || v->vm->stop_requested)
+        park(cpu, v);
+    if (kick & KICK_INPUT) {
+        struct vm *vm = v->vm;
+        uint8_t chunk[32];
+        spin_lock(&vm->console_lock);
+        uint32_t room = vpl011_rx_room(&vm->console);
+        uint32_t got = ring_get(&vm->console_in, chunk, room < sizeof chunk ? room : sizeof chunk);
+        vpl011_receive(&vm->console, chunk, got);
+        spin_unlock(&vm->console_lock);
+    }
+}
+
+static void guest_irq(struct percpu *cpu, struct vcpu *v)
+{
+    for (;;) {
+        uint32_t intid = gic_ack();
+        if (intid >= GIC_SPURIOUS)
+            break;
+        cpu->irqs++;
+        if (intid == GIC_KICK_SGI) {
+            cpu->kicks++;
+            gic_eoi(intid);
+            gic_deactivate(intid);
+            handle_kicks(cpu, v);
+        } else if (intid == GIC_MAINTENANCE_PPI) {
+            gic_eoi(intid);
+            gic_deactivate(intid);
+            vgic_maintenance(v);
+        } else {
+            vgic_physical_irq(v, intid);
+        }
+    }
+}
+
+/* Every exit of the guest on this core (vectors.S, through guest_exit_handler). */
+void guest_trap(struct percpu *cpu, uint64_t slot)
+{
+    struct vcpu *v = cpu->vcpu;
+    cpu->exits++;
+    if (slot == 9) {
+        guest_irq(cpu, v);
+    } else if (slot == 8) {
+        uint64_t esr = read_sysreg(esr_el2);
+        uint32_t ec = (uint32_t)(esr >> 26) & 0x3F;
+        uint64_t ipa = ((read_sysreg(hpfar_el2) >> 4) << 12) | (read_sysreg(far_el2) & 0xFFF);
+        switch (ec) {
+        case EC_HVC64:
+            guest_call(cpu, v);                           /* ELR already past the HVC */
+            break;
+        case EC_SMC64:
+            guest_call(cpu, v);
+            write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
+            break;
+        case EC_WFX:
+            write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
+            break;
+        case EC_SYSREG: {
+            unsigned rt = (esr >> 5) & 31;
+            uint64_t xt = rt == 31 ? 0 : cpu->regs[rt];
+            if ((esr & ISS_SYSREG_MASK) == ISS_ICC_SGI1R && !(esr & 1)) {
+                cpu->sgis_sent++;
+                vgic_send_sgi(v, xt);
+                write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
+                break;
+            }
+            if (guest_tlbi_local(esr, xt) == 0) {   /* trapped for 1-vCPU VMs (HCR_EL2.TTLB) */
+                write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
+                break;
+            }
+            stop_with_fault(cpu, v, esr, 0);
+        }
+        case EC_DABT_LOW:
+            if (guest_mmio(cpu, v, esr, ipa) == 0)
+                break;
+            stop_with_fault(cpu, v, esr, ipa);
+        default:
+            stop_with_fault(cpu, v, esr, ec == EC_IABT_LOW ? ipa : 0);
+        }
+    } else {
+        stop_with_fault(cpu, v, read_sysreg(esr_el2), 0);   /* FIQ or SError */
+    }
+    if (v->vm->stop_requested)
+        park(cpu, v);
+    vgic_flush(v);
+}

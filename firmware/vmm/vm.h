@@ -1,0 +1,104 @@
+/* Virtual machines: memory (stage 2), vCPUs pinned one-to-one to physical cores, an
+ * emulated console and a virtual GIC. The boot core (0) runs the stub's session loop and
+ * never a guest; guest cores talk to it only through the rings and flags below. */
+#ifndef HVMON_VM_H
+#define HVMON_VM_H
+
+#include <stdint.h>
+
+#include "percpu.h"
+#include "ring.h"
+#include "stage2.h"
+#include "vgic.h"
+#include "vpl011.h"
+
+#define MAX_VMS 4
+#define MAX_VCPUS 4
+#define MAX_REGIONS 8
+
+enum vm_state { VM_FREE = 0, VM_CREATED = 1, VM_RUNNING = 2, VM_STOPPED = 3 };
+enum vm_stop_reason { STOP_NONE = 0, STOP_SYSTEM_OFF = 1, STOP_SYSTEM_RESET = 2, STOP_FAULT = 3,
+                      STOP_HOST = 4 };
+enum region_kind { REGION_RAM = 0, REGION_DEVICE = 1 };
+
+struct vm_region {
+    uint64_t ipa, pa, size;
+    uint32_t kind;
+};
+
+enum vcpu_state { VCPU_OFF = 0, VCPU_STARTING = 1, VCPU_ON = 2 };
+
+struct vcpu {
+    struct vm *vm;
+    unsigned index;
+    unsigned pcpu;                   /* physical core it runs on */
+    volatile uint32_t state;
+    uint64_t entry, context;         /* for the next start (PSCI CPU_ON or VM start) */
+    volatile uint32_t kick;          /* bits: what other cores want this one to look at */
+    struct vgic_cpu vgic;
+};
+
+struct vm {
+    volatile uint32_t state;
+    uint32_t id;
+    char name[16];
+    uint32_t privileged;
+    struct stage2 s2;
+    struct vm_region regions[MAX_REGIONS];
+    unsigned nregions;
+    unsigned nvcpus;
+    struct vcpu vcpus[MAX_VCPUS];
+    uint64_t entry, dtb;             /* IPA of the kernel entry and of its DTB */
+    uint64_t console_ipa;
+    uint32_t console_irq;
+    struct vpl011 console;
+    struct byte_ring console_in;     /* host -> guest: boot core produces */
+    struct byte_ring console_out[MAX_VCPUS];   /* guest -> host: one per vCPU core */
+    struct vgic_dist vgic;
+    volatile uint32_t stop_requested;
+    volatile uint32_t stop_reason;   /* enum vm_stop_reason, set once by the first stopper */
+    volatile uint32_t stop_reported;
+    uint64_t fault_esr, fault_elr, fault_far, fault_ipa;
+    volatile uint32_t console_lock;
+    uint32_t hw_irqs[VGIC_NR_IRQS / 32];   /* physical SPIs handed to this VM */
+};
+
+static inline int vm_owns_irq(const struct vm *vm, uint32_t intid)
+{
+    return intid < VGIC_NR_IRQS && (vm->hw_irqs[intid / 32] >> (intid % 32)) & 1;
+}
+
+#define KICK_STOP    1u
+#define KICK_INPUT   2u
+#define KICK_VIRQ    4u
+
+extern struct vm vms[MAX_VMS];
+
+/* Management, on the boot core. Each returns 0 or a protocol status, with a reason. */
+int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t privileged,
+              uint64_t console_ipa, uint32_t console_irq, uint64_t entry, uint64_t dtb,
+              uint32_t *id, char *why, unsigned n);
+int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size, char *why, unsigned n);
+int vm_start(uint32_t id, char *why, unsigned n);
+int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n);
+int vm_stop(uint32_t id, char *why, unsigned n);
+int vm_destroy(uint32_t id, char *why, unsigned n);
+struct vm *vm_get(uint32_t id);
+/* Does [pa, pa+size) overlap the RAM of a VM other than `except`? */
+int vm_owns_pa(uint64_t pa, uint64_t size, const struct vm *except);
+
+/* Boot core, every loop: console bytes and stop events towards the host. */
+void vm_poll(void);
+/* Boot core: host input for a VM's console (channel CONSOLE_BASE + id). */
+void vm_console_input(uint32_t id, const uint8_t *data, uint32_t len);
+
+/* Guest cores. The console model's transmit hook: into this core's output ring. */
+void vm_console_tx(void *vm, uint8_t byte);
+/* Guest cores: run this core's vCPU (a core started by vm_start or a guest's PSCI
+ * CPU_ON), or switch the core off if it has none. */
+void vcpu_start_on_this_core(struct percpu *cpu) __attribute__((noreturn));
+/* Guest cores: one exit of the guest (the guest_exit_handler main.c installs). */
+void guest_trap(struct percpu *cpu, uint64_t slot);
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
+
+#endif

@@ -1,0 +1,120 @@
+"""Board profiles: boards/<name>/board.toml, shared with the firmware build."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..tomlfile import read_toml
+
+REPO_ROOT = Path(__file__).resolve().parents[3]    # host/hvmon/bringup/ -> the repository
+
+
+def boards_dir() -> Path:
+    return Path(os.environ.get("HVMON_BOARDS", REPO_ROOT / "boards"))
+
+
+def firmware_dir() -> Path:
+    return Path(os.environ.get("HVMON_FIRMWARE", REPO_ROOT / "firmware" / "build"))
+
+
+@dataclass(frozen=True)
+class UBootProfile:
+    prompt: str
+    baud: int
+    interrupt: str
+    boot_command: str
+
+
+@dataclass(frozen=True)
+class QemuProfile:
+    machine: str
+    cpu: str
+    bios: str
+    memory: str
+    smp: int
+
+
+@dataclass(frozen=True)
+class PowerProfile:
+    """Shell commands that press a board's buttons (a relay, a switchable USB hub, a lab
+    PDU): the HIL plugin runs them to recover a board whose stub stopped answering."""
+    reset: str | None = None
+    power_cycle: str | None = None
+    timeout: float = 30.0          # seconds each command may take
+
+
+@dataclass(frozen=True)
+class BoardProfile:
+    name: str
+    path: Path
+    load_address: int
+    uboot: UBootProfile
+    qemu: QemuProfile | None = None
+    firmware: dict = field(default_factory=dict)
+    power: PowerProfile = field(default_factory=PowerProfile)
+
+    def image(self, suffix: str = "bin") -> Path:
+        """The stub image built for this board (firmware/Makefile BOARD=<name>)."""
+        return firmware_dir() / self.name / f"hvmon-{self.name}.{suffix}"
+
+
+def _section(data: dict, name: str, path: Path, keys: dict[str, type]) -> dict:
+    section = data.get(name)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: missing section [{name}]")
+    for key, kind in keys.items():
+        if key not in section:
+            raise ConfigError(f"{path}: [{name}] is missing key {key!r}")
+        if not isinstance(section[key], kind):
+            raise ConfigError(f"{path}: [{name}] {key} must be {kind.__name__}")
+    return section
+
+
+def _power(data: dict, path: Path) -> PowerProfile:
+    """The optional [power] section: reset / power_cycle commands, run by a shell."""
+    section = data.get("power", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: power must be a section [power]")
+    known = {"reset", "power_cycle", "timeout"}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(f"{path}: [power] unknown key {unknown[0]!r} "
+                          f"(known: {', '.join(sorted(known))})")
+    for key in ("reset", "power_cycle"):
+        if key in section and (not isinstance(section[key], str) or not section[key].strip()):
+            raise ConfigError(f"{path}: [power] {key} must be a non-empty shell command")
+    timeout = section.get("timeout", 30)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ConfigError(f"{path}: [power] timeout must be a positive number of seconds")
+    return PowerProfile(section.get("reset"), section.get("power_cycle"), float(timeout))
+
+
+def load_profile(name_or_path: str | Path) -> BoardProfile:
+    """A board by name (boards/<name>/board.toml) or by the path of a profile file."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = boards_dir() / str(name_or_path) / "board.toml"
+    if not path.is_file():
+        known = sorted(p.parent.name for p in boards_dir().glob("*/board.toml"))
+        raise ConfigError(f"no board profile {path} (known boards: {', '.join(known)})")
+    data = read_toml(path)
+    fw = _section(data, "firmware", path, {"load_address": int, "uart": str})
+    ub = _section(data, "uboot", path,
+                  {"prompt": str, "baud": int, "interrupt": str, "boot_command": str})
+    qemu = None
+    if "qemu" in data:
+        q = _section(data, "qemu", path,
+                     {"machine": str, "cpu": str, "bios": str, "memory": str, "smp": int})
+        qemu = QemuProfile(q["machine"], q["cpu"], q["bios"], q["memory"], q["smp"])
+    return BoardProfile(
+        name=data.get("name", path.parent.name),
+        power=_power(data, path),
+        path=path,
+        load_address=fw["load_address"],
+        uboot=UBootProfile(ub["prompt"], ub["baud"], ub["interrupt"], ub["boot_command"]),
+        qemu=qemu,
+        firmware=fw,
+    )

@@ -1,0 +1,70 @@
+"""Bring the stub up through U-Boot: prompt, loady, crc32 check, booti, banner."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import BoardRefused, ConfigError
+from ..target.monitor import TextMonitor
+from ..transport.expect import Expect
+from .board_profile import BoardProfile
+from .uboot import UBoot
+
+
+@dataclass
+class BringupResult:
+    version: str
+    board: str
+    el: int
+    banner: str
+    image_size: int
+    seconds: dict[str, float]
+
+
+def bring_up(link: Expect, profile: BoardProfile, image: Path | None = None,
+             prompt_timeout: float = 60.0, progress=None, say=None) -> BringupResult:
+    """Each step has its own timeout; an error names the step that failed."""
+    say = say or (lambda text: None)
+    image = image or profile.image()
+    try:
+        data = Path(image).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"stub image {image}: {exc.strerror} (build it: make firmware)") from None
+    if data[0x38:0x3c] != b"ARM\x64":
+        raise ConfigError(f"stub image {image}: no arm64 Image header (magic at 0x38)")
+    uboot = UBoot(link, profile.uboot)
+    seconds = {}
+
+    started = time.monotonic()
+    say("waiting for the U-Boot prompt")
+    uboot.catch_prompt(prompt_timeout)
+    seconds["prompt"] = time.monotonic() - started
+
+    step = time.monotonic()
+    say(f"loady {len(data)} bytes to {profile.load_address:#x}")
+    uboot.loady(profile.load_address, data, progress=progress)
+    seconds["loady"] = time.monotonic() - step
+
+    step = time.monotonic()
+    expected = zlib.crc32(data)
+    got = uboot.crc32(profile.load_address, len(data))
+    if got != expected:
+        raise BoardRefused(f"crc32 check: U-Boot computed {got:08x} over {len(data)} bytes at "
+                           f"{profile.load_address:#x}, host {expected:08x}")
+    seconds["crc32"] = time.monotonic() - step
+
+    step = time.monotonic()
+    command = profile.uboot.boot_command.format(addr=profile.load_address)
+    say(command)
+    link.drain()
+    link.write(command + "\n")
+    info = TextMonitor(link).wait_banner()
+    seconds["boot"] = time.monotonic() - step
+    seconds["total"] = time.monotonic() - started
+    if info["board"] != profile.name:
+        raise BoardRefused(f"stub banner says board {info['board']}, expected {profile.name}")
+    return BringupResult(info["version"], info["board"], info["el"], info["banner"], len(data),
+                         seconds)

@@ -1,0 +1,255 @@
+"""VM configs (TOML): validated on the host, so nothing is sent when one is wrong."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..tomlfile import read_toml
+
+MIB2 = 2 << 20
+PAGE = 4096
+TOP_KEYS = {"name", "cpus", "memory", "kernel", "initrd", "dtb", "cmdline", "console",
+            "passthrough", "privileged"}
+DEFAULT_CMDLINE = "console=ttyAMA0 earlycon=pl011,0x09000000"
+
+
+@dataclass(frozen=True)
+class Region:
+    ipa: int
+    size: int
+    pa: int | None = None
+
+    @property
+    def end(self) -> int:
+        return self.ipa + self.size
+
+
+@dataclass(frozen=True)
+class Passthrough:
+    pa: int
+    size: int
+    ipa: int
+    irqs: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class VmConfig:
+    path: Path
+    name: str
+    vcpus: int
+    pcpus: tuple[int, ...]            # physical core per vCPU, 0 = the stub picks
+    memory: tuple[Region, ...]
+    kernel: Path
+    initrd: Path | None
+    dtb: Path | None
+    cmdline: str
+    console_ipa: int = 0x09000000
+    console_irq: int = 33
+    passthrough: tuple[Passthrough, ...] = ()
+    privileged: bool = False
+    pa_taken: tuple[tuple[int, int], ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class Layout:
+    kernel_ipa: int
+    entry_ipa: int
+    initrd_ipa: int
+    initrd_end: int
+    dtb_ipa: int
+
+    def pa(self, config: VmConfig, ipa: int) -> int:
+        for r in config.memory:
+            if r.ipa <= ipa < r.end:
+                return r.pa + (ipa - r.ipa)
+        raise ConfigError(f"{config.path}: IPA {ipa:#x} is not in the VM's memory")
+
+
+def _err(path: Path, key: str, why: str) -> ConfigError:
+    return ConfigError(f"{path}: {key}: {why}")
+
+
+def _int(path, key, value, minimum=0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _err(path, key, f"must be an integer >= {minimum}, not {value!r}")
+    return value
+
+
+def _table(path, key, value, allowed) -> dict:
+    if not isinstance(value, dict):
+        raise _err(path, key, "must be a table")
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise _err(path, f"{key}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(allowed))})")
+    return value
+
+
+def _overlap(a0, a1, b0, b1) -> bool:
+    return a0 < b1 and b0 < a1
+
+
+def load_vm_config(path: str | Path | Mapping, ram=(), protected=(), taken=()) -> VmConfig:
+    """ram / protected: the board's Range lists (Board.info()); taken: PA ranges
+    (start, end) other VMs hold. Physical addresses left out are allocated here.
+    A mapping instead of a path is a config built in Python (vm_config_from_dict)."""
+    if isinstance(path, Mapping):
+        return vm_config_from_dict(path, ram=ram, protected=protected, taken=taken)
+    path = Path(path)
+    return _parse(path, read_toml(path), ram, protected, taken)
+
+
+def vm_config_from_dict(data: Mapping, base: str | Path = ".", ram=(), protected=(),
+                        taken=()) -> VmConfig:
+    """The same keys and checks as a TOML file, from a dict (a test's VM written inline).
+    Relative file paths are taken from `base`; errors name the config as `<dict NAME>`."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"a VM config must be a dict of keys, not {type(data).__name__}")
+    label = f"<dict {data.get('name', '?')}>"
+    return _parse(Path(base).resolve() / label, dict(data), ram, protected, taken)
+
+
+def _parse(path: Path, data: dict, ram, protected, taken) -> VmConfig:
+    unknown = sorted(set(data) - TOP_KEYS)
+    if unknown:
+        raise _err(path, unknown[0], f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
+    for key in ("name", "memory", "kernel"):
+        if key not in data:
+            raise _err(path, key, "missing")
+    name = data["name"]
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9-]{1,15}", name):
+        raise _err(path, "name", "1-15 characters of a-z, 0-9 and '-'")
+
+    cpus = data.get("cpus", 1)
+    if isinstance(cpus, list):
+        pcpus = tuple(_int(path, "cpus", c, 1) for c in cpus)
+        if not pcpus or len(set(pcpus)) != len(pcpus):
+            raise _err(path, "cpus", "a list of distinct physical cores (core 0 runs the stub)")
+    else:
+        pcpus = (0,) * _int(path, "cpus", cpus, 1)
+    if len(pcpus) > 4:
+        raise _err(path, "cpus", "at most 4 vCPUs")
+
+    if not isinstance(data["memory"], list) or not data["memory"]:
+        raise _err(path, "memory", "must be a list of {ipa, size, pa} tables")
+    regions = []
+    for i, entry in enumerate(data["memory"]):
+        key = f"memory[{i}]"
+        t = _table(path, key, entry, {"ipa", "size", "pa"})
+        ipa, size = _int(path, f"{key}.ipa", t.get("ipa")), _int(path, f"{key}.size", t.get("size"), 1)
+        pa = t.get("pa")
+        for k, v in (("ipa", ipa), ("size", size)) + ((("pa", pa),) if pa is not None else ()):
+            if _int(path, f"{key}.{k}", v) % MIB2:
+                raise _err(path, f"{key}.{k}", f"{v:#x} is not 2 MiB aligned")
+        regions.append(Region(ipa, size, pa))
+
+    console = _table(path, "console", data.get("console", {}), {"kind", "ipa", "irq"})
+    if console.get("kind", "pl011") != "pl011":
+        raise _err(path, "console.kind", "only 'pl011' is emulated on this board")
+    console_ipa = _int(path, "console.ipa", console.get("ipa", 0x09000000))
+    console_irq = _int(path, "console.irq", console.get("irq", 33), 32)
+    if console_ipa % PAGE:
+        raise _err(path, "console.ipa", "must be 4 KiB aligned")
+    if console_irq >= 128:
+        raise _err(path, "console.irq", "must be an SPI INTID below 128")
+
+    passthrough = []
+    for i, entry in enumerate(data.get("passthrough", [])):
+        key = f"passthrough[{i}]"
+        t = _table(path, key, entry, {"pa", "size", "ipa", "irqs"})
+        pa, size = _int(path, f"{key}.pa", t.get("pa")), _int(path, f"{key}.size", t.get("size"), 1)
+        ipa = _int(path, f"{key}.ipa", t.get("ipa", pa))
+        if (pa | size | ipa) % PAGE:
+            raise _err(path, key, "pa, size and ipa must be 4 KiB aligned")
+        irqs = tuple(_int(path, f"{key}.irqs", q, 32) for q in t.get("irqs", []))
+        passthrough.append(Passthrough(pa, size, ipa, irqs))
+
+    # IPA space of the VM: its regions, console and passthrough must not overlap.
+    spans = [(f"memory[{i}]", r.ipa, r.end) for i, r in enumerate(regions)]
+    spans += [("console", console_ipa, console_ipa + PAGE)]
+    spans += [(f"passthrough[{i}]", p.ipa, p.ipa + p.size) for i, p in enumerate(passthrough)]
+    for a in range(len(spans)):
+        for b in range(a + 1, len(spans)):
+            if _overlap(spans[a][1], spans[a][2], spans[b][1], spans[b][2]):
+                raise _err(path, spans[b][0], f"IPA range overlaps {spans[a][0]}")
+
+    # Physical memory: inside board RAM, clear of the stub and of other VMs.
+    blocked = [(r.base, r.end, f"protected range {r.name}") for r in protected]
+    blocked += [(a, b, "another VM's memory") for a, b in taken]
+    placed = []
+    for i, r in enumerate(regions):
+        key = f"memory[{i}].pa"
+        if r.pa is None:
+            r = Region(r.ipa, r.size, _allocate(path, key, r.size, ram, blocked + placed))
+        if ram and not any(m.base <= r.pa and r.pa + r.size <= m.end for m in ram):
+            raise _err(path, key, f"{r.pa:#x}+{r.size:#x} is not inside the board's RAM")
+        for a, b, what in blocked + placed:
+            if _overlap(r.pa, r.pa + r.size, a, b):
+                raise _err(path, key, f"{r.pa:#x}+{r.size:#x} overlaps {what}")
+        placed.append((r.pa, r.pa + r.size, f"memory[{i}]"))
+        regions[i] = r
+
+    base = path.parent
+
+    def file_key(key):
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise _err(path, key, "must be a path")
+        p = (base / value).resolve()
+        if not p.is_file():
+            raise _err(path, key, f"no such file {p}")
+        return p
+
+    cmdline = data.get("cmdline", DEFAULT_CMDLINE)
+    if not isinstance(cmdline, str):
+        raise _err(path, "cmdline", "must be a string")
+    privileged = data.get("privileged", False)
+    if not isinstance(privileged, bool):
+        raise _err(path, "privileged", "must be true or false")
+    return VmConfig(path, name, len(pcpus), pcpus, tuple(regions), file_key("kernel"),
+                    file_key("initrd"), file_key("dtb"), cmdline, console_ipa, console_irq,
+                    tuple(passthrough), privileged, tuple(taken))
+
+
+def _allocate(path, key, size, ram, blocked) -> int:
+    """Highest free 2 MiB-aligned physical range of this size in board RAM."""
+    for region in sorted(ram, key=lambda r: r.base, reverse=True):
+        top = (region.end // MIB2) * MIB2
+        while top - size >= region.base:
+            start = top - size
+            clash = [a for a, b, _ in blocked if _overlap(start, top, a, b)]
+            if not clash:
+                return start
+            top = (min(clash) // MIB2) * MIB2
+    raise _err(path, key, f"no free {size:#x} bytes of board RAM left")
+
+
+def plan_layout(config: VmConfig, kernel, initrd_size: int, dtb_size: int = 2 << 20) -> Layout:
+    """Kernel at the first region's 2 MiB-aligned base + text_offset (booting.rst), the
+    initrd after its image_size, the DTB in the region's last 2 MiB."""
+    first = config.memory[0]
+    kernel_ipa = first.ipa + kernel.text_offset
+    if kernel.load_address is not None:              # an ELF runs where it is linked
+        kernel_ipa = kernel.load_address
+        if not first.ipa <= kernel_ipa < first.end:
+            raise _err(config.path, "kernel", f"linked for {kernel_ipa:#x}, outside memory[0] "
+                       f"({first.ipa:#x}-{first.end - 1:#x})")
+    kernel_end = kernel_ipa + kernel.image_size
+    dtb_ipa = first.end - MIB2
+    initrd_ipa = (kernel_end + MIB2 - 1) // MIB2 * MIB2
+    initrd_end = initrd_ipa + initrd_size
+    if kernel_end > dtb_ipa:
+        raise _err(config.path, "memory[0].size",
+                   f"the kernel needs {kernel.image_size:#x} bytes plus 2 MiB for the DTB, the "
+                   f"region has {first.size:#x}")
+    if initrd_end > dtb_ipa:
+        raise _err(config.path, "initrd", f"{initrd_size} bytes do not fit between the kernel "
+                   f"and the DTB in memory[0] ({first.size:#x} bytes)")
+    if dtb_size > MIB2:
+        raise _err(config.path, "dtb", "the DTB is larger than 2 MiB")
+    return Layout(kernel_ipa, kernel_ipa + kernel.entry_offset, initrd_ipa, initrd_end, dtb_ipa)

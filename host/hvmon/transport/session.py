@@ -1,0 +1,343 @@
+"""The reliable host session over a serial line (protocol/spec.md).
+
+One pump thread owns the port: it reads and decodes frames, acknowledges the stub's
+frames, sends queued requests while the window has room, and retransmits (go-back-N)
+on NAK or timeout. Callers submit request payloads and get futures for the responses,
+which the stub sends in request order.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import struct
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Callable
+
+import serial
+
+from .. import protocol as P
+from ..errors import HvmonError, LinkError, StepTimeout
+from . import framing
+from .framing import Frame
+
+RTO_MIN, RTO_MAX, RTO_INITIAL = 0.4, 2.0, 1.0
+DEAD_RETRIES = 4          # retransmissions of one frame before silence means "gone"
+NAK_REPEAT = 0.15         # while a gap in the stub's frames persists, ask again this often
+READ_BLOCK = 16384
+
+
+class LinkLost(LinkError):
+    """The stub stopped acknowledging, or the board reset under the session."""
+
+
+@dataclass(frozen=True)
+class HelloReply:
+    protocol_version: int
+    max_payload: int
+    window: int
+    boot_id: int
+
+
+@dataclass
+class _Outstanding:
+    frame: Frame
+    sent_at: float
+    retransmitted: bool = False
+
+    @property
+    def seq(self) -> int:
+        return self.frame.seq
+
+
+class Session:
+    def __init__(self, port: serial.SerialBase, *, on_stream: Callable[[int, bytes], None] | None = None,
+                 on_event: Callable[[int, bytes], None] | None = None, dead_after: float = 5.0,
+                 trace=None):
+        self.port = port
+        self.on_stream = on_stream or (lambda channel, data: None)
+        self.on_event = on_event or (lambda event, payload: None)
+        self.dead_after = dead_after
+        self.trace = trace                          # optional binary file: raw bytes received
+        self.decoder = framing.FrameDecoder()
+        self.window = P.WINDOW
+        self.lock = threading.Lock()
+        self.queue: collections.deque[tuple[bytes, Future | None, int]] = collections.deque()
+        self.unacked: collections.deque[_Outstanding] = collections.deque()
+        self.waiting: collections.deque[Future] = collections.deque()   # responses, in order
+        self.tx_next = 0
+        self.rx_expected = 0
+        self.reorder: dict[int, Frame] = {}
+        self.ack_due = False
+        self.nak_for: int | None = None
+        self.nak_sent_at = 0.0
+        self.srtt: float | None = None
+        self.rttvar = 0.0
+        self.rto = RTO_INITIAL
+        self.last_progress = time.monotonic()
+        self.retries = 0
+        self.hello_future: Future | None = None
+        self.failure: HvmonError | None = None
+        self.stats = collections.Counter()
+        self.running = True
+        self.thread = threading.Thread(target=self._pump, name="hvmon-session", daemon=True)
+        self.thread.start()
+
+    # --- the caller's side -------------------------------------------------------------
+
+    def hello(self, timeout: float = 5.0, attempts: int = 5) -> HelloReply:
+        """Start a session; the stub may be in its text monitor or already framed."""
+        for _ in range(attempts):
+            future: Future = Future()
+            with self.lock:
+                self.failure = None
+                self._reset_sequences()
+                self.hello_future = future
+                payload = struct.pack("<IH", P.MAGIC, P.VERSION)
+                self._write(b"\x00" + framing.encode(Frame(P.FrameType.HELLO, payload=payload)))
+            try:
+                return future.result(timeout / attempts)
+            except TimeoutError:
+                continue
+        noise = self.decoder.noise[-200:].decode(errors="replace").strip()
+        raise StepTimeout("hello", "HELLO_REPLY from the stub", timeout,
+                          noise or "(nothing received)")
+
+    def submit(self, payload: bytes) -> Future:
+        """Queue one request payload; the future gets the response payload."""
+        future: Future = Future()
+        with self.lock:
+            if self.failure:
+                raise self.failure
+            self.queue.append((payload, future, P.Channel.CONTROL))
+            self._send_new()
+        return future
+
+    def send_stream(self, channel: int, data: bytes) -> None:
+        """Bytes for a stream channel (a guest's console input): sequenced and reliable like
+        requests, but nothing answers them."""
+        with self.lock:
+            if self.failure:
+                raise self.failure
+            for i in range(0, len(data), P.MAX_PAYLOAD):
+                self.queue.append((data[i:i + P.MAX_PAYLOAD], None, channel))
+            self._send_new()
+
+    def pending(self) -> int:
+        with self.lock:
+            return len(self.queue) + len(self.waiting)
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(2)
+
+    # --- the pump thread ---------------------------------------------------------------
+
+    def _reset_sequences(self) -> None:
+        """HELLO restarts both sequences. Requests still unanswered belong to the old
+        session: they fail, and the caller decides whether to send them again."""
+        for future in self.waiting:
+            if not future.done():
+                future.set_exception(LinkLost("session restarted by HELLO before the stub answered"))
+        self.waiting.clear()
+        self.unacked.clear()
+        self.tx_next = 0
+        self.rx_expected = 0
+        self.reorder.clear()
+        self.nak_for = None
+        self.last_progress = time.monotonic()
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.port.write(data)
+        except (serial.SerialException, OSError) as exc:
+            self._fail(LinkLost(f"serial link broke: {exc}"))
+
+    def _send_frame(self, frame: Frame) -> bytes:
+        wire = framing.encode(frame)
+        self._write(wire)
+        self.ack_due = False
+        return wire
+
+    def _pump(self) -> None:
+        while self.running:
+            try:
+                # Ask for a large block: pyserial's socket:// reports at most 1 byte
+                # waiting, and a byte per iteration cannot keep up with the line. The
+                # port's short timeout bounds how long this waits.
+                data = self.port.read(READ_BLOCK)
+            except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+                if self.running:
+                    self._fail(LinkLost(f"serial link broke: {exc}"))
+                return
+            with self.lock:
+                if data:
+                    if self.trace:
+                        self.trace.write(data)
+                    for frame in self.decoder.feed(data):
+                        self._on_frame(frame)
+                    self._check_reset_banner()
+                self._send_new()
+                self._check_timers()
+                if self.ack_due:
+                    self.stats["acks_out"] += 1
+                    self._send_frame(Frame(P.FrameType.ACK, ack=self.rx_expected))
+
+    def _on_frame(self, frame: Frame) -> None:
+        self.stats["frames_in"] += 1
+        if frame.type == P.FrameType.HELLO_REPLY:
+            magic, version, max_payload, window, _, boot_id = struct.unpack_from("<IHHHHI", frame.payload)
+            if self.hello_future and not self.hello_future.done() and magic == P.MAGIC:
+                self.window = min(window, P.WINDOW)
+                self.hello_future.set_result(HelloReply(version, max_payload, window, boot_id))
+            return
+        self._take_ack(frame.ack)
+        if frame.type == P.FrameType.NAK:
+            self.stats["naks_in"] += 1
+            if self.unacked and self.unacked[0].seq == frame.ack:
+                held = struct.unpack_from("<I", frame.payload)[0] if len(frame.payload) >= 4 else 0
+                self._resend_missing(held)
+            return
+        if frame.type != P.FrameType.DATA:
+            return
+        # Frames from the stub prove it alive even when its acknowledgements of ours keep
+        # getting damaged on the way (a noisy line towards the host during a long read).
+        self.last_progress = time.monotonic()
+        ahead = (frame.seq - self.rx_expected) & 0xFFFF
+        if ahead >= P.WINDOW:
+            self.ack_due = True                      # a duplicate: acknowledge again
+            self.stats["duplicates_in"] += 1
+            return
+        self.reorder.setdefault(frame.seq, frame)
+        while self.rx_expected in self.reorder:      # deliver in sequence order
+            self._deliver(self.reorder.pop(self.rx_expected))
+            self.rx_expected = (self.rx_expected + 1) & 0xFFFF
+            self.ack_due = True
+        if self.reorder and self.nak_for != self.rx_expected:
+            self.nak_for = self.rx_expected          # a gap: ask at once, then every NAK_REPEAT
+            self._send_nak()
+
+    def _send_nak(self) -> None:
+        """NAK the awaited frame; its payload says which later ones are already here (bit i:
+        rx_expected + 1 + i), so the stub can send every missing one at once."""
+        held = 0
+        for seq in self.reorder:
+            ahead = (seq - self.rx_expected - 1) & 0xFFFF
+            if ahead < 32:
+                held |= 1 << ahead
+        self.stats["naks_out"] += 1
+        self.nak_sent_at = time.monotonic()
+        self._send_frame(Frame(P.FrameType.NAK, ack=self.rx_expected, payload=struct.pack("<I", held)))
+
+    def _deliver(self, frame: Frame) -> None:
+        if frame.channel == P.Channel.CONTROL:
+            if self.waiting:
+                future = self.waiting.popleft()
+                if not future.done():
+                    future.set_result(frame.payload)
+        elif frame.channel == P.Channel.EVENT:
+            self.on_event(frame.payload[0] if frame.payload else 0, frame.payload)
+        else:
+            self.on_stream(frame.channel, frame.payload)
+
+    def _take_ack(self, ack: int) -> None:
+        progressed = False
+        now = time.monotonic()
+        while self.unacked and ((ack - self.unacked[0].seq) & 0xFFFF) - 1 < len(self.unacked) \
+                and ack != self.unacked[0].seq:
+            done = self.unacked.popleft()
+            progressed = True
+            if not done.retransmitted:               # Karn: time only clean round trips
+                self._sample_rtt(now - done.sent_at)
+        if progressed:
+            self.last_progress = now
+            self.retries = 0
+
+    def _sample_rtt(self, rtt: float) -> None:
+        if self.srtt is None:
+            self.srtt, self.rttvar = rtt, rtt / 2
+        else:
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - rtt)
+            self.srtt = 0.875 * self.srtt + 0.125 * rtt
+        self.rto = min(RTO_MAX, max(RTO_MIN, self.srtt + 4 * self.rttvar))
+
+    def _send_new(self) -> None:
+        while self.queue and len(self.unacked) < self.window:
+            payload, future, channel = self.queue.popleft()
+            seq = self.tx_next
+            self.tx_next = (self.tx_next + 1) & 0xFFFF
+            frame = Frame(P.FrameType.DATA, channel, seq, self.rx_expected, payload)
+            self._send_frame(frame)
+            if not self.unacked:
+                self.last_progress = time.monotonic()
+            self.unacked.append(_Outstanding(frame, time.monotonic()))
+            if future is not None:
+                self.waiting.append(future)
+            self.stats["frames_out"] += 1
+
+    def _resend_missing(self, held: int) -> None:
+        """The oldest frame, and every one below the highest the stub says it holds (held
+        bit i: unacked[1 + i]) that it does not: frames above that may still be on the way."""
+        self._resend_oldest()
+        now = time.monotonic()
+        # A frame (re)sent less than a round trip ago may still be on its way: the stub
+        # repeats its NAK every 150 ms, faster than a window crosses a slow line.
+        recent = self.srtt if self.srtt is not None else RTO_MIN
+        for i in range(1, min(held.bit_length(), len(self.unacked))):
+            if not (held >> (i - 1)) & 1 and now - self.unacked[i].sent_at > recent:
+                self._resend(self.unacked[i])
+
+    def _resend_oldest(self) -> None:
+        """Selective repeat: the stub keeps what arrived out of order, so only the frame
+        it waits for is sent again (with a fresh ack)."""
+        self._resend(self.unacked[0])
+
+    def _resend(self, out: _Outstanding) -> None:
+        out.frame = dataclasses.replace(out.frame, ack=self.rx_expected)
+        self._send_frame(out.frame)
+        out.sent_at, out.retransmitted = time.monotonic(), True
+        self.stats["retransmits"] += 1
+
+    def _check_timers(self) -> None:
+        now = time.monotonic()
+        # A repeated NAK was lost or the frame was hit again: without asking anew, the gap
+        # would wait for the stub's retransmit timer, which backs off to seconds.
+        if self.reorder and now - self.nak_sent_at > NAK_REPEAT:
+            self._send_nak()
+        if not self.unacked:
+            return
+        # Silence alone is not death on a noisy line (a frame may be hit several times in
+        # a row): the oldest frame must also have been sent again DEAD_RETRIES times.
+        if now - self.last_progress > self.dead_after and self.retries >= DEAD_RETRIES:
+            noise = self.decoder.noise[-160:].decode(errors="replace").strip()
+            self._fail(LinkLost(f"the stub stopped acknowledging for {self.dead_after:g} s"
+                                + (f" (last text on the line: {noise!r})" if noise else "")))
+            return
+        oldest = self.unacked[0]
+        if now - oldest.sent_at > self.rto:
+            self.stats["timeouts"] += 1
+            self.retries += 1
+            self.rto = min(RTO_MAX, self.rto * 2)
+            self._resend_oldest()
+
+    def _check_reset_banner(self) -> None:
+        """Text that is not frames and says U-Boot: the board reset under the session. It
+        may still sit in the decoder's pending bytes (text has no 0x00 delimiters)."""
+        seen = b"U-Boot 20" in self.decoder.noise or b"U-Boot 20" in self.decoder.pending
+        if seen and (self.waiting or self.unacked or self.queue):
+            self.decoder.noise.clear()
+            self.decoder.pending.clear()
+            self._fail(LinkLost("the board reset under the session: U-Boot's banner appeared "
+                                "on the line"))
+
+    def _fail(self, error: HvmonError) -> None:
+        self.failure = error
+        for future in list(self.waiting) + [f for _, f, _ in self.queue]:
+            if future is not None and not future.done():
+                future.set_exception(error)
+        self.waiting.clear()
+        self.queue.clear()
+        self.unacked.clear()

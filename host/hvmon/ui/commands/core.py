@@ -1,0 +1,409 @@
+"""The command layer the CLI and the REPL share: a registry of commands (name, argument
+parser, help, what their arguments complete to, run(ctx, args)) and the Context that
+holds the one connection a chain of commands or a REPL session uses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...bringup.board_profile import BoardProfile, load_profile
+from ...errors import ConfigError, HvmonError
+from ...target.symbols import Symbolizer
+from ..userconfig import UserConfig, load_user_config
+
+DEFAULT_BOARD = "qemu-virt"
+# CSI and other ESC sequences, and control characters other than tab.
+TERMINAL_ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f]")
+CHAIN = "+"                     # `hvmon load Image 0x40400000 + vm start linux`
+
+
+class HelpShown(Exception):
+    """A parser printed help (-h) or the version: stop this command, successfully."""
+
+
+class ArgParser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one ConfigError line (exit code 2)
+    instead of printing usage and leaving the process: the REPL must survive it."""
+
+    def error(self, message: str):
+        raise ConfigError(f"{self.prog}: {message}")
+
+    def exit(self, status: int = 0, message: str | None = None):
+        if message:
+            print(message, file=sys.stderr, end="")
+        raise HelpShown(status)
+
+
+@dataclass
+class Command:
+    name: str
+    help: str
+    run: Callable
+    arguments: Callable[[ArgParser], None] | None = None
+    complete: tuple[str, ...] = ()     # per positional: "hvc", "vm", "file", or "word:a,b,c"
+    repl: bool = True                  # offered inside the REPL
+    details: str = ""
+
+    def parser(self) -> ArgParser:
+        parser = ArgParser(prog=self.name, description=self.details or self.help, add_help=True)
+        if self.arguments:
+            self.arguments(parser)
+        return parser
+
+    def parse(self, argv: list[str]) -> argparse.Namespace:
+        return self.parser().parse_args(argv)
+
+
+REGISTRY: dict[str, Command] = {}
+
+
+def command(name: str, help: str, arguments=None, complete=(), repl=True, details=""):
+    def register(run):
+        REGISTRY[name] = Command(name, help, run, arguments, tuple(complete), repl, details)
+        return run
+    return register
+
+
+def lookup(name: str, interactive: bool = False) -> Command:
+    cmd = REGISTRY.get(name)
+    if cmd is not None and interactive and not cmd.repl:
+        raise ConfigError(f"{name}: not available inside the REPL (run `hvmon {name}` from a shell)")
+    if cmd is None:
+        known = ", ".join(sorted(n for n, c in REGISTRY.items() if c.repl or not interactive))
+        raise ConfigError(f"unknown command {name!r} (commands: {known})")
+    return cmd
+
+
+def split_chain(argv: list[str]) -> list[list[str]]:
+    """`a x + b y` -> [[a, x], [b, y]]; an empty segment (`a + + b`, a trailing `+`) is
+    a mistake, not something to skip silently."""
+    chain, current = [], []
+    for word in argv:
+        if word == CHAIN:
+            if not current:
+                raise ConfigError("empty command in the chain: '+' needs a command on each side")
+            chain.append(current)
+            current = []
+        else:
+            current.append(word)
+    if current:
+        chain.append(current)
+    elif argv:
+        raise ConfigError("empty command in the chain: '+' needs a command on each side")
+    return chain
+
+
+def expand_aliases(chain: list[list[str]], aliases: dict[str, list[str]]) -> list[list[str]]:
+    """A segment whose first word is an alias becomes the alias's own chain; extra words
+    are appended to its last command. Aliases do not expand inside aliases (no loops)."""
+    out = []
+    for segment in chain:
+        if segment and segment[0] in aliases and segment[0] not in REGISTRY:
+            expanded = split_chain(aliases[segment[0]])
+            if expanded:
+                expanded[-1] = expanded[-1] + segment[1:]
+            out += expanded
+        else:
+            out.append(segment)
+    return out
+
+
+def number(text: str, what: str) -> int:
+    """0x.., 0o.., 0b.. or decimal, with an optional K/M/G suffix for sizes."""
+    scale = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:].lower(), 1) if text else 1
+    body = text[:-1] if scale != 1 else text
+    try:
+        return int(body, 0) * scale
+    except ValueError:
+        raise ConfigError(f"bad number {text!r} for {what}") from None
+
+
+@dataclass
+class GlobalOptions:
+    port: str | None = None
+    board: str | None = None
+    baud: int | None = None
+    log: str | None = None
+    json: bool = False
+    quiet: bool = False
+
+
+class Context:
+    """What every command runs against: options, the user's config, one serial
+    connection (opened on first use, shared by the whole chain or REPL session), and
+    how results, events and progress are shown."""
+
+    def __init__(self, options: GlobalOptions, user: UserConfig | None = None,
+                 interactive: bool = False, prompt: Callable[[Context], int] | None = None):
+        self.options = options
+        # The interactive prompt (the REPL) is a front end built on these commands, so the
+        # `repl` command cannot import it; the front end that makes the Context passes it.
+        self.prompt = prompt
+        self.user = user or load_user_config()
+        self.interactive = interactive
+        self.json = options.json
+        self.quiet = options.quiet
+        self._profile: BoardProfile | None = None
+        self._port = None                # the open serial port (pyserial)
+        self._board = None               # a framed hvmon.board.Board on that port
+        self._log = None
+        self._url: str | None = None
+        self.raw_terminal = False        # a console is attached: lines need \r\n
+        self.echo_consoles = False       # REPL: guest output shows above the prompt
+        self._console_lines: dict[int, bytearray] = {}
+        self._console_timers: dict[int, threading.Timer] = {}
+        self._console_lock = threading.Lock()
+        self.vm_names: dict[int, str] = {}
+        self.symbols = Symbolizer()
+        self._symbols_loaded = False
+        self._named = self.named_board()
+        self._submitting = 0             # inside Session.submit/send_stream: see on_interrupt
+        self._held_interrupt = False
+
+    # --- where the board is ------------------------------------------------------------
+
+    def named_board(self):
+        """-p NAME of a [boards.NAME] in the user config, or its `default` without -p."""
+        port = self.options.port
+        if port is None:
+            return self.user.default_board()
+        return self.user.boards.get(port)
+
+    def run_prompt(self) -> int:
+        """Hand this Context to the interactive prompt its front end offers."""
+        if self.prompt is None:
+            raise ConfigError("repl: this front end has no interactive prompt")
+        return self.prompt(self)
+
+    def port_known(self) -> bool:
+        return bool(self.options.port or self._named)
+
+    def url(self) -> str:
+        if self._url:
+            return self._url
+        port = self._named.port if self._named else self.options.port
+        if not port:
+            raise ConfigError("no port: give -p PORT (a pyserial URL, 'auto' or a board named in "
+                              f"{self.user.path}) or set HVMON_PORT")
+        if port == "auto":
+            from ...transport.serial_ports import auto_port
+            port = auto_port()
+        self._url = port
+        return port
+
+    def set_url(self, url: str) -> None:
+        """Point the context at another line (a QEMU board it started itself)."""
+        self.close()
+        self._url = url
+
+    def profile(self) -> BoardProfile:
+        if self._profile is None:
+            name = self.options.board or (self._named.board if self._named else None) or DEFAULT_BOARD
+            self._profile = load_profile(name)
+        return self._profile
+
+    def baud(self) -> int:
+        return self.options.baud or (self._named.baud if self._named else None) or self.profile().uboot.baud
+
+    # --- the connection ----------------------------------------------------------------
+
+    def port(self):
+        if self._port is None:
+            from ...transport.link import open_link
+            self._port = open_link(self.url(), self.baud())
+        return self._port
+
+    def log_file(self):
+        if self.options.log and self._log is None:
+            self._log = open(self.options.log, "ab")
+        return self._log
+
+    def link(self):
+        """The line as text (U-Boot, the text monitor): the framed session, if any, ends."""
+        from ...transport.expect import Expect
+        self.release_board()
+        port = self.port()
+        port.timeout = 0.05
+        return Expect(port, self.log_file())
+
+    def board(self):
+        """The framed Board, started on first use."""
+        if self._board is None:
+            from ...target.board import Board
+            self.adopt(self.port(), Board.attach(self.port(), trace=self.log_file()))
+        return self._board
+
+    # --- Ctrl-C -------------------------------------------------------------------------
+
+    def on_interrupt(self, signum=None, frame=None) -> None:
+        """SIGINT (and SIGTERM/SIGHUP) handler. Ctrl-C must not land inside
+        Session.submit, between a frame going out and the future for its answer being
+        queued: every later answer would then go to the wrong request. There it is held
+        and raised the moment submit returns; anywhere else at once."""
+        if self._submitting:
+            self._held_interrupt = True
+            return
+        raise KeyboardInterrupt
+
+    def _guard(self, session) -> None:
+        """Wrap this session's submit and send_stream so on_interrupt knows when a request
+        is half-queued (the Session itself is shared code that knows nothing of signals)."""
+        for name in ("submit", "send_stream"):
+            original = getattr(session, name)
+
+            def guarded(*args, _original=original, **kwargs):
+                self._submitting += 1
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self._submitting -= 1
+                    if not self._submitting and self._held_interrupt:
+                        self._held_interrupt = False
+                        raise KeyboardInterrupt
+            setattr(session, name, guarded)
+
+    def has_board(self) -> bool:
+        return self._board is not None
+
+    def prefer_board(self, name: str) -> None:
+        """The board profile to use when neither -b nor the user config chose one."""
+        if self.options.board is None and self._profile is None and not (self._named and self._named.board):
+            self.options.board = name
+
+    def adopt(self, port, board=None, url: str | None = None) -> None:
+        """Take over a port (and Board) opened elsewhere, e.g. by a plan's reach step."""
+        self._url = url or self._url
+        self._port = port
+        self._board = board
+        if board is not None:
+            self._guard(board.session)
+            board.on_event = self.on_event
+            board.on_console = self.on_console
+            self.load_stub_symbols()
+
+    def release_board(self) -> None:
+        if self._board is not None:
+            self.drain()
+            self._board.session.close()
+            self._board = None
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """After a cancelled command: no new requests are issued; wait until every
+        request already sent has its answer, so the next command starts clean."""
+        if self._board is None:
+            return True
+        deadline = time.monotonic() + timeout
+        while self._board.session.pending() and time.monotonic() < deadline:
+            if self._board.session.failure:
+                return False
+            time.sleep(0.02)
+        return not self._board.session.pending()
+
+    def close(self) -> None:
+        if self._board is not None:
+            self._board.session.close()
+            self._board = None
+        if self._port is not None:
+            self._port.close()
+            self._port = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    # --- output --------------------------------------------------------------------------
+
+    def emit(self, data, text: str | None) -> None:
+        """A command's result: JSON for scripts (--json), else text for people."""
+        if self.json:
+            print(json.dumps(data), flush=True)
+        elif text:
+            print(text, flush=True)
+
+    def say(self, text: str) -> None:
+        """Progress notes on stderr (not results); -q silences them."""
+        if not self.quiet:
+            self.notify(text)
+
+    def notify(self, text: str) -> None:
+        if self.raw_terminal:
+            sys.stderr.write(f"\r\nhvmon: {text}\r\n")
+        else:
+            print(f"hvmon: {text}", file=sys.stderr)
+        sys.stderr.flush()
+
+    def progress(self, label: str):
+        from ..progress import progress_bar
+        return progress_bar(label, enabled=False if (self.quiet or self.json) else None)
+
+    # --- what the stub sends on its own ----------------------------------------------------
+
+    def load_stub_symbols(self) -> None:
+        if self._symbols_loaded:
+            return
+        self._symbols_loaded = True
+        try:
+            guests = self.symbols.guests
+            self.symbols = Symbolizer(self.profile().image("elf"))
+            self.symbols.guests = guests
+        except HvmonError:
+            pass                     # no ELF for this board: addresses stay bare
+
+    def note_vm(self, vm: int, name: str, kernel: Path | None = None) -> None:
+        """A VM this host created: its name for console lines, its symbols for faults."""
+        self.vm_names[vm] = name
+        if kernel is not None:
+            try:
+                self.symbols.add_guest(vm, kernel)
+            except HvmonError:
+                self.symbols.forget_guest(vm)
+
+    def on_event(self, event: int, payload: bytes) -> None:
+        from .events import describe_event
+        text = describe_event(event, payload, self.symbols, self.vm_names)
+        if text:
+            self.notify(text)
+
+    def on_console(self, vm: int, data: bytes) -> None:
+        """Guest output while no console is attached: whole lines, named, above the
+        prompt (patch_stdout keeps them from garbling what is being typed)."""
+        if not self.echo_consoles:
+            return
+        with self._console_lock:
+            timer = self._console_timers.pop(vm, None)
+            if timer:
+                timer.cancel()
+            pending = self._console_lines.setdefault(vm, bytearray())
+            pending.extend(data)
+            *lines, rest = bytes(pending).split(b"\n")
+            pending[:] = rest
+            for line in lines:
+                self._console_line(vm, line)
+            if rest:
+                # A line without its newline yet (a shell prompt): shown once the guest
+                # has been quiet for a moment, so it does not wait for the next line.
+                timer = threading.Timer(0.3, self._flush_console, (vm,))
+                timer.daemon = True
+                self._console_timers[vm] = timer
+                timer.start()
+
+    def _console_line(self, vm: int, line: bytes) -> None:
+        # Terminal escapes from the guest are dropped here: a shell's cursor-position
+        # query would make the terminal type its answer into the hvmon> prompt.
+        text = TERMINAL_ESCAPES.sub("", line.decode(errors="replace"))
+        print(f"[{self.vm_names.get(vm, f'vm{vm}')}] {text}", flush=True)
+
+    def _flush_console(self, vm: int) -> None:
+        with self._console_lock:
+            self._console_timers.pop(vm, None)
+            pending = self._console_lines.get(vm)
+            if pending and self.echo_consoles:
+                self._console_line(vm, bytes(pending))
+                pending.clear()

@@ -1,0 +1,30 @@
+"""One line for each event the stub sends on its own (protocol/hvmon.toml [events])."""
+
+from __future__ import annotations
+
+import struct
+
+from ... import protocol as P
+from ...target.symbols import Symbolizer
+
+
+def describe_event(event: int, payload: bytes, symbols: Symbolizer,
+                   names: dict[int, str] | None = None) -> str | None:
+    names = names or {}
+    if event == P.Event.VM_STOPPED:
+        from ...target.vms import parse_vm_stopped
+        e = parse_vm_stopped(payload)
+        who = f"VM {e.vm}" + (f" ({names[e.vm]})" if e.vm in names else "")
+        if e.reason != "fault":
+            return f"{who} stopped: {e.reason}"
+        return (f"{who} stopped: fault ESR {e.esr:#x} ELR {symbols.describe(e.elr, e.vm)} "
+                f"FAR {e.far:#x} IPA {e.ipa:#x}")
+    if event == P.Event.FAULT:
+        esr, elr, far, spsr = struct.unpack_from(P.EVENT_FIELDS[P.Event.FAULT].format, payload,
+                                                 P.PAYLOAD_HEADER)
+        return (f"stub fault: ESR {esr:#x} ELR {symbols.describe(elr)} FAR {far:#x} "
+                f"SPSR {spsr:#x}")
+    if event == P.Event.LOST:
+        channel, count = struct.unpack_from("<II", payload, P.PAYLOAD_HEADER)
+        return f"{count} bytes of channel {channel} were lost"
+    return f"event {event}: {payload[P.PAYLOAD_HEADER:].hex()}"
