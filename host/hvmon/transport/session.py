@@ -242,6 +242,14 @@ class Session:
                 self.window = min(window, P.WINDOW)
                 self.hello_future.set_result(HelloReply(version, max_payload, window, boot_id))
             return
+        if self.hello_future is not None and not self.hello_future.done():
+            # Sent before the stub saw our HELLO: the old session's numbering (its timer
+            # resending an answer whose acknowledgement the last host never got through).
+            # Kept, such a frame would sit in the reorder buffer and later stand in for
+            # the new session's frame of that number, whose answer would then be dropped
+            # as a duplicate.
+            self.stats["stale_in"] += 1
+            return
         self._take_ack(frame.ack)
         if frame.type == P.FrameType.NAK:
             self.stats["naks_in"] += 1
@@ -255,11 +263,13 @@ class Session:
         # getting damaged on the way (a noisy line towards the host during a long read).
         self.last_progress = time.monotonic()
         ahead = (frame.seq - self.rx_expected) & 0xFFFF
-        if ahead >= P.WINDOW:
-            self.ack_due = True                      # a duplicate: acknowledge again
+        if ahead >= P.WINDOW or frame.seq in self.reorder:
+            # Behind the window (its acknowledgement was lost) or already held: the stub
+            # sent it twice. Acknowledged again, delivered once.
+            self.ack_due = True
             self.stats["duplicates_in"] += 1
             return
-        self.reorder.setdefault(frame.seq, frame)
+        self.reorder[frame.seq] = frame
         while self.rx_expected in self.reorder:      # deliver in sequence order
             self._deliver(self.reorder.pop(self.rx_expected))
             self.rx_expected = (self.rx_expected + 1) & 0xFFFF
