@@ -5,9 +5,16 @@ Layers, lowest first; each imports only from itself and those before it
 and tomlfile, which every layer shares; transport/; target/; bringup/; then ui/ and hil/
 side by side. board.py only keeps the public `from hvmon.board import Board` working."""
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("hvmon")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0"
+def __getattr__(name: str):
+    # __version__ is looked up when asked for: importlib.metadata costs every CLI call a
+    # tenth of a second or more to import, and only --version and the REPL's banner use it.
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        value = version("hvmon")
+    except PackageNotFoundError:  # running from a source tree without an install
+        value = "0.0.0"
+    globals()["__version__"] = value
+    return value

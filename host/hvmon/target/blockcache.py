@@ -10,7 +10,6 @@ writes go through a temporary file and a rename, so threads and processes may sh
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +28,7 @@ class BlockCache:
 
     @staticmethod
     def key(codec: str, params: str, dictionary: bytes, block: bytes) -> str:
+        import hashlib                  # here: Board makes a cache even for `hvmon info`
         h = hashlib.sha256()
         for part in (codec.encode(), params.encode(), dictionary, block):
             h.update(len(part).to_bytes(8, "little"))   # lengths first: no two splits collide

@@ -10,7 +10,6 @@ The ctypes calls release the GIL, so blocks compress in parallel in threads.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import lzma
 
 PRESET = 9 | lzma.PRESET_EXTREME
@@ -48,8 +47,15 @@ class _Stream(ctypes.Structure):
 
 
 def _load():
-    name = ctypes.util.find_library("lzma")
-    for candidate in ([name] if name else []) + ["liblzma.so.5", "liblzma.dylib"]:
+    # The usual names first: find_library runs ldconfig (or a compiler) in a subprocess.
+    def candidates():
+        yield from ("liblzma.so.5", "liblzma.5.dylib")
+        import ctypes.util              # subprocess, shutil, ...: only when needed
+        found = ctypes.util.find_library("lzma")
+        if found:
+            yield found
+
+    for candidate in candidates():
         try:
             lib = ctypes.CDLL(candidate)
         except OSError:
@@ -62,8 +68,21 @@ def _load():
     return None
 
 
-_liblzma = _load()
-PRESET_DICT = _liblzma is not None      # False: blocks are compressed without history
+_UNLOADED = object()
+_liblzma = _UNLOADED                    # loaded on first use, not with every CLI call
+
+
+def _lib():
+    global _liblzma
+    if _liblzma is _UNLOADED:
+        _liblzma = _load()
+    return _liblzma
+
+
+def __getattr__(name: str):
+    if name == "PRESET_DICT":           # False: blocks are compressed without history
+        return _lib() is not None
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def compress(data: bytes, dictionary: bytes = b"", preset: int = PRESET,
@@ -76,10 +95,11 @@ def compress(data: bytes, dictionary: bytes = b"", preset: int = PRESET,
         return lzma.compress(data, format=lzma.FORMAT_RAW, filters=[{
             "id": lzma.FILTER_LZMA2, "preset": preset, "dict_size": dict_size,
             "lc": lc, "lp": lp, "pb": pb}])
-    if _liblzma is None:
+    liblzma = _lib()
+    if liblzma is None:
         raise RuntimeError("liblzma not found: no preset dictionaries for LZMA2")
     options = _Options()
-    if _liblzma.lzma_lzma_preset(ctypes.byref(options), preset):
+    if liblzma.lzma_lzma_preset(ctypes.byref(options), preset):
         raise ValueError(f"bad LZMA preset {preset:#x}")
     dict_buffer = ctypes.create_string_buffer(dictionary, len(dictionary))
     options.dict_size, options.lc, options.lp, options.pb = dict_size, lc, lp, pb
@@ -88,7 +108,7 @@ def compress(data: bytes, dictionary: bytes = b"", preset: int = PRESET,
     filters = (_Filter * 2)(_Filter(FILTER_LZMA2, ctypes.cast(ctypes.byref(options), ctypes.c_void_p)),
                             _Filter(VLI_UNKNOWN, None))
     stream = _Stream()
-    ret = _liblzma.lzma_raw_encoder(ctypes.byref(stream), filters)
+    ret = liblzma.lzma_raw_encoder(ctypes.byref(stream), filters)
     if ret != LZMA_OK:
         raise ValueError(f"liblzma refused the LZMA2 options (lzma_ret {ret})")
     try:
@@ -96,9 +116,9 @@ def compress(data: bytes, dictionary: bytes = b"", preset: int = PRESET,
         out = ctypes.create_string_buffer(len(data) + len(data) // 64 + 4096)  # > worst case
         stream.next_in, stream.avail_in = ctypes.cast(source, ctypes.c_void_p), len(data)
         stream.next_out, stream.avail_out = ctypes.cast(out, ctypes.c_void_p), len(out)
-        ret = _liblzma.lzma_code(ctypes.byref(stream), LZMA_FINISH)
+        ret = liblzma.lzma_code(ctypes.byref(stream), LZMA_FINISH)
         if ret != LZMA_STREAM_END:
             raise RuntimeError(f"liblzma stopped with lzma_ret {ret}")
         return out.raw[:stream.total_out]
     finally:
-        _liblzma.lzma_end(ctypes.byref(stream))
+        liblzma.lzma_end(ctypes.byref(stream))

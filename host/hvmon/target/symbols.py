@@ -6,10 +6,6 @@ from __future__ import annotations
 import bisect
 from pathlib import Path
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
-
 from ..errors import ConfigError
 
 
@@ -18,6 +14,12 @@ class SymbolTable:
     size (assembly labels) covers everything up to the next symbol."""
 
     def __init__(self, path: str | Path):
+        # Imported here: pyelftools takes a fifth of a second to import, which every CLI
+        # call would pay, while symbols are only needed once a fault is reported.
+        from elftools.common.exceptions import ELFError
+        from elftools.elf.elffile import ELFFile
+        from elftools.elf.sections import SymbolTableSection
+
         self.path = Path(path)
         entries: dict[int, tuple[str, int]] = {}
         try:
@@ -76,13 +78,23 @@ def is_elf(path: str | Path) -> bool:
 
 
 class Symbolizer:
-    """The stub's table and one per guest VM id; `describe` is what events print."""
+    """The stub's table and one per guest VM id; `describe` is what events print. The
+    stub's ELF is read when a symbol is first asked for, not when the board is opened."""
 
     def __init__(self, stub_elf: str | Path | None = None):
-        self.stub = None
+        self._stub_elf = Path(stub_elf) if stub_elf else None
+        self._stub: SymbolTable | None = None
         self.guests: dict[int, SymbolTable] = {}
-        if stub_elf and Path(stub_elf).is_file():
-            self.stub = SymbolTable(stub_elf)
+
+    @property
+    def stub(self) -> SymbolTable | None:
+        if self._stub is None and self._stub_elf is not None:
+            elf, self._stub_elf = self._stub_elf, None       # one attempt, even if it fails
+            try:
+                self._stub = SymbolTable(elf) if elf.is_file() else None
+            except ConfigError:
+                self._stub = None           # unreadable: addresses stay bare, as without one
+        return self._stub
 
     def add_guest(self, vm: int, kernel: str | Path) -> bool:
         """Remember a guest's symbols when its kernel is an ELF; False otherwise."""

@@ -3,9 +3,32 @@ rfc2217://HOST:PORT, loop://)."""
 
 from __future__ import annotations
 
+import socket
+
 import serial
+from serial.urlhandler.protocol_socket import Serial as _PyserialSocket
 
 from ..errors import LinkError
+
+
+class SocketLine(_PyserialSocket):
+    """pyserial's socket:// port, whose close() may skip pyserial's 0.3 s pause."""
+
+    def close(self, settle: bool = True) -> None:
+        # pyserial pauses after closing a socket "in case of quick reconnects": a server
+        # that has not yet noticed the old connection gone may refuse the next one. A
+        # process that is about to exit reconnects to nothing, so it need not pay it.
+        if settle or not self.is_open:
+            super().close()
+            return
+        if self._socket:
+            try:
+                self._socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._socket.close()
+            self._socket = None
+        self.is_open = False
 
 
 def open_link(url: str, baud: int = 115200, timeout: float = 0.05) -> serial.SerialBase:
@@ -19,6 +42,19 @@ def open_link(url: str, baud: int = 115200, timeout: float = 0.05) -> serial.Ser
         if "ign_set_control" not in url:
             url += ("&" if "?" in url else "?") + "ign_set_control"
     try:
+        if url.startswith("socket://"):
+            port = SocketLine(None, baudrate=baud, timeout=timeout, **options)
+            port.port = url
+            port.open()
+            return port
         return serial.serial_for_url(url, baudrate=baud, timeout=timeout, **options)
     except (serial.SerialException, ValueError, OSError) as exc:
         raise LinkError(f"cannot open {url}: {exc}") from None
+
+
+def close_link(port, exiting: bool = False) -> None:
+    """Close a port; `exiting`: the process ends next, no reconnect follows."""
+    if exiting and isinstance(port, SocketLine):
+        port.close(settle=False)
+    else:
+        port.close()

@@ -15,11 +15,19 @@ import os
 import signal
 import sys
 
-from .. import __version__
 from ..errors import ConfigError, HvmonError
 from .commands import (ArgParser, Context, GlobalOptions, HelpShown, expand_aliases, lookup,
                        split_chain)
 from .commands.tool_cmds import command_summary
+
+
+class _Version(argparse.Action):
+    """--version, looking the version up only when asked (see hvmon.__getattr__)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .. import __version__
+        print(f"hvmon {__version__}")
+        parser.exit()
 
 
 def build_parser() -> ArgParser:
@@ -29,7 +37,7 @@ def build_parser() -> ArgParser:
                               + command_summary(False)
                               + "\n\nexit codes: 0 done, 1 error, 2 usage or configuration, "
                                 "3 link, 4 timeout, 5 board refused")
-    parser.add_argument("--version", action="version", version=f"hvmon {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show hvmon's version and exit")
     parser.add_argument("-p", "--port", default=os.environ.get("HVMON_PORT"),
                         help="pyserial URL, 'auto' (the only USB serial adapter) or a board named "
                              "in the user config (default: $HVMON_PORT)")
@@ -108,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         if ctx is not None:
-            ctx.close()
+            ctx.close(exiting=True)
         for sig, handler in saved.items():
             signal.signal(sig, handler)
 

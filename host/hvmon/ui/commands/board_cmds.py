@@ -33,7 +33,10 @@ def info_json(info: BoardInfo) -> dict:
 
 @command("info", "protocol, board, RAM map and protected ranges (framed)")
 def run_info(ctx, args):
-    info = ctx.board().info(refresh=True)
+    # Opening the board asks for INFO already: a board opened just now needs no second
+    # round trip for the same answer; one opened earlier in the chain may have reset.
+    opened_before = ctx.has_board()
+    info = ctx.board().info(refresh=opened_before)
     ctx.emit(info_json(info), format_info(info))
 
 

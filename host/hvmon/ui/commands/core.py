@@ -307,12 +307,14 @@ class Context:
             time.sleep(0.02)
         return not self._board.session.pending()
 
-    def close(self) -> None:
+    def close(self, exiting: bool = False) -> None:
+        """Release the line; `exiting`: the process ends next (see link.close_link)."""
         if self._board is not None:
             self._board.session.close()
             self._board = None
         if self._port is not None:
-            self._port.close()
+            from ...transport.link import close_link
+            close_link(self._port, exiting)
             self._port = None
         if self._log is not None:
             self._log.close()
@@ -346,6 +348,7 @@ class Context:
     # --- what the stub sends on its own ----------------------------------------------------
 
     def load_stub_symbols(self) -> None:
+        """Name the stub's ELF for fault reports; Symbolizer reads it on first use."""
         if self._symbols_loaded:
             return
         self._symbols_loaded = True
