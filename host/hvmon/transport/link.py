@@ -12,7 +12,15 @@ from ..errors import LinkError
 
 
 class SocketLine(_PyserialSocket):
-    """pyserial's socket:// port, whose close() may skip pyserial's 0.3 s pause."""
+    """pyserial's socket:// port, without Nagle's algorithm, and whose close() may skip
+    pyserial's 0.3 s pause."""
+
+    def open(self) -> None:
+        super().open()
+        # A UART sends each byte as it is written. With Nagle, a small write (an ACK, a
+        # request) waits while an earlier one is unacknowledged by the peer's TCP, which
+        # may hold its acknowledgement for 40 ms: each wait stalls the round trip it is in.
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def close(self, settle: bool = True) -> None:
         # pyserial pauses after closing a socket "in case of quick reconnects": a server
