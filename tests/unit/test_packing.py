@@ -127,3 +127,14 @@ def test_an_unwritable_cache_only_costs_time(tmp_path):
     assert cache.get_or_make(LZMA2, "p", b"", b"abc", lambda: b"made") == b"made"
     assert cache.get_or_make(LZMA2, "p", b"", b"abc", lambda: b"made") == b"made"
     assert cache.hits == 0 and cache.misses == 2
+
+
+def test_random_blocks_go_raw_without_a_compression_attempt(tmp_path):
+    """The level-1 probe of samples finds random data incompressible: no deflate or LZMA2
+    stream is made for it, and nothing lands in the block cache."""
+    data = TEXT[:100_000] + random.Random(3).randbytes(600_000)
+    cache = BlockCache(tmp_path / "blocks")
+    packer = Packer(data, (DEFLATE, LZMA2), STAGING, CHUNK, cache)
+    assert [p.codec for p in packer.pieces(100_000, 700_000)] == [RAW]
+    assert cache.misses == cache.hits == 0 and not any((tmp_path / "blocks").rglob("*"))
+    assert packer.pieces(0, 100_000)[0].codec != RAW      # the text still compresses

@@ -26,6 +26,16 @@ LZMA_HISTORY = 1 << 20          # dictionary bytes before an LZMA2 block (<= P.U
 # the (slow) LZMA2 attempt.
 LZMA_PER_DEFLATE = 0.8
 
+# Before compressing a block properly, deflate at level 1 a sample of it: SAMPLE bytes
+# from every SAMPLE_EVERY. Samples that shrink by less than PROBE_WORTH mean data already
+# compressed or random: sent raw at once, without the level-9 attempt that costs ~0.1 s
+# of CPU per 512 KiB (time the first block makes the line wait for, and CPU the session's
+# pump needs on a busy host) and without filling the block cache with its useless output.
+# The price: data that repeats only at long range (beyond deflate's reach of a sample)
+# is not found by LZMA2's 1 MiB dictionary either.
+SAMPLE, SAMPLE_EVERY = 4096, 65536
+PROBE_WORTH = 0.97
+
 RAW, DEFLATE, LZMA2 = "raw", "deflate", "lzma2"
 CODECS = (RAW, DEFLATE, LZMA2)
 
@@ -73,12 +83,23 @@ class Packer:
         return (self._cached(LZMA2, params, history, block, lambda: lzma2.compress(block, history)),
                 len(history))
 
+    def incompressible(self, offset: int, end: int) -> bool:
+        """Whether level-1 deflate of samples of [offset, end) saves too little to try."""
+        sampled = packed = 0
+        for at in range(offset, end, SAMPLE_EVERY):
+            sample = self.data[at:min(at + SAMPLE, end)]
+            sampled += len(sample)
+            packed += len(zlib.compress(sample, 1))
+        return packed > PROBE_WORTH * sampled
+
     def pieces(self, offset: int, end: int) -> list[Piece]:
         """Pieces covering [offset, end): the smallest stream that fits staging; a block
         whose streams all overflow staging is halved until they fit, so a well-compressing
         block is never sent raw for its size alone; one that compresses badly goes raw."""
         end = min(end, len(self.data))      # sizes are the bytes there, not the range asked
         size = end - offset
+        if not self.codecs or self.incompressible(offset, end):
+            return [Piece(offset, end, RAW, None, 0)]
         candidates: list[tuple[str, bytes, int]] = []
         if DEFLATE in self.codecs:
             candidates.append((DEFLATE, *self.deflate(offset, end)))
