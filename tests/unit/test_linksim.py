@@ -258,3 +258,87 @@ def test_command_line_prints_the_url_and_runs_for_a_while(echo, capsys):
                  "--faults", "to_host", "--seed", "5", "--for", "0.3"]) == 0
     url = capsys.readouterr().out.strip()
     assert url.startswith("socket://127.0.0.1:") and "\n" not in url
+
+
+class Timed:
+    """A far end that stamps every byte it receives with its arrival time and, when asked,
+    sends a stream of its own back at the same time (the other direction)."""
+
+    def __init__(self, reply: bytes = b""):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.reply = reply
+        self.arrivals: list[tuple[float, int]] = []      # (time, bytes received so far)
+        self.sent_at: list[tuple[float, int]] = []       # (time before sendall, length)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def address(self):
+        return self.server.getsockname()
+
+    def _serve(self):
+        conn, _ = self.server.accept()
+        with conn:
+            if self.reply:
+                threading.Thread(target=send_timed, args=(conn, self.reply, self.sent_at),
+                                 daemon=True).start()
+            record(conn, self.arrivals)
+
+
+def send_timed(s: socket.socket, data: bytes, sent_at: list, pieces: int = 5) -> None:
+    """Send data in pieces with pauses between them, noting when each piece was handed over."""
+    step = -(-len(data) // pieces)
+    for i in range(0, len(data), step):
+        sent_at.append((time.monotonic(), len(data[i:i + step])))
+        s.sendall(data[i:i + step])
+        time.sleep(0.03)
+
+
+def record(s: socket.socket, arrivals: list, until: int | None = None) -> None:
+    total = 0
+    while until is None or total < until:
+        try:
+            chunk = s.recv(65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        total += len(chunk)
+        arrivals.append((time.monotonic(), total))
+
+
+def earliest(sent_at: list, byte_time: float, latency: float) -> list[float]:
+    """The plain UART model: byte k leaves when the line is free and it has been handed
+    over, takes one byte time, and arrives `latency` later. Its arrival times, per byte."""
+    out, free = [], 0.0
+    for at, length in sent_at:
+        start = max(at, free)
+        out += [start + (k + 1) * byte_time + latency for k in range(length)]
+        free = start + length * byte_time
+    return out
+
+
+def test_no_byte_arrives_before_the_line_allows_in_either_direction():
+    """Both directions at once, each sent in pieces with pauses: every received byte (the
+    last of each recv) arrives no earlier than the plain pacing model allows. A lower bound
+    only, so a slow machine cannot break it."""
+    baud, latency = 400_000, 0.01                   # 40,000 bytes/s each way
+    up, down = random.Random(12).randbytes(12_000), random.Random(13).randbytes(10_000)
+    far = Timed(reply=down)
+    sent_at, arrivals = [], []
+    with LinkSimulator(far.address, baud=baud, latency=latency) as sim, connect(sim) as s:
+        reader = threading.Thread(target=record, args=(s, arrivals, len(down)))
+        reader.start()
+        send_timed(s, up, sent_at)
+        reader.join(20)
+        deadline = time.monotonic() + 20
+        while (not far.arrivals or far.arrivals[-1][1] < len(up)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    byte_time = 10 / baud
+    for name, writes, got, size in (("to_board", sent_at, far.arrivals, len(up)),
+                                    ("to_host", far.sent_at, arrivals, len(down))):
+        assert got and got[-1][1] == size, f"{name}: not everything arrived"
+        bound = earliest(writes, byte_time, latency)
+        early = [(t, n) for t, n in got if t < bound[n - 1]]
+        assert not early, f"{name}: bytes before their time: {early[:3]}"
+    far.server.close()

@@ -5,7 +5,11 @@ QEMU's serial server. Each direction behaves like a UART line behind a USB adapt
 takes 10 bit times at the configured baud (8N1), bytes queue behind each other, each one
 arrives `latency` seconds after it left the wire, and the line may corrupt it on the way
 with seeded, reproducible faults: bit flips at a bit error rate, dropped bytes, duplicated
-bytes and bursts of garbage.
+bytes and bursts of garbage. The two directions are independent (full duplex). A byte is
+never delivered before the last of its bits would have arrived (tests/unit/test_linksim.py
+checks every byte's arrival against that bound); it may be delivered later, by at most a
+chunk of CHUNK_SECONDS plus however late the delivering thread wakes.
+A side that hangs up ends the session once what it wrote has crossed the line.
 """
 
 from __future__ import annotations
@@ -168,6 +172,7 @@ class SerialLine:
         self.queue: collections.deque[_Stretch] = collections.deque()
         self.cond = threading.Condition()
         self.closed = False
+        self.finishing = False                      # no more input: deliver, then end
 
     def put(self, data: bytes, slots: int) -> None:
         """Queue `data`, which occupies `slots` byte times of the line."""
@@ -183,14 +188,25 @@ class SerialLine:
             self.closed = True
             self.cond.notify_all()
 
+    def finish(self) -> None:
+        """The sender hung up: what it wrote still crosses the line (as a tty's close
+        waits for its output to drain), then take() reports the end."""
+        with self.cond:
+            self.finishing = True
+            self.cond.notify_all()
+
     def take(self) -> bytes | None:
-        """Block until some bytes are due and return all that are; None once closed."""
+        """Block until some bytes are due and return all that are; None once closed, or
+        once finished and empty."""
         with self.cond:
             while not self.closed:
                 now = time.monotonic()
                 ready, wake_at = self._due(now)
                 if ready:
                     return ready
+                if self.finishing and not self.queue:
+                    return None
+                # Until the next chunk is due: bytes never leave before their time.
                 self.cond.wait(None if wake_at is None else max(0.0, wake_at - now))
             return None
 
@@ -223,8 +239,8 @@ class _Direction:
 
 class _Session:
     """One host connection and the fresh board connection opened for it: four threads,
-    a reader and a writer per direction. Either side hanging up ends both, like pulling
-    the cable."""
+    a reader and a writer per direction. Either side hanging up ends both once its last
+    bytes have crossed the line; a broken socket ends both at once, like a pulled cable."""
 
     def __init__(self, client: socket.socket, board: socket.socket, baud: int, latency: float,
                  to_board: _Direction, to_host: _Direction):
@@ -268,12 +284,15 @@ class _Session:
             try:
                 data = source.recv(RECV_SIZE)
             except OSError:
-                break
+                self.end()
+                return
             if not data:
                 break
             direction.stats.bytes_in += len(data)
             line.put(*direction.faults.apply(data))
-        self.end()
+        # A hang-up: the last bytes (a host's final acknowledgement) still arrive, then
+        # the writer ends the session.
+        line.finish()
 
     def _write(self, sink: socket.socket, line: SerialLine, direction: _Direction) -> None:
         while (data := line.take()) is not None:
