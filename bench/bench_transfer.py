@@ -23,7 +23,14 @@ firmware/monitor, unmodified) compiled for the host and serving the link on a lo
 socket, behind the same simulator, so they show what the protocol achieves when the
 receiver keeps up.
 
+Then the command line end to end (bench/cli_rows.py): a fresh `hvmon` process per call
+pushing and reading back random data through the simulator into the host-built engine,
+at each latency and size, min / median / max of --runs runs; `hvmon info` five times; and
+the simulator's calibration against a plain UART model. The full set takes close to an
+hour at 1.5 Mbaud: `--cli-only --sizes 8 --runs 3` runs a subset.
+
     python bench/bench_transfer.py [--size-mib 8] [--quick] [--host-engine-only]
+    python bench/bench_transfer.py --cli-only [--sizes 8,32] [--runs 3] [--latencies-ms 2,16]
 """
 
 from __future__ import annotations
@@ -53,6 +60,9 @@ from hvmon.target.packing import DEFLATE, LZMA2  # noqa: E402
 from hvmon.transport.expect import Expect  # noqa: E402
 from hvmon.transport.link import open_link  # noqa: E402
 from hvmon.transport.linksim import LinkSimulator  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cli_rows  # noqa: E402
 
 BAUD = 1_500_000
 LINE_RATE = BAUD / 10            # bytes per second at 8N1
@@ -210,7 +220,15 @@ def main() -> int:
     parser.add_argument("--no-kernel", action="store_true", help="skip the kernel Image rows")
     parser.add_argument("--host-engine-only", action="store_true",
                         help=f"only the rows of the {HOST_ENGINE} (no QEMU)")
+    parser.add_argument("--cli-only", action="store_true",
+                        help="only the command-line rows, the info row and the calibration")
+    parser.add_argument("--no-cli", action="store_true", help="skip the command-line rows")
+    parser.add_argument("--sizes", default="8,32", help="MiB per command-line transfer")
+    parser.add_argument("--runs", type=int, default=3, help="runs per command-line row")
+    parser.add_argument("--directions", default="push,read", help="command-line transfers")
     args = parser.parse_args()
+    if args.cli_only:
+        return run_cli_rows(args)
     size = int((1 if args.quick else args.size_mib) * (1 << 20))
     latencies = [0.002] if args.quick else [float(x) / 1000 for x in args.latencies_ms.split(",")]
     senders = [s for s in args.senders.split(",") if s]
@@ -277,6 +295,8 @@ def main() -> int:
               f"cold push; warm push {LAST_STATS[0].cache_hits} cache hits, "
               f"{LAST_STATS[0].cache_misses} misses", flush=True)
 
+    if not args.no_cli:
+        run_cli_rows(args)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     table = ["| what | latency | seconds | bytes | ratio | target |", "| --- | --- | --- | --- | --- | --- |"]
@@ -287,6 +307,51 @@ def main() -> int:
     print("\n".join(table))
     print(f"written to {RESULTS / f'transfer-{stamp}.md'}")
     shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def run_cli_rows(args) -> int:
+    """The command line end to end, the info row and the simulator's calibration; a
+    table with min / median / max and the load average, in bench/results/cli-*.md."""
+    latencies = [float(x) / 1000 for x in args.latencies_ms.split(",")]
+    sizes = [int(x) for x in args.sizes.split(",") if x]
+    directions = tuple(d for d in args.directions.split(",") if d)
+    tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"hvmon-bench-cli-{os.getpid()}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    started_load = os.getloadavg()
+    print(f"command line end to end; line rate {LINE_RATE:.0f} B/s; load average "
+          f"{started_load[0]:.2f} {started_load[1]:.2f} {started_load[2]:.2f} on "
+          f"{os.cpu_count()} cores", flush=True)
+    rows = []
+    try:
+        rows += cli_rows.calibration_row(BAUD, 0.002, 2 << 20)
+        hoststub = build_hoststub()
+        rows += cli_rows.info_rows(hoststub, tmp, BAUD, latencies)
+        if "push" in directions and sizes:
+            rows += cli_rows.transfer_rows(hoststub, tmp, BAUD, latencies, sizes, args.runs,
+                                           directions)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    table = [f"load average at start {started_load[0]:.2f} {started_load[1]:.2f} "
+             f"{started_load[2]:.2f}, {os.cpu_count()} cores; min / median / max", "",
+             "| what | latency | runs | seconds | goodput / line rate | target | load (1 min) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        d = r.as_dict()
+        sec = d["seconds"]
+        ratio = d.get("ratio")
+        table.append(
+            f"| {r.what} | {r.latency_ms:.0f} ms | {len(r.seconds)} | "
+            f"{sec['min']:.2f} / {sec['median']:.2f} / {sec['max']:.2f} | "
+            + (f"{ratio['min']:.3f} / {ratio['median']:.3f} / {ratio['max']:.3f}" if ratio else "")
+            + f" | {r.target}{': met' if r.met else ': NOT met' if r.target else ''} | "
+            f"{min(r.load):.1f}-{max(r.load):.1f} |")
+    (RESULTS / f"cli-{stamp}.md").write_text("\n".join(table) + "\n")
+    (RESULTS / f"cli-{stamp}.json").write_text(json.dumps([r.as_dict() for r in rows], indent=1))
+    print("\n".join(table))
+    print(f"written to {RESULTS / f'cli-{stamp}.md'}")
     return 0
 
 
