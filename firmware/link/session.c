@@ -12,7 +12,11 @@
 
 #define FRAME_MAX (PROTO_HEADER_SIZE + PROTO_MAX_PAYLOAD + PROTO_CRC_SIZE)
 #define ENCODED_MAX (FRAME_MAX + FRAME_MAX / 254 + 2)
-#define RTO_MIN_MS 1000   /* above the time a full host window takes to arrive: acks queue behind it */
+/* The retransmission timeout follows the measured round trip (smoothed RTT + 4 deviations,
+ * as the host's), which includes the host's acknowledgements queueing behind its own
+ * window of data: RTO_INITIAL_MS until a first sample, then within [RTO_MIN_MS, RTO_MAX_MS]. */
+#define RTO_MIN_MS 400
+#define RTO_INITIAL_MS 1000
 #define RTO_MAX_MS 4000
 #define ENTER_SILENCE_MS 200
 #define RENAK_MS 150
@@ -22,6 +26,8 @@
 struct tx_entry {
     uint16_t len;
     uint8_t channel;
+    uint8_t resent;              /* Karn: the acknowledgement of a resent frame times nothing */
+    uint64_t sent_at;            /* timer_now() when it last went on the line */
     uint8_t payload[PROTO_MAX_PAYLOAD];
 };
 
@@ -37,6 +43,7 @@ static struct tx_entry txq[PROTO_WINDOW];
 static unsigned tx_head, tx_count, tx_sent;
 static uint16_t tx_base;
 static uint64_t tx_timer, rto;
+static uint64_t srtt, rttvar;    /* in timer ticks; srtt 0: no sample yet */
 
 /* Received DATA frames wait in their window slot until all before them arrived. */
 struct rx_slot {
@@ -122,7 +129,49 @@ static struct tx_entry *entry(unsigned i)
 static void send_entry(unsigned i)
 {
     struct tx_entry *e = entry(i);
+    e->sent_at = timer_now();
     transmit(FRAME_DATA, e->channel, (uint16_t)(tx_base + i), e->payload, e->len);
+}
+
+/* Entry i again, unless its last copy left less than a round trip ago: a NAK that soon
+ * (the host repeats its NAK every RENAK_MS while the gap lasts, and the copy may still
+ * queue behind the rest of the window on a slow line) cannot mean that copy was lost,
+ * and sending it anyway puts a duplicate on the line. Before a first sample: at once. */
+static int resend_entry(unsigned i)
+{
+    struct tx_entry *e = entry(i);
+    if (srtt && timer_now() - e->sent_at < srtt + 2 * rttvar)
+        return 0;
+    e->resent = 1;
+    send_entry(i);
+    return 1;
+}
+
+static uint64_t rto_from_estimate(void)
+{
+    if (srtt == 0)
+        return timer_ms(RTO_INITIAL_MS);
+    uint64_t r = srtt + 4 * rttvar;
+    if (r < timer_ms(RTO_MIN_MS))
+        r = timer_ms(RTO_MIN_MS);
+    if (r > timer_ms(RTO_MAX_MS))
+        r = timer_ms(RTO_MAX_MS);
+    return r;
+}
+
+/* RFC 6298's smoothing, in timer ticks. */
+static void sample_rtt(uint64_t rtt)
+{
+    if (rtt == 0)
+        rtt = 1;                         /* 0 means "no sample yet" */
+    if (srtt == 0) {
+        srtt = rtt;
+        rttvar = rtt / 2;
+        return;
+    }
+    uint64_t err = srtt > rtt ? srtt - rtt : rtt - srtt;
+    rttvar = (3 * rttvar + err) / 4;
+    srtt = (7 * srtt + rtt) / 8;
 }
 
 /* Send the entries the host has not seen yet. */
@@ -137,12 +186,18 @@ static void pump(void)
 }
 
 /* Selective repeat: the host keeps what arrived out of order, so only the oldest
- * unacknowledged frame (the one it asks for) goes again. */
-static void resend_oldest(void)
+ * unacknowledged frame (the one it asks for) goes again. The timer's resend goes
+ * whatever the round trip says (the timeout is the round trip and more). */
+static void resend_oldest(int on_timeout)
 {
     if (tx_count == 0 || tx_sent == 0)
         return;
-    send_entry(0);
+    if (on_timeout) {
+        entry(0)->resent = 1;
+        send_entry(0);
+    } else if (!resend_entry(0)) {
+        return;
+    }
     tx_timer = timer_now();
 }
 
@@ -151,10 +206,10 @@ static void resend_oldest(void)
  * in one window cost one round trip. Frames above it may still be on their way. */
 static void resend_missing(uint32_t held)
 {
-    resend_oldest();
+    resend_oldest(0);
     for (unsigned i = 1; i < tx_sent && (held >> (i - 1)) > 1; i++)
         if (!((held >> (i - 1)) & 1))
-            send_entry(i);
+            resend_entry(i);
 }
 
 static void take_ack(uint16_t ack)
@@ -162,19 +217,25 @@ static void take_ack(uint16_t ack)
     uint16_t advanced = (uint16_t)(ack - tx_base);
     if (advanced == 0 || advanced > tx_sent)
         return;                              /* old, duplicate or nonsense */
+    /* Only the oldest frame's round trip, and only if it went once: frames behind a gap
+     * are held by the host and acknowledged together once the gap is filled, so their
+     * times measure the repair, and a round trip inflated by each repair would hold the
+     * next repair back longer. */
+    if (!entry(0)->resent)
+        sample_rtt(timer_now() - entry(0)->sent_at);
     tx_head = (tx_head + advanced) % PROTO_WINDOW;
     tx_count -= advanced;
     tx_sent -= advanced;
     tx_base = ack;
     tx_timer = timer_now();
-    rto = timer_ms(RTO_MIN_MS);
+    rto = rto_from_estimate();
 }
 
 static void check_timer(void)
 {
     if (tx_sent == 0 || timer_now() - tx_timer < rto)
         return;
-    resend_oldest();
+    resend_oldest(1);
     if (rto < timer_ms(RTO_MAX_MS))
         rto *= 2;
 }
@@ -184,6 +245,7 @@ static void append(unsigned channel, const uint8_t *payload, uint32_t len)
     struct tx_entry *e = entry(tx_count);
     e->channel = (uint8_t)channel;
     e->len = (uint16_t)len;
+    e->resent = 0;
     memcpy(e->payload, payload, len);
     tx_count++;
 }
@@ -261,7 +323,10 @@ static void start_session(void)
         rx_slots[i].full = 0;
     tx_base = 0;
     tx_sent = 0;
-    rto = timer_ms(RTO_MIN_MS);
+    for (unsigned i = 0; i < tx_count; i++)
+        entry(i)->resent = 0;            /* kept stream frames go out afresh */
+    srtt = rttvar = 0;                   /* another host, maybe another line */
+    rto = timer_ms(RTO_INITIAL_MS);
     active = 1;
     reply_hello();
 }
