@@ -457,3 +457,7 @@ def main(argv: list[str] | None = None) -> int:
               f"flipped, {s.bytes_dropped} dropped, {s.bytes_duplicated} duplicated, "
               f"{s.garbage_bytes} garbage", file=sys.stderr)
     return 0
+
+
+if __name__ == "__main__":          # python -m hvmon.transport.linksim --upstream HOST:PORT
+    sys.exit(main())
