@@ -225,3 +225,22 @@ def test_a_noisy_line_towards_the_host_gets_no_frame_twice(hoststub):
           f"{host.get('duplicates_in', 0)} frames received twice of {host['frames_in']}")
     assert flipped > 20 and host.get("naks_out", 0) > 0
     assert host.get("duplicates_in", 0) <= 8
+
+
+@pytest.mark.budget(processes=2)
+def test_the_first_hello_to_the_text_monitor_is_answered(hoststub):
+    """The monitor's banner and prompt precede the HELLO_REPLY without a delimiter of their
+    own: without the one the stub now sends first, they ran into the reply, the host
+    dropped it as noise and every CLI call on a stub at its monitor waited a second for
+    its HELLO to be repeated."""
+    from hvmon.transport.link import open_link
+    from hvmon.transport.session import Session
+
+    port = open_link(f"socket://127.0.0.1:{hoststub.port}", timeout=0.002)
+    session = Session(port)
+    try:
+        reply = session.hello(timeout=10, attempts=1)      # one HELLO, one answer
+        assert reply.window == P.WINDOW
+    finally:
+        session.close()
+        port.close()

@@ -299,6 +299,10 @@ static void reply_hello(void)
     put16(payload + 8, PROTO_WINDOW);
     put16(payload + 10, 0);
     put32(payload + 12, session_boot_id());
+    /* A delimiter first, as the host's HELLO has: the text monitor's banner and prompt
+     * came before it without one, and would run into the frame, which the host then
+     * drops as noise and only the HELLO it repeats a second later is answered. */
+    link_putc(PROTO_DELIMITER);
     transmit(FRAME_HELLO_REPLY, CHANNEL_CONTROL, 0, payload, sizeof payload);
 }
 
