@@ -1,7 +1,9 @@
 #include "requests.h"
 
 #include "bytes.h"
+#include <cache.h>    /* <>: host builds shadow it */
 #include "crc32.h"
+#include "el2_mmu.h"
 #include "hypercall.h"
 #include "inflate.h"
 #include "libc.h"
@@ -109,6 +111,7 @@ static void do_info(const struct request *rq)
         at += put_range(r + at, m->dtb, m->dtb_size, "boot-dtb");
     at += put_string(r + at, BOARD_NAME);
     at += put_string(r + at, HVMON_VERSION);
+    at += put_string(r + at, el2_mmu_state_text());
     respond(rq, STATUS_OK, at - PROTO_PAYLOAD_HEADER);
 }
 
@@ -121,6 +124,11 @@ static void do_mem_write(const struct request *rq)
     if (check_range(rq, addr, n, MEM_WRITE) != 0)
         return;
     memcpy((void *)(uintptr_t)addr, rq->p + CMD_MEM_WRITE_REQ_SIZE, n);
+    /* Cache maintenance (arch/aarch64/README.md, "EL2 MMU and caches"): what the host
+     * writes may next be run at EL2 by JUMP or `go`, which cannot know its extent: clean
+     * it to PoC (beyond PoU) now. A guest reading it with its MMU off is covered again at
+     * VM start (vm.c). */
+    dcache_clean_poc((const void *)(uintptr_t)addr, n);
     respond(rq, STATUS_OK, 0);
 }
 
@@ -166,6 +174,7 @@ static void do_mem_inflate(const struct request *rq)
         snprintf_(why, sizeof why, "inflated CRC-32 %08x, expected %08x", crc, raw_crc);
         return refuse(rq, STATUS_CRC_MISMATCH, why);
     }
+    dcache_clean_poc((const void *)(uintptr_t)addr, raw_len);   /* as for MEM_WRITE */
     respond(rq, STATUS_OK, 0);
 }
 
@@ -217,6 +226,7 @@ static void do_mem_fill(const struct request *rq)
         if ((i & (POLL_EVERY - 1)) == 0)
             link_poll();
     }
+    dcache_clean_poc(p, len);                                   /* as for MEM_WRITE */
     respond(rq, STATUS_OK, 0);
 }
 
@@ -249,6 +259,11 @@ static void do_jump(const struct request *rq)
         return;
     respond(rq, STATUS_OK, 0);
     session_drain(ACK_WAIT_MS);
+    /* RAM is never executable at EL2 but for this (el2_mmu.h): the code the host wrote
+     * runs with the stub's privileges anyway, and could rewrite the tables itself. The
+     * stub does not come back from JUMP, so the window stays open. Its D-side was cleaned
+     * when written; the I-cache is invalidated here. */
+    el2_mmu_ram_exec(1);
     sync_icache_all();
     ((void (*)(uint64_t))(uintptr_t)addr)(arg);
     for (;;)                         /* code that returns has nowhere to go back to */
