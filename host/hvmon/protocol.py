@@ -128,7 +128,7 @@ COMMANDS = {
         'INFO', 0x1, 'protocol version, board, capabilities, RAM map, protected ranges, limits',
         Fields((), '<'),
         Fields(('protocol_version', 'max_payload', 'window', 'data_chunk', 'capabilities', 'staging_size', 'boot_id', 'ram_count'), '<HHHHIIII'),
-        '', 'ram ranges (base u64, size u64) x ram_count, protected ranges (base u64, size u64, name char[16]) until the end, then board name and version as NUL-terminated strings'),
+        '', 'ram ranges (base u64, size u64) x ram_count, protected ranges (base u64, size u64, name char[16]) until the end, then board name, version and the state of the stub\'s EL2 MMU and caches (e.g. "EL2 MMU on, caches on") as NUL-terminated strings'),
     Command.MEM_WRITE: CommandSpec(
         'MEM_WRITE', 0x2, 'write the data bytes at addr',
         Fields(('addr',), '<Q'),

@@ -65,6 +65,7 @@ class BoardInfo:
     protected: tuple[Range, ...]
     board: str
     version: str
+    memory: str = ""          # "EL2 MMU on, caches on"; empty from a stub that does not say
 
 
 @dataclass(frozen=True)
@@ -232,9 +233,10 @@ class Board:
             base, size, name = struct.unpack_from("<QQ16s", data, at)
             protected.append(Range(base, size, name.rstrip(b"\0").decode()))
             at += 32
-        board, version_text = data[at:].split(b"\0")[:2]
+        board, version_text, memory = (data[at:].split(b"\0") + [b""] * 3)[:3]
         self._info = BoardInfo(version, max_payload, window, chunk, P.Capability(caps), staging,
-                               boot_id, tuple(ram), tuple(protected), board.decode(), version_text.decode())
+                               boot_id, tuple(ram), tuple(protected), board.decode(),
+                               version_text.decode(), memory.decode())
         return self._info
 
     def check_range(self, addr: int, length: int, writing: bool) -> None:

@@ -17,13 +17,16 @@ def format_info(info: BoardInfo) -> str:
              f"frames: payload <= {info.max_payload} bytes, window {info.window}, "
              f"data chunk {info.data_chunk}, staging {info.staging_size}",
              f"capabilities: {', '.join(c.name for c in type(info.capabilities) if c in info.capabilities)}"]
+    if info.memory:
+        lines.append(f"memory: {info.memory}")
     lines += [f"RAM        {r.base:#018x}-{r.end - 1:#018x} ({r.size >> 20} MiB)" for r in info.ram]
     lines += [f"protected  {r.base:#018x}-{r.end - 1:#018x} {r.name}" for r in info.protected]
     return "\n".join(lines)
 
 
 def info_json(info: BoardInfo) -> dict:
-    return {"version": info.version, "board": info.board, "protocol": info.protocol_version,
+    return {"version": info.version, "board": info.board, "memory": info.memory,
+            "protocol": info.protocol_version,
             "boot_id": info.boot_id, "max_payload": info.max_payload, "window": info.window,
             "data_chunk": info.data_chunk, "staging_size": info.staging_size,
             "capabilities": [c.name for c in type(info.capabilities) if c in info.capabilities],
