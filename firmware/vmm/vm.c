@@ -239,7 +239,7 @@ int vm_start(uint32_t id, char *why, unsigned n)
      * whatever an earlier run of this VM left dirty in a shared cache, all reach memory,
      * and the stub's next read of something the guest writes there before its own MMU is
      * on (a hypercall argument) fetches memory rather than a stale line. Paid once per
-     * start, over all of the VM's RAM, whoever wrote it (MEM_WRITE, MEM_INFLATE,
+     * start, over all of the VM's RAM, whoever wrote it (MEM_WRITE, MEM_INFLATE, MEM_UNLZMA,
      * MEM_FILL, mw, a previous run): no writer can be missed. */
     maintain_ram(vm, RAM_CLEAN);
     vgic_init(vm);

@@ -47,8 +47,9 @@ static inline void tlbi_alle2is(void)
  * written, complete) and a DSB and ISB after (no instruction fetched from a stale line):
  * the instruction-cache half of "DC CVAU + DSB + IC IVAU + DSB + ISB" (Arm ARM B2,
  * "Concurrent modification and execution of instructions"; D7, instruction cache
- * maintenance). The writers (requests.c MEM_WRITE/MEM_INFLATE/MEM_FILL, the monitor's mw)
- * clean to PoC, beyond PoU, as they write: the range is not known here. */
+ * maintenance). The writers (requests.c MEM_WRITE, MEM_INFLATE, MEM_UNLZMA, MEM_FILL,
+ * the monitor's mw) clean to PoC, beyond PoU, as they write: the range is not known
+ * here. */
 static inline void sync_icache_all(void)
 {
     __asm__ volatile("dsb sy\n\tic iallu\n\tdsb sy\n\tisb" ::: "memory");
