@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from hvmon.target.vms import create_vm, destroy_vm, start_vm, vm_list
+from hvmon.ui.commands.board_cmds import format_info, info_json
 
 # No preloaded guest: nothing here boots Linux, and the VM's RAM below must be ours.
 pytestmark = [pytest.mark.qemu, pytest.mark.hvmon_qemu(smp=2, preload=False),
@@ -39,6 +40,9 @@ def test_info_says_the_el2_mmu_and_caches_are_on(board):
     info = board.info(refresh=True)
     assert info.memory == "EL2 MMU on, caches on"
     assert (info.board, info.version) == ("qemu-virt", board.info().version)
+    # What `hvmon info` prints and its --json.
+    assert "\nmemory: EL2 MMU on, caches on\n" in format_info(info)
+    assert info_json(info)["memory"] == "EL2 MMU on, caches on"
 
 
 def test_a_destroyed_vms_ram_is_scrubbed_and_nothing_else(board, tmp_path):
