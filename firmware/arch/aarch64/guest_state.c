@@ -65,7 +65,6 @@ static void debug_reset(uint64_t dfr0)
         CLEAR_ALL(b, n)
     for (unsigned n = 0; n < DFR0_WRPS(dfr0); n++)
         CLEAR_ALL(w, n)
-    write_sysreg(dbgclaimclr_el1, 0xFF);
 }
 
 /* The virtual CPU interface's state (IHI 0069 12.4): ICH_VMCR_EL2 holds the guest's view
