@@ -190,9 +190,9 @@
 #define HVC_VM_STOP_PRIVILEGED 1
 #define HVC_CORE_STATS 0xc6000009u  /* a physical core's guest exits, interrupts taken while its guest ran, kicks from other cores */
 #define HVC_CORE_STATS_PRIVILEGED 1
-#define HVC_PRINT 0xc6000005u  /* print len bytes of text at addr on the stub's console (LOG channel in framed mode) */
+#define HVC_PRINT 0xc6000005u  /* print len bytes of text at addr: the host's on the LOG channel, a guest's (its own IPA, at most 1024 bytes) on its console */
 #define HVC_PRINT_PRIVILEGED 1
-#define HVC_MEM_CRC 0xc6000004u  /* CRC-32 of [addr, addr+len) in the stub's RAM map */
+#define HVC_MEM_CRC 0xc6000004u  /* CRC-32 of [addr, addr+len): a PA in the RAM map from the host, an IPA of its own RAM from a guest */
 #define HVC_MEM_CRC_PRIVILEGED 1
 #define HVC_COUNT 10u
 
