@@ -13,7 +13,7 @@ setup:
 firmware: setup
 	@for board in $(BOARDS); do $(MAKE) -s -C firmware BOARD=$$board || exit 1; done
 
-# Regenerate firmware/core/protocol.h and host/hvmon/protocol.py from protocol/hvmon.toml.
+# Regenerate firmware/lib/protocol.h and host/hvmon/protocol.py from protocol/hvmon.toml.
 protocol:
 	python3 protocol/generate.py
 

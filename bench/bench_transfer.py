@@ -16,9 +16,10 @@ it to bench/results/. Figures are ratios from one run on a shared machine.
 QEMU's PL011 costs its main thread ~10.5 us of CPU per received byte, which caps the
 framed push near 0.59 of line rate on this machine whatever the protocol does. The rows
 labelled "stub engine built for the host" repeat the framed pushes against
-bench/hoststub: the stub's own monitor and protocol engine (firmware/core, unmodified)
-compiled for the host and serving the link on a loopback socket, behind the same
-simulator, so they show what the protocol achieves when the receiver keeps up.
+bench/hoststub: the stub's own monitor and protocol engine (firmware/link and
+firmware/monitor, unmodified) compiled for the host and serving the link on a loopback
+socket, behind the same simulator, so they show what the protocol achieves when the
+receiver keeps up.
 
     python bench/bench_transfer.py [--size-mib 8] [--quick] [--host-engine-only]
 """

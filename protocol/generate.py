@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "protocol" / "hvmon.toml"
-C_HEADER = ROOT / "firmware" / "core" / "protocol.h"
+C_HEADER = ROOT / "firmware" / "lib" / "protocol.h"
 PY_MODULE = ROOT / "host" / "hvmon" / "protocol.py"
 
 SIZES = {"u8": 1, "u16": 2, "u32": 4, "u64": 8}

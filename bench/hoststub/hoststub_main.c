@@ -1,4 +1,4 @@
-/* hoststub: the stub's text monitor and protocol engine (firmware/core, unmodified) built
+/* hoststub: the stub's text monitor and protocol engine (firmware/, unmodified) built
  * for the host and serving its link on a loopback TCP socket, so the host tool can be
  * measured against a receiver that keeps up with the line (QEMU's PL011 does not).
  *
@@ -17,7 +17,8 @@
  *   - RAM: an anonymous mapping at the QEMU board's RAM address, described by a small DTB;
  *     the stub's image is a separate buffer, as in tests/fuzz/fuzz_session.c;
  *   - what would leave the process's world (PSCI reset/off, BYE or Ctrl-C x3 back to the
- *     monitor via monitor_restart, JUMP/go into loaded code) prints why and exits 0. */
+ *     monitor through the session's exit hook, JUMP/go into loaded code) prints why and
+ *     exits 0. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "console.h"
 #include "link.h"
 #include "memmap.h"
 #include "mini_dtb.h"
@@ -40,6 +42,7 @@
 #include "percpu.h"
 #include "print.h"
 #include "psci.h"
+#include "requests.h"
 #include "session.h"
 
 #define RAM_BASE 0x40000000UL            /* QEMU virt; bench and tests load at 0x48000000 */
@@ -97,7 +100,12 @@ void fake_sysreg_write(const char *name, uint64_t value) { (void)name; (void)val
  * the host loaded, for another architecture. */
 void harness_jump(void) { finish("JUMP/go would branch into loaded code"); }
 
-void monitor_restart(void) { finish("back to the text monitor (BYE or Ctrl-C x3)"); }
+/* On the board the session's end restarts the monitor on a fresh stack (main.c). */
+static void __attribute__((noreturn)) session_ended(void)
+{
+    finish("back to the text monitor (BYE or Ctrl-C x3)");
+}
+
 
 int64_t psci_call(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3)
 {
@@ -117,7 +125,7 @@ void vm_console_tx(void *vm, uint8_t byte) { (void)vm; (void)byte; }
 void uart_init(void) {}
 void uart_flush(void) { tx_flush(); }
 
-/* --- the link (replaces firmware/core/link.c) ------------------------------------------
+/* --- the link (replaces firmware/link/link.c) ------------------------------------------
  * Receive: non-blocking reads into a ring the size of the stub's. TCP has flow control,
  * so when the ring is full the socket simply is not read: nothing is ever dropped and
  * link_rx_overruns() stays 0. Transmit: bytes collect in a buffer that goes out whenever
@@ -315,6 +323,10 @@ int main(int argc, char **argv)
 
     /* What start.S and stub_main() do, minus the UART, GIC and idle-timer set-up. */
     percpu_init_boot();
+    console_attach(&session_console_link);
+    session_on_request(request_handle);
+    print_set_output(console_putc);
+    session_on_exit(session_ended);
     memmap_init(dtb);
     printf_("\n");
     print_info();

@@ -13,11 +13,14 @@
 #include <string.h>
 
 #include "cobs.h"
-#include "percpu.h"
+#include "console.h"
 #include "crc32c.h"
 #include "memmap.h"
 #include "mini_dtb.h"
+#include "percpu.h"
+#include "print.h"
 #include "protocol.h"
+#include "requests.h"
 #include "session.h"
 
 #define RAM_SIZE (2u << 20)
@@ -66,7 +69,8 @@ void harness_jump(void) { longjmp(escape, 3); }
 
 void vm_console_tx(void *vm, uint8_t byte) { (void)vm; (void)byte; }
 
-void monitor_restart(void) { longjmp(escape, 4); }
+/* BYE or Ctrl-C x3: on the board the monitor starts again; here the input ends. */
+static void __attribute__((noreturn)) session_ended(void) { longjmp(escape, 4); }
 
 int link_getc(void)
 {
@@ -158,6 +162,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         arena = aligned_alloc(4096, RAM_SIZE + 2 * GUARD);
         ram = arena + GUARD;
         mini_dtb_build(dtb, (uintptr_t)ram, RAM_SIZE);
+        console_attach(&session_console_link);    /* as stub_main does */
+        session_on_request(request_handle);
+        print_set_output(console_putc);
+        session_on_exit(session_ended);
     }
     if (size == 0)
         return 0;

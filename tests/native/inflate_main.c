@@ -1,4 +1,4 @@
-/* Host driver for firmware/core/inflate.c: inflate_main SRC CAPACITY OUT [HISTORY] prints
+/* Host driver for firmware/link/inflate.c: inflate_main SRC CAPACITY OUT [HISTORY] prints
  * "status=N out_len=M polls=P" (HISTORY: a file whose bytes sit just before the output,
  * as a preset dictionary the stream may refer back into); inflate_main --mutate SEED COUNT SRC CAPACITY flips random bits
  * of a valid stream COUNT times and decodes each (ASan/UBSan watch every run). */

@@ -1,4 +1,4 @@
-/* Host stand-in for firmware/arch/aarch64/mmio.h: the same four calls, forwarded to a
+/* Host stand-in for firmware/drivers/mmio.h: the same four calls, forwarded to a
  * register model instead of the bus. Put tests/native first on the include path so a
  * driver's #include "mmio.h" lands here; the include guard is the firmware's own, so
  * the two can never both be pulled into one translation unit. */

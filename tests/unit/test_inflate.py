@@ -1,4 +1,4 @@
-"""The stub's DEFLATE decoder (firmware/core/inflate.c), compiled for the host with
+"""The stub's DEFLATE decoder (firmware/link/inflate.c), compiled for the host with
 ASan and UBSan, against Python's zlib as the reference encoder."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ def inflate(tmp_path_factory):
     out = tmp_path_factory.mktemp("inflate")
     binary = out / "inflate_main"
     subprocess.run(["cc", "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-                    "-Wall", "-Wextra", "-Werror", "-I", str(ROOT / "firmware" / "core"),
+                    "-Wall", "-Wextra", "-Werror", "-I", str(ROOT / "firmware" / "link"),
                     str(ROOT / "tests" / "native" / "inflate_main.c"),
-                    str(ROOT / "firmware" / "core" / "inflate.c"), "-o", str(binary)], check=True)
+                    str(ROOT / "firmware" / "link" / "inflate.c"), "-o", str(binary)], check=True)
 
     def run(stream: bytes, capacity: int) -> tuple[int, bytes]:
         src, dst = out / "in.bin", out / "out.bin"

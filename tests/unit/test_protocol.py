@@ -44,7 +44,7 @@ def test_hypercall_ids_stay_in_the_vendor_hypervisor_range():
 
 def test_every_hypercall_has_a_handler_in_the_stub():
     spec = tomllib.loads((ROOT / "protocol" / "hvmon.toml").read_text())
-    table = (ROOT / "firmware" / "core" / "hypercall.c").read_text()
+    table = (ROOT / "firmware" / "vmm" / "hypercall.c").read_text()
     for h in spec["hypercalls"]:
         assert re.search(rf"\{{HVC_{h['name'].upper()}, HVC_{h['name'].upper()}_PRIVILEGED, hvc_\w+\}}",
                          table), f"no handler for {h['name']}"
@@ -52,7 +52,7 @@ def test_every_hypercall_has_a_handler_in_the_stub():
 
 def test_every_command_has_a_handler_and_is_in_the_spec():
     spec = tomllib.loads((ROOT / "protocol" / "hvmon.toml").read_text())
-    handlers = (ROOT / "firmware" / "core" / "requests.c").read_text()
+    handlers = (ROOT / "firmware" / "link" / "requests.c").read_text()
     prose = (ROOT / "protocol" / "spec.md").read_text()
     for name, cmd in spec["commands"].items():
         assert f"{{CMD_{name}, CMD_{name}_REQ_SIZE" in handlers, f"no handler for {name}"
@@ -63,7 +63,7 @@ def test_every_command_has_a_handler_and_is_in_the_spec():
 
 def test_python_layouts_match_the_c_offsets():
     from hvmon import protocol as P
-    header = (ROOT / "firmware" / "core" / "protocol.h").read_text()
+    header = (ROOT / "firmware" / "lib" / "protocol.h").read_text()
     for command, spec in P.COMMANDS.items():
         offset = P.PAYLOAD_HEADER
         for name, code in zip(spec.request.names, spec.request.format[1:]):

@@ -2,7 +2,7 @@
 run the C test (tests/native/test_uart_16550.c).
 
 tests/native comes first on the include path so its mmio.h, which forwards register
-accesses to the model, shadows firmware/arch/aarch64/mmio.h.
+accesses to the model, shadows firmware/drivers/mmio.h.
 """
 import os
 import re
@@ -19,7 +19,6 @@ FIRMWARE = REPO / "firmware"
 CFLAGS = [
     "-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-Werror",
     f"-I{NATIVE}",
-    f"-I{FIRMWARE / 'arch' / 'aarch64'}",
     f"-I{FIRMWARE / 'drivers'}",
     "-DBOARD_UART_BASE=0xfeb50000UL",
     "-DBOARD_UART_REG_SHIFT=2",

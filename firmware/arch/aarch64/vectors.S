@@ -3,7 +3,8 @@
  * its main loop. The handler switches to this core's exception stack first (the fault may
  * be a bad SP), using SP_EL0 as scratch -- a guest's SP_EL0 is lost then, but a fault in
  * the stub on a guest's core ends that guest anyway. Exceptions from lower ELs are guest
- * exits: x0..x30 go to this core's struct percpu (TPIDR_EL2) and guest_trap() decides. */
+ * exits: x0..x30 go to this core's struct percpu (TPIDR_EL2) and the handler the VMM
+ * installed in guest_exit_handler (arch/aarch64/entry.h) decides. */
 
 #include "percpu.h"
 
@@ -66,7 +67,9 @@ guest_exit:
     str     x30, [x0, #240]
     ldp     x2, x3, [sp], #16
     stp     x2, x3, [x0, #0]
-    bl      guest_trap              /* returns when the guest may go on */
+    ldr     x2, =guest_exit_handler
+    ldr     x2, [x2]
+    blr     x2                      /* returns when the guest may go on */
     mrs     x0, tpidr_el2
     /* fall through */
 
@@ -91,7 +94,7 @@ guest_resume:
     ldp     x0, x1, [x0, #0]
     eret
 
-/* Frame layout (struct exception_frame in core/exception.h): x0..x30, sp, kind. */
+/* Frame layout (struct exception_frame in exception.h): x0..x30, sp, kind. */
 exception_common:
     /* x0 = frame, x1 = kind, x1/x2 of the interrupted code already at frame+8. */
     stp     x3, x4, [x0, #24]
@@ -115,3 +118,10 @@ exception_common:
     mov     sp, x0
     bl      exception_report        /* never returns */
     b       .
+
+/* Set once at start-up, before any guest core starts (in .bss: the image stays as loaded). */
+    .section .bss
+    .balign 8
+    .globl  guest_exit_handler
+guest_exit_handler:
+    .quad   0

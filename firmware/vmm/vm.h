@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "percpu.h"
+#include "ring.h"
 #include "stage2.h"
 #include "vgic.h"
 #include "vpl011.h"
@@ -14,7 +15,6 @@
 #define MAX_VMS 4
 #define MAX_VCPUS 4
 #define MAX_REGIONS 8
-#define CONSOLE_RING 4096
 
 enum vm_state { VM_FREE = 0, VM_CREATED = 1, VM_RUNNING = 2, VM_STOPPED = 3 };
 enum vm_stop_reason { STOP_NONE = 0, STOP_SYSTEM_OFF = 1, STOP_SYSTEM_RESET = 2, STOP_FAULT = 3,
@@ -24,12 +24,6 @@ enum region_kind { REGION_RAM = 0, REGION_DEVICE = 1 };
 struct vm_region {
     uint64_t ipa, pa, size;
     uint32_t kind;
-};
-
-/* Single producer, single consumer: no lock, only ordered indexes. */
-struct byte_ring {
-    volatile uint32_t head, tail;
-    uint8_t data[CONSOLE_RING];
 };
 
 enum vcpu_state { VCPU_OFF = 0, VCPU_STARTING = 1, VCPU_ON = 2 };
@@ -100,14 +94,11 @@ void vm_console_input(uint32_t id, const uint8_t *data, uint32_t len);
 
 /* Guest cores. The console model's transmit hook: into this core's output ring. */
 void vm_console_tx(void *vm, uint8_t byte);
-/* Guest cores. */
+/* Guest cores: run this core's vCPU (a core started by vm_start or a guest's PSCI
+ * CPU_ON), or switch the core off if it has none. */
 void vcpu_start_on_this_core(struct percpu *cpu) __attribute__((noreturn));
+/* Guest cores: one exit of the guest (the guest_exit_handler main.c installs). */
+void guest_trap(struct percpu *cpu, uint64_t slot);
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
-
-uint32_t ring_put(struct byte_ring *r, const uint8_t *data, uint32_t n);
-uint32_t ring_get(struct byte_ring *r, uint8_t *data, uint32_t n);
-
-void spin_lock(volatile uint32_t *lock);
-void spin_unlock(volatile uint32_t *lock);
 
 #endif

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "console.h"
+
 /* The text monitor read a 0x00. If a HELLO frame follows, run the session (no return);
  * otherwise return after the frame or a short silence. */
 void session_try_enter(void);
@@ -28,7 +30,25 @@ void session_drain(uint64_t timeout_ms);
 /* Leave framed mode (BYE). */
 void session_leave(void);
 
+/* Who carries out a request from the CONTROL channel, in sequence order (request_handle
+ * in requests.c, which answers through session_send); main.c installs it. The session
+ * moves frames and does not know the commands, so the two do not call each other round. */
+typedef void (*session_request_fn)(const uint8_t *payload, uint32_t len);
+void session_on_request(session_request_fn fn);
+
+/* What runs when framed mode ends (BYE, Ctrl-C x3 at a frame boundary): the text
+ * monitor, which sits above the link, so main.c installs it. It never returns: a fresh
+ * stack leaves the request's frames behind. */
+typedef void (*session_exit_fn)(void) __attribute__((noreturn));
+void session_on_exit(session_exit_fn fn);
+/* After session_leave: hand the line to what session_on_exit installed. */
+void session_exit(void) __attribute__((noreturn));
+
 uint32_t session_boot_id(void);
 void session_stats(uint64_t *frames_in, uint64_t *frames_rejected, uint64_t *bytes_lost);
+
+/* This link (link.c's UART byte layer and the session above it) as the VMM's console
+ * sees it; main.c hands it to console_attach. */
+extern const struct console_link session_console_link;
 
 #endif

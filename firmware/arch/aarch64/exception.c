@@ -1,6 +1,5 @@
 #include "exception.h"
 
-#include "monitor.h"
 #include "print.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 
@@ -39,6 +38,12 @@ static const char *ec_name(uint32_t ec)
 }
 
 static volatile int reporting;
+static exception_recovery_fn recovery;
+
+void exception_set_recovery(exception_recovery_fn recover)
+{
+    recovery = recover;
+}
 
 void exception_rearm(void)
 {
@@ -67,5 +72,8 @@ void exception_report(struct exception_frame *f)
         printf_("\n");
     }
     printf_("*** sp =0x%016lx; back to the monitor\n", f->sp);
-    monitor_restart();
+    if (recovery)
+        recovery();
+    for (;;)
+        wait_for_event();
 }

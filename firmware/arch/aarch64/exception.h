@@ -11,6 +11,11 @@ struct exception_frame {
     uint64_t pad;
 };
 
+/* Where to go after the report: the text monitor, which sits above arch, so main.c
+ * installs it. Without one the core stops after the report. */
+typedef void (*exception_recovery_fn)(void) __attribute__((noreturn));
+void exception_set_recovery(exception_recovery_fn recover);
+
 void exception_report(struct exception_frame *frame) __attribute__((noreturn));
 /* Tell the reporter the monitor is healthy again (a fault in the report itself must
  * not recurse forever). */

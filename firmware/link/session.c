@@ -5,10 +5,8 @@
 #include "crc32c.h"
 #include "libc.h"
 #include "link.h"
-#include "monitor.h"
 #include "print.h"
 #include "protocol.h"
-#include "requests.h"
 #include "timer.h"
 #include "vm.h"
 
@@ -52,6 +50,8 @@ static int nak_valid, active;
 static uint64_t nak_time;
 static uint32_t boot_id;
 static uint64_t frames_in, frames_rejected, bytes_lost;
+static session_exit_fn exit_fn;
+static session_request_fn request_fn;
 
 /* Two receivers: the main loop's, and the one used while a request handler waits for
  * window room or acknowledgements. The handler still reads its request from the main
@@ -360,8 +360,8 @@ static void deliver_ready(void)
             break;
         rx_expected++;
         uint8_t channel = slot->frame[1];
-        if (channel == CHANNEL_CONTROL)
-            request_handle(slot->frame + PROTO_HEADER_SIZE, get16(slot->frame + 6));
+        if (channel == CHANNEL_CONTROL && request_fn)
+            request_fn(slot->frame + PROTO_HEADER_SIZE, get16(slot->frame + 6));
         else if (channel >= CHANNEL_CONSOLE_BASE && channel < CHANNEL_CONSOLE_BASE + MAX_VMS)
             vm_console_input(channel - CHANNEL_CONSOLE_BASE, slot->frame + PROTO_HEADER_SIZE,
                              get16(slot->frame + 6));
@@ -391,11 +391,29 @@ static int person_wants_monitor(struct receiver *rx, uint8_t c)
            rx->prefix[2] == 0x03;
 }
 
+void session_on_request(session_request_fn fn)
+{
+    request_fn = fn;
+}
+
+void session_on_exit(session_exit_fn fn)
+{
+    exit_fn = fn;
+}
+
+void session_exit(void)
+{
+    if (exit_fn)
+        exit_fn();
+    for (;;)                         /* nobody to hand the line to: nothing sane is left */
+        link_idle();
+}
+
 static void leave_to_monitor(void)
 {
     session_leave();
     printf_("\nhvmon: back to the text monitor\n");
-    monitor_restart();
+    session_exit();
 }
 
 static int service(int blocked)
@@ -491,3 +509,12 @@ void session_try_enter(void)
         return;
     }
 }
+
+const struct console_link session_console_link = {
+    .poll = link_poll,
+    .putc = link_putc,
+    .session_active = session_active,
+    .stream_write = session_stream_write,
+    .send = session_send,
+    .stats = session_stats,
+};

@@ -7,7 +7,6 @@
 #include "libc.h"
 #include "link.h"
 #include "memmap.h"
-#include "monitor.h"
 #include "print.h"
 #include "protocol.h"
 #include "psci.h"
@@ -262,7 +261,7 @@ static void do_bye(const struct request *rq)
     session_drain(ACK_WAIT_MS);
     session_leave();
     printf_("hvmon: back to the text monitor\n");
-    monitor_restart();   /* a fresh stack: this request's frames are left behind */
+    session_exit();      /* a fresh stack: this request's frames are left behind */
 }
 
 static void answer(const struct request *rq, int status, const char *why, uint32_t body_len)

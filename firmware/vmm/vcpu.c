@@ -1,6 +1,7 @@
 /* A guest core: set up EL2 for its vCPU, enter the guest, and handle every exit. */
 #include <stdint.h>
 
+#include "entry.h"
 #include "gicv3.h"
 #include "guest_tlbi.h"
 #include "idle.h"
@@ -9,6 +10,7 @@
 #include "memmap.h"
 #include "protocol.h"
 #include "psci.h"
+#include "spinlock.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "vm.h"
 
@@ -30,8 +32,6 @@
  * EC 0x18: Op0[21:20] Op2[19:17] Op1[16:14] CRn[13:10] Rt[9:5] CRm[4:1] Dir[0]). */
 #define ISS_SYSREG_MASK  0x3FFC1EUL
 #define ISS_ICC_SGI1R    ((3UL << 20) | (5UL << 17) | (0UL << 14) | (12UL << 10) | (11UL << 1))
-
-extern char secondary_entry[];
 
 static void park(struct percpu *cpu, struct vcpu *v) __attribute__((noreturn));
 
@@ -81,12 +81,6 @@ static void setup_el2(struct vcpu *v)
     vgic_clear_lrs(v);
 }
 
-/* From start.S on a core the stub started with PSCI CPU_ON. */
-void secondary_main(struct percpu *cpu)
-{
-    vcpu_start_on_this_core(cpu);
-}
-
 void vcpu_start_on_this_core(struct percpu *cpu)
 {
     struct vcpu *v = cpu->vcpu;
@@ -99,7 +93,6 @@ void vcpu_start_on_this_core(struct percpu *cpu)
     write_sysreg(spsr_el2, SPSR_EL1H_MASKED);
     v->state = VCPU_ON;
     dsb_sy();
-    extern void guest_resume(struct percpu *) __attribute__((noreturn));
     guest_resume(cpu);
 }
 
@@ -288,7 +281,7 @@ static void guest_irq(struct percpu *cpu, struct vcpu *v)
     }
 }
 
-/* Called from vectors.S for every exit of the guest on this core. */
+/* Every exit of the guest on this core (vectors.S, through guest_exit_handler). */
 void guest_trap(struct percpu *cpu, uint64_t slot)
 {
     struct vcpu *v = cpu->vcpu;

@@ -2,7 +2,12 @@
 
 #include <stdint.h>
 
-#include "console.h"
+static print_output_fn output;
+
+void print_set_output(print_output_fn out)
+{
+    output = out;
+}
 
 struct out {
     char *buf;
@@ -13,7 +18,8 @@ struct out {
 static void out_char(struct out *o, char c)
 {
     if (o->buf == NULL) {
-        console_putc(c);
+        if (output)
+            output(c);
     } else if (o->len + 1 < o->size) {
         o->buf[o->len] = c;
     }

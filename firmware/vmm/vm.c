@@ -1,48 +1,17 @@
 #include "vm.h"
 
 #include "bytes.h"
+#include "console.h"
+#include "entry.h"
 #include "gicv3.h"
 #include "libc.h"
-#include "link.h"
 #include "memmap.h"
 #include "print.h"
 #include "protocol.h"
 #include "psci.h"
-#include "session.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 
 struct vm vms[MAX_VMS];
-extern char secondary_entry[];
-
-void spin_lock(volatile uint32_t *lock)
-{
-    while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
-        while (*lock)
-            ;
-}
-
-void spin_unlock(volatile uint32_t *lock)
-{
-    __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
-}
-
-uint32_t ring_put(struct byte_ring *r, const uint8_t *data, uint32_t n)
-{
-    uint32_t head = r->head, done = 0;
-    while (done < n && head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) < CONSOLE_RING)
-        r->data[head++ % CONSOLE_RING] = data[done++];
-    __atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
-    return done;
-}
-
-uint32_t ring_get(struct byte_ring *r, uint8_t *data, uint32_t n)
-{
-    uint32_t tail = r->tail, done = 0;
-    while (done < n && tail != __atomic_load_n(&r->head, __ATOMIC_ACQUIRE))
-        data[done++] = r->data[tail++ % CONSOLE_RING];
-    __atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
-    return done;
-}
 
 struct vm *vm_get(uint32_t id)
 {
@@ -294,13 +263,13 @@ int vm_stop(uint32_t id, char *why, unsigned n)
         return STATUS_OK;
     vm_request_stop(vm, STOP_HOST);
     for (unsigned spins = 0; !all_off(vm) && spins < 2000000; spins++)
-        link_poll();
+        console_poll_link();
     if (!all_off(vm))
         return fail(why, n, STATUS_NOT_SUPPORTED, "a vCPU did not stop");
     /* Cores report themselves off just before PSCI CPU_OFF: make sure they are gone. */
     for (unsigned k = 0; k < vm->nvcpus; k++)
         while (psci_call(PSCI_AFFINITY_INFO, percpus[vm->vcpus[k].pcpu].mpidr, 0, 0) == 0)
-            link_poll();
+            console_poll_link();
     return STATUS_OK;
 }
 
@@ -344,7 +313,7 @@ void vm_poll(void)
         for (unsigned k = 0; k < vm->nvcpus; k++) {
             uint32_t got;
             while ((got = ring_get(&vm->console_out[k], chunk, sizeof chunk)) != 0)
-                session_stream_write(CHANNEL_CONSOLE_BASE + vm->id, chunk, got);
+                console_guest_output(vm->id, chunk, got);
         }
         if (vm->state == VM_RUNNING && vm->stop_reason != STOP_NONE && all_off(vm)) {
             vm->state = VM_STOPPED;
@@ -358,9 +327,7 @@ void vm_poll(void)
             put64(event + EVENT_VM_STOPPED_ELR, vm->fault_elr);
             put64(event + EVENT_VM_STOPPED_FAR, vm->fault_far);
             put64(event + EVENT_VM_STOPPED_IPA, vm->fault_ipa);
-            if (session_active())
-                session_send(CHANNEL_EVENT, event, sizeof event);
-            else
+            if (console_event(event, sizeof event) != 0)
                 printf_("hvmon: VM %u (%s) stopped, reason %u, ESR 0x%lx ELR 0x%lx FAR 0x%lx\n",
                         vm->id, vm->name, vm->stop_reason, vm->fault_esr, vm->fault_elr, vm->fault_far);
         }

@@ -2,6 +2,7 @@
 
 #include "gicv3.h"
 #include "libc.h"
+#include "spinlock.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "vm.h"
 

@@ -4,7 +4,6 @@
 #include "crc32.h"
 #include "memmap.h"
 #include "protocol.h"
-#include "session.h"
 #include "timer.h"
 #include "vm.h"
 
@@ -44,7 +43,7 @@ static void hvc_time(struct hvc_regs *r, struct vm *caller)
 static void hvc_link_stats(struct hvc_regs *r, struct vm *caller)
 {
     (void)caller;
-    session_stats(&r->x[1], &r->x[2], &r->x[3]);
+    console_link_stats(&r->x[1], &r->x[2], &r->x[3]);
     r->x[0] = 0;
 }
 
