@@ -20,11 +20,10 @@ from .. import protocol as P
 from ..errors import BoardRefused, ConfigError, HvmonError
 from ..transport.link import open_link
 from ..transport.session import Session
+from .compress import pick_codec, plan_pieces
 
 Progress = Callable[[int, int], None]
 MAX_IN_FLIGHT = 2 * P.WINDOW         # requests queued ahead of the window
-COMPRESS_WORTH = 0.9                 # send a block deflated only below this ratio
-DEFLATE_CHUNKS = 4                   # CRC chunks per deflate block: 256 KiB
 
 
 class StubError(BoardRefused):
@@ -273,62 +272,19 @@ class Board:
         else:
             changed = offsets
         stats.skipped = len(data) - sum(len(data[o:o + chunk]) for o in changed)
-        use_deflate = compress and P.Capability.DEFLATE in info.capabilities
-
-        def blocks():
-            """Runs of consecutive changed chunks, at most DEFLATE_CHUNKS long."""
-            run: list[int] = []
-            for offset in changed:
-                if run and (offset != run[-1] + chunk or len(run) == DEFLATE_CHUNKS):
-                    yield run[0], run[-1] + chunk
-                    run = []
-                run.append(offset)
-            if run:
-                yield run[0], run[-1] + chunk
-
-        def deflate(offset: int, end: int) -> bytes:
-            """Raw DEFLATE of data[offset:end] with the up to 32 KiB before it as a preset
-            dictionary. By the time the stub inflates this block those bytes are in its
-            memory: the requests before it wrote them, or skip-unchanged found them equal."""
-            history = data[max(0, offset - P.INFLATE_HISTORY):offset]
-            packer = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY,
-                                      *([history] if history else []))
-            return packer.compress(data[offset:end]) + packer.flush()
-
-        def deflated(offset: int, end: int):
-            """(offset, end, compressed or None) pieces covering [offset, end): a block whose
-            deflate output overflows the stub's staging buffer is halved until it fits, so
-            a well-compressing block is never sent raw for its size alone."""
-            raw = data[offset:end]
-            comp = deflate(offset, end)
-            if len(comp) > COMPRESS_WORTH * len(raw):
-                yield offset, end, None
-            elif len(comp) <= info.staging_size:
-                yield offset, end, comp
-            elif end - offset <= info.data_chunk:
-                yield offset, end, None
-            else:
-                middle = offset + (end - offset) // 2
-                yield from deflated(offset, middle)
-                yield from deflated(middle, end)
-
-        def pieces():
-            for offset, end in blocks():
-                if use_deflate:
-                    yield from deflated(offset, end)
-                else:
-                    yield offset, end, None
+        codec = pick_codec(info.capabilities, compress)
 
         def requests():
-            for offset, end, comp in pieces():
-                raw = data[offset:end]
-                if comp is None:
+            for piece in plan_pieces(data, changed, codec, info.staging_size, info.data_chunk, chunk):
+                offset, raw = piece.offset, data[piece.offset:piece.end]
+                if piece.packed is None:
                     stats.sent_raw += len(raw)
                     for i in range(0, len(raw), info.data_chunk):
-                        piece = raw[i:i + info.data_chunk]
-                        yield (P.Command.MEM_WRITE, (addr + offset + i,), piece,
-                               f"at {addr + offset + i:#x}", len(piece))
+                        part = raw[i:i + info.data_chunk]
+                        yield (P.Command.MEM_WRITE, (addr + offset + i,), part,
+                               f"at {addr + offset + i:#x}", len(part))
                     continue
+                comp = piece.packed
                 stats.sent_deflated += len(comp)
                 stats.deflated_from += len(raw)
                 for i in range(0, len(comp), info.data_chunk):
