@@ -2,7 +2,8 @@
 
 Every step in order: start QEMU or open the line, bring the stub up through U-Boot, then
 per VM its config check, the bytes of each image raw and as the same compression path as
-Board.write would send them (target/compress.py, the first codec in CODECS), and the time
+Board.write would send them (target/packing.py: per block the smallest of raw, deflate
+and LZMA2, through the same block cache, so a real push after it compresses nothing), and the time
 that takes at the profile's line rate (baud / 10 bytes per second: 8N1 spends ten bit
 times on a byte). Framing overhead and round trips are left out: a lower bound."""
 
@@ -12,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import protocol as P
-from ..target.compress import CODECS, plan_pieces
+from ..target.blockcache import BlockCache
+from ..target.packing import DEFLATE, LZMA2, RAW, Packer, block_chunks_for, changed_blocks
 from .board_profile import load_profile
 from .offline import check_vm, offline_board
 from .plan import Plan, PlanError
@@ -31,10 +33,15 @@ def line_rate(baud: int) -> float:
     return baud / 10.0
 
 
-def wire_bytes(data: bytes, codec=CODECS[0]) -> int:
-    """Bytes of data Board.write puts on the wire for a range the board does not hold yet."""
+def wire_bytes(data: bytes, codecs: tuple[str, ...] = (DEFLATE, LZMA2)) -> tuple[int, str]:
+    """Bytes of data Board.write puts on the wire for a range the board does not hold yet
+    (a stub that offers these codecs), and the codecs its blocks went as."""
     changed = list(range(0, len(data), P.CRC_CHUNK))
-    return sum(p.wire for p in plan_pieces(data, changed, codec, P.STAGING_SIZE, P.DATA_CHUNK))
+    packer = Packer(data, codecs, P.STAGING_SIZE, P.DATA_CHUNK, BlockCache())
+    pieces = [piece for offset, end in changed_blocks(changed, P.CRC_CHUNK, block_chunks_for(codecs), len(data))
+              for piece in packer.pieces(offset, end)]
+    used = sorted({piece.codec for piece in pieces}, key=(RAW, DEFLATE, LZMA2).index)
+    return sum(len(p.comp) if p.comp is not None else p.end - p.offset for p in pieces), "+".join(used)
 
 
 def dry_run(plan: Plan, port: str | None = None, image: Path | None = None,
@@ -94,15 +101,15 @@ def _vm_steps(plan, vm, board, rate, preloaded) -> list[Step]:
         # What preload.preload_args places: a raw Image kernel and the initrd.
         preload = {"initrd"} | ({"kernel"} if prepared.kernel.format == "Image" else set())
     for what, ipa, data in prepared.images():
-        packed = wire_bytes(data)
+        packed, codecs = wire_bytes(data)
         sent = 0 if what in preload else packed
         seconds = sent / rate
         note = " (preloaded by QEMU: only CRCs are compared)" if what in preload else ""
         steps.append(Step("push", {"vm": name, "image": what, "ipa": ipa, "raw": len(data),
-                                   "compressed": packed, "codec": CODECS[0].name, "sent": sent,
+                                   "compressed": packed, "codec": codecs, "sent": sent,
                                    "seconds": _round(seconds)},
                           f"{name}: {what} at {ipa:#x}: {len(data)} bytes -> {packed} on the wire "
-                          + (f"({CODECS[0].name})" if packed < len(data) else "(raw: it does not compress)")
+                          + (f"({codecs})" if packed < len(data) else "(raw: it does not compress)")
                           + f", ~{_secs(seconds)}{note}"))
     if vm.start:
         wait = f", wait for {vm.wait_for!r} (up to {vm.timeout:g} s)" if vm.wait_for else ""
