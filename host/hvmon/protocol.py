@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-VERSION = 0x2
+VERSION = 0x3
 MAGIC = 0x4e4d5648
 MAX_PAYLOAD = 0x1100
 DATA_CHUNK = 0x1000
@@ -188,8 +188,8 @@ COMMANDS = {
         Fields((), '<'),
         '', ''),
     Command.VM_CREATE: CommandSpec(
-        'VM_CREATE', 0x10, 'create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console',
-        Fields(('vcpus', 'privileged', 'console_irq', 'console_ipa', 'pcpus', 'entry', 'dtb'), '<IIIQIQQ'),
+        'VM_CREATE', 0x10, "create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console, virtual GIC frames at gicd_ipa/gicr_ipa (0: the board GIC's addresses)",
+        Fields(('vcpus', 'privileged', 'console_irq', 'console_ipa', 'pcpus', 'entry', 'dtb', 'gicd_ipa', 'gicr_ipa'), '<IIIQIQQQQ'),
         Fields(('vm',), '<I'),
         "the VM's name (at most 15 bytes)", ''),
     Command.VM_MAP: CommandSpec(
