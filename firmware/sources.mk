@@ -24,7 +24,7 @@ FW_EMUL := arch/aarch64/emul/vgic.c arch/aarch64/emul/vpl011.c
 FW_VMM_HOST := vmm/memmap.c vmm/hypercall.c vmm/vm.c vmm/console.c
 FW_VMM := $(FW_VMM_HOST) vmm/vcpu.c
 
-FW_LINK_HOST := link/session.c link/requests.c link/cobs.c link/crc32c.c link/inflate.c
+FW_LINK_HOST := link/session.c link/requests.c link/cobs.c link/crc32c.c link/inflate.c link/unlzma.c
 FW_LINK := link/link.c $(FW_LINK_HOST)
 
 FW_MONITOR := monitor/monitor.c monitor/readline.c monitor/commands.c monitor/parse.c

@@ -240,10 +240,10 @@ static int guest_mmio(struct percpu *cpu, struct vcpu *v, uint64_t esr, uint64_t
         spin_unlock(&vm->console_lock);
         value = v32;
         vgic_flush(v);
-    } else if (ipa - BOARD_GICD_BASE < VGIC_DIST_SIZE) {
-        r = vgic_dist_access(vm, ipa - BOARD_GICD_BASE, size, write, &value);
-    } else if (ipa - BOARD_GICR_BASE < (uint64_t)vm->nvcpus * VGIC_REDIST_FRAME) {
-        r = vgic_redist_access(vm, ipa - BOARD_GICR_BASE, size, write, &value);
+    } else if (ipa - vm->gicd_ipa < VGIC_DIST_SIZE) {
+        r = vgic_dist_access(vm, ipa - vm->gicd_ipa, size, write, &value);
+    } else if (ipa - vm->gicr_ipa < (uint64_t)vm->nvcpus * VGIC_REDIST_FRAME) {
+        r = vgic_redist_access(vm, ipa - vm->gicr_ipa, size, write, &value);
         vgic_flush(v);
     } else {
         return -1;

@@ -77,12 +77,22 @@ static int core_free(unsigned core)
 
 int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t privileged,
               uint64_t console_ipa, uint32_t console_irq, uint64_t entry, uint64_t dtb,
-              uint32_t *id, char *why, unsigned n)
+              uint64_t gicd_ipa, uint64_t gicr_ipa, uint32_t *id, char *why, unsigned n)
 {
     if (nvcpus == 0 || nvcpus > MAX_VCPUS)
         return fail(why, n, STATUS_BAD_REQUEST, "vcpus must be 1..4");
     if (console_irq < 32 || console_irq >= VGIC_NR_IRQS || (console_ipa & 0xFFF))
         return fail(why, n, STATUS_BAD_REQUEST, "console irq must be an SPI below 128, ipa page aligned");
+    /* 0: the guest finds its GIC where the board's is, as a DTB cut from the board's says. */
+    gicd_ipa = gicd_ipa ? gicd_ipa : BOARD_GICD_BASE;
+    gicr_ipa = gicr_ipa ? gicr_ipa : BOARD_GICR_BASE;
+    uint64_t gicr_size = (uint64_t)nvcpus * VGIC_REDIST_FRAME;
+    if ((gicd_ipa | gicr_ipa) & (VGIC_DIST_SIZE - 1))
+        return fail(why, n, STATUS_BAD_ALIGNMENT, "the vGIC's IPAs must be 64 KiB aligned");
+    if (overlaps(gicd_ipa, VGIC_DIST_SIZE, gicr_ipa, gicr_size) ||
+        overlaps(console_ipa, 0x1000, gicd_ipa, VGIC_DIST_SIZE) ||
+        overlaps(console_ipa, 0x1000, gicr_ipa, gicr_size))
+        return fail(why, n, STATUS_REFUSED_RANGE, "the vGIC's frames and the console overlap");
     struct vm *vm = NULL;
     for (unsigned i = 0; i < MAX_VMS && !vm; i++)
         if (vms[i].state == VM_FREE)
@@ -118,6 +128,8 @@ int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t 
     vm->privileged = privileged;
     vm->console_ipa = console_ipa;
     vm->console_irq = console_irq;
+    vm->gicd_ipa = gicd_ipa;
+    vm->gicr_ipa = gicr_ipa;
     vm->entry = entry;
     vm->dtb = dtb;
     for (unsigned k = 0; k < nvcpus; k++) {
@@ -166,6 +178,10 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
             return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps another region of this VM");
     if (overlaps(ipa, size, vm->console_ipa, 0x1000))
         return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps the emulated console");
+    /* The vGIC works only while its frames stay out of stage 2: every access must trap. */
+    if (overlaps(ipa, size, vm->gicd_ipa, VGIC_DIST_SIZE) ||
+        overlaps(ipa, size, vm->gicr_ipa, (uint64_t)vm->nvcpus * VGIC_REDIST_FRAME))
+        return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps the virtual GIC");
     if (stage2_map(&vm->s2, ipa, pa, size, kind == REGION_RAM ? S2_NORMAL : S2_DEVICE) != 0)
         return fail(why, n, STATUS_TOO_LARGE, "stage-2 tables exhausted or ipa beyond 40 bits");
     vm->regions[vm->nregions++] = (struct vm_region){ipa, pa, size, kind};

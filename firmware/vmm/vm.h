@@ -50,6 +50,7 @@ struct vm {
     struct vcpu vcpus[MAX_VCPUS];
     uint64_t entry, dtb;             /* IPA of the kernel entry and of its DTB */
     uint64_t console_ipa;
+    uint64_t gicd_ipa, gicr_ipa;     /* where the guest's vGIC frames trap (VM_CREATE) */
     uint32_t console_irq;
     struct vpl011 console;
     struct byte_ring console_in;     /* host -> guest: boot core produces */
@@ -77,7 +78,7 @@ extern struct vm vms[MAX_VMS];
 /* Management, on the boot core. Each returns 0 or a protocol status, with a reason. */
 int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t privileged,
               uint64_t console_ipa, uint32_t console_irq, uint64_t entry, uint64_t dtb,
-              uint32_t *id, char *why, unsigned n);
+              uint64_t gicd_ipa, uint64_t gicr_ipa, uint32_t *id, char *why, unsigned n);
 int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size, char *why, unsigned n);
 int vm_start(uint32_t id, char *why, unsigned n);
 int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n);
