@@ -45,6 +45,23 @@ int vm_owns_pa(uint64_t pa, uint64_t size, const struct vm *except)
     return 0;
 }
 
+int vm_ram_pa(const struct vm *vm, uint64_t ipa, uint64_t len, uint64_t *pa)
+{
+    if (len == 0 || ipa + len < ipa)
+        return -1;
+    for (unsigned r = 0; r < vm->nregions; r++) {
+        const struct vm_region *m = &vm->regions[r];
+        /* Both ends in the one region: a range running on into a neighbouring region is
+         * refused even when that one is RAM of this VM too (their PAs need not touch). */
+        if (m->kind == REGION_RAM && ipa >= m->ipa && ipa - m->ipa < m->size &&
+            len <= m->size - (ipa - m->ipa)) {
+            *pa = m->pa + (ipa - m->ipa);
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* Physical cores the stub may give to guests: those in the DTB, except the boot core and
  * cores another VM holds. */
 static int core_free(unsigned core)
@@ -61,12 +78,22 @@ static int core_free(unsigned core)
 
 int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t privileged,
               uint64_t console_ipa, uint32_t console_irq, uint64_t entry, uint64_t dtb,
-              uint32_t *id, char *why, unsigned n)
+              uint64_t gicd_ipa, uint64_t gicr_ipa, uint32_t *id, char *why, unsigned n)
 {
     if (nvcpus == 0 || nvcpus > MAX_VCPUS)
         return fail(why, n, STATUS_BAD_REQUEST, "vcpus must be 1..4");
     if (console_irq < 32 || console_irq >= VGIC_NR_IRQS || (console_ipa & 0xFFF))
         return fail(why, n, STATUS_BAD_REQUEST, "console irq must be an SPI below 128, ipa page aligned");
+    /* 0: the guest finds its GIC where the board's is, as a DTB cut from the board's says. */
+    gicd_ipa = gicd_ipa ? gicd_ipa : BOARD_GICD_BASE;
+    gicr_ipa = gicr_ipa ? gicr_ipa : BOARD_GICR_BASE;
+    uint64_t gicr_size = (uint64_t)nvcpus * VGIC_REDIST_FRAME;
+    if ((gicd_ipa | gicr_ipa) & (VGIC_DIST_SIZE - 1))
+        return fail(why, n, STATUS_BAD_ALIGNMENT, "the vGIC's IPAs must be 64 KiB aligned");
+    if (overlaps(gicd_ipa, VGIC_DIST_SIZE, gicr_ipa, gicr_size) ||
+        overlaps(console_ipa, 0x1000, gicd_ipa, VGIC_DIST_SIZE) ||
+        overlaps(console_ipa, 0x1000, gicr_ipa, gicr_size))
+        return fail(why, n, STATUS_REFUSED_RANGE, "the vGIC's frames and the console overlap");
     struct vm *vm = NULL;
     for (unsigned i = 0; i < MAX_VMS && !vm; i++)
         if (vms[i].state == VM_FREE)
@@ -102,6 +129,8 @@ int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t 
     vm->privileged = privileged;
     vm->console_ipa = console_ipa;
     vm->console_irq = console_irq;
+    vm->gicd_ipa = gicd_ipa;
+    vm->gicr_ipa = gicr_ipa;
     vm->entry = entry;
     vm->dtb = dtb;
     for (unsigned k = 0; k < nvcpus; k++) {
@@ -150,6 +179,10 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
             return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps another region of this VM");
     if (overlaps(ipa, size, vm->console_ipa, 0x1000))
         return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps the emulated console");
+    /* The vGIC works only while its frames stay out of stage 2: every access must trap. */
+    if (overlaps(ipa, size, vm->gicd_ipa, VGIC_DIST_SIZE) ||
+        overlaps(ipa, size, vm->gicr_ipa, (uint64_t)vm->nvcpus * VGIC_REDIST_FRAME))
+        return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps the virtual GIC");
     if (stage2_map(&vm->s2, ipa, pa, size, kind == REGION_RAM ? S2_NORMAL : S2_DEVICE) != 0)
         return fail(why, n, STATUS_TOO_LARGE, "stage-2 tables exhausted or ipa beyond 40 bits");
     vm->regions[vm->nregions++] = (struct vm_region){ipa, pa, size, kind};
@@ -322,13 +355,13 @@ int vm_destroy(uint32_t id, char *why, unsigned n)
         percpus[vm->vcpus[k].pcpu].vcpu = NULL;
     stage2_release(&vm->s2);
     stage2_flush_tlb(&vm->s2);
-    /* Cache maintenance: scrub the VM's RAM (zero it, DC ZVA) and clean and invalidate
-     * it to PoC, so neither its contents reach the next owner of that RAM nor a dirty
-     * line of it is evicted later over an image the host writes there. Its cores are
-     * off (vm_stop waited for PSCI AFFINITY_INFO): PSCI CPU_OFF wrote their private
-     * caches back (Arm DEN0022, CPU_OFF: the implementation does the cache maintenance
-     * of a core it powers down), and the rest of the caches are coherent with the
-     * stub's Normal write-back accesses here. */
+    /* Cache maintenance: scrub the VM's RAM (zero it with DC ZVA: issue 13, hole 6) and
+     * clean and invalidate it to PoC, so neither its contents reach the next owner of
+     * that RAM nor a dirty line of it is evicted later over an image the host writes
+     * there. Its cores are off (vm_stop waited for PSCI AFFINITY_INFO): PSCI CPU_OFF
+     * wrote their private caches back (Arm DEN0022, CPU_OFF: the implementation does the
+     * cache maintenance of a core it powers down), and the rest of the caches are
+     * coherent with the stub's Normal write-back accesses here. */
     maintain_ram(vm, RAM_SCRUB);
     vm->state = VM_FREE;
     return STATUS_OK;

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from hvmon import protocol as P
 from hvmon.bringup.board_profile import load_profile
 from hvmon.bringup.preload import preload_args
 from hvmon.bringup.qemu import QemuBoard
@@ -283,7 +284,7 @@ def test_guest_output_above_the_prompt_and_console_attach_detach(repl):
     term.keys("Tab")
     term.wait(r"^hvmon> hvc version$")
     term.keys("Enter")
-    term.wait(r"protocol_version = 0x2 \(2\)")
+    term.wait(rf"protocol_version = {P.VERSION:#x} \({P.VERSION}\)")
 
     term.type("console linux")
     term.keys("Enter")
