@@ -35,6 +35,7 @@ class SelftestOptions:
     transfer_bytes: int = 256 << 10    # goodput, each direction
     guest_timeout: float = 180.0
     prompt_timeout: float = 60.0
+    qemu_lifetime: float = 1200.0      # a QEMU board the selftest starts never outlives this
 
 
 def guest_config(profile: BoardProfile, options: SelftestOptions) -> Path | None:
@@ -110,7 +111,8 @@ def run_selftest(profile: BoardProfile, url: str | None = None,
     if url is None:
         from .preload import preload_args
         from .qemu import QemuBoard
-        qemu = QemuBoard(profile, extra_args=preload_args(config) if config else [])
+        qemu = QemuBoard(profile, extra_args=preload_args(config) if config else [],
+                         lifetime=options.qemu_lifetime)
         qemu.start()
         url = qemu.url
         say(f"QEMU {profile.name} running as pid {qemu.pid}, serial on {url}")
