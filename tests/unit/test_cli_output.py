@@ -8,7 +8,7 @@ from hvmon import protocol as P
 from hvmon.target.symbols import Symbolizer
 from hvmon.transport.session import HOST_LOST
 from hvmon.ui.commands.board_cmds import hexdump, status_name
-from hvmon.ui.commands.events import describe_event
+from hvmon.target.events import describe_event
 from tests.unit.test_symbols import build_elf
 
 

@@ -211,10 +211,12 @@ def start_qemu(plan: Plan, profile, smp=None, memory=None, log_path=None, lifeti
 
 
 def reach_board(plan: Plan, url: str | None = None, log=print, image: Path | None = None,
-                qemu_options: dict | None = None, baud: int | None = None) -> Reached:
+                qemu_options: dict | None = None, baud: int | None = None,
+                serial_log=None) -> Reached:
     """Open the plan's line (or start its QEMU board) and return a framed Board. With
     reach = "uboot" a line where the stub does not answer is taken to be at U-Boot and
-    the stub is loaded through loady first."""
+    the stub is loaded through loady first. `serial_log` (a binary sink) gets the text
+    the line carries during a bring-up."""
     from ..target.board import Board
     from ..transport.expect import Expect
     from ..transport.link import open_link
@@ -245,7 +247,7 @@ def reach_board(plan: Plan, url: str | None = None, log=print, image: Path | Non
                 log(f"no stub answers on {url}: bringing it up through U-Boot")
         port = open_link(url, baud)
         try:
-            result = bring_up(Expect(port), profile, image=image, say=log)
+            result = bring_up(Expect(port, serial_log), profile, image=image, say=log)
             log(f"stub {result.version} up on {result.board} in {result.seconds['total']:.2f} s")
             board = Board.attach(port)
         except BaseException:

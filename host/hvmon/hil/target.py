@@ -13,6 +13,7 @@ from ..bringup.bring_up import BringupResult, bring_up
 from ..bringup.qemu import QemuBoard
 from ..errors import HvmonError
 from ..target.board import Board
+from ..target.channel_logs import ChannelLogs
 from ..transport.expect import Expect
 from ..transport.link import open_link
 from .artifacts import LogRouter
@@ -25,14 +26,17 @@ ALIVE_TIMEOUT = 5.0      # seconds an INFO may take before the stub counts as go
 class BoardTarget:
     def __init__(self, profile: BoardProfile, folder: Path, url: str | None = None,
                  qemu_options: dict | None = None, say=None,
-                 serial_sink=None, framed_sink=None):
+                 logs: ChannelLogs | None = None, framed_sink=None):
         self.profile = profile
         self.folder = folder
         self.given_url = url                  # None: the plugin runs a QEMU board
         self.qemu_options = dict(qemu_options or {})
         self.say = say or (lambda text: None)
         folder.mkdir(parents=True, exist_ok=True)
-        self.serial_sink = serial_sink or LogRouter(folder / "serial.log")
+        # Stamped text logs per channel (serial.log, events.log, stub.log, console-*.log),
+        # the layout `hvmon --log-dir` writes too; TestCapture moves them per test.
+        self.logs = logs or ChannelLogs(folder)
+        self.serial_sink = self.logs.serial
         self.framed_sink = framed_sink or LogRouter(folder / "framed-rx.bin")
         self.qemu: QemuBoard | None = None
         self.port = None
@@ -96,6 +100,7 @@ class BoardTarget:
                  f"{self.bringup.seconds['total']:.1f} s")
         if framed:
             self.board = Board.attach(self.port, trace=self.framed_sink)
+            self._record(self.board)
             self._ready()
 
     def _hello(self) -> bool:
@@ -111,7 +116,12 @@ class BoardTarget:
             board.session.close()
             return False
         self.board = board
+        self._record(board)
         return True
+
+    def _record(self, board: Board) -> None:
+        self.logs.note(f"framed mode on {self.url}")
+        board.recorders.append(self.logs.record)
 
     def _ready(self) -> None:
         for hook in self.on_ready:
@@ -126,7 +136,7 @@ class BoardTarget:
             self.port = None
         if self.qemu is not None:
             self.qemu.stop()
-        self.serial_sink.close()
+        self.logs.close()
         self.framed_sink.close()
 
     # --- health and recovery --------------------------------------------------------

@@ -128,6 +128,9 @@ class Board:
         self.consoles: dict[int, bytearray] = {}
         self.on_console = None
         self.on_event = None
+        # f(channel, data) on the pump thread as each frame arrives, like _record: logs
+        # (hvmon.target.channel_logs) see every byte in arrival order.
+        self.recorders: list[Callable[[int, bytes], None]] = []
         self._info: BoardInfo | None = None
         self.codecs: tuple[str, ...] = (DEFLATE, LZMA2)   # what write() may use, if the stub can
         self.block_cache: BlockCache | None = BlockCache()  # None: compress every time
@@ -166,6 +169,8 @@ class Board:
             self.events.append((data[0] if data else 0, data))
         elif channel >= P.Channel.CONSOLE_BASE:
             self.consoles.setdefault(channel - P.Channel.CONSOLE_BASE, bytearray()).extend(data)
+        for recorder in self.recorders:
+            recorder(channel, data)
 
     def _on_stream(self, channel: int, data: bytes) -> None:
         """On the session's dispatcher thread (see Session): on_console may block, raise

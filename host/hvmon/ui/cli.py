@@ -37,6 +37,12 @@ def build_parser() -> ArgParser:
     parser.add_argument("-b", "--board", default=os.environ.get("HVMON_BOARD"),
                         help="board profile name or path to a board.toml (default: qemu-virt)")
     parser.add_argument("--log", help="append everything received on the serial line to this file")
+    parser.add_argument("--log-dir", metavar="DIR",
+                        help="write stamped text logs (serial line, events, stub log, each guest "
+                             "console) into a new folder per run under DIR (config: log_dir)")
+    parser.add_argument("--timestamps", action="store_true",
+                        help="stamp each line shown from the board with the time (config: "
+                             "timestamps)")
     parser.add_argument("--json", action="store_true", help="results as JSON, one document per command")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
     parser.add_argument("words", nargs=argparse.REMAINDER, metavar="COMMAND ...")
@@ -85,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             opts = build_parser().parse_args(argv)
         except HelpShown:
             return 0
-        options = GlobalOptions(opts.port, opts.board, opts.baud, opts.log, opts.json, opts.quiet)
+        options = GlobalOptions(opts.port, opts.board, opts.baud, opts.log, opts.json, opts.quiet,
+                                log_dir=opts.log_dir, timestamps=opts.timestamps)
         ctx = Context(options, prompt=run_repl)
         for sig in SIGNALS:
             signal.signal(sig, ctx.on_interrupt)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import struct
 
-from ... import protocol as P
-from ...target.symbols import Symbolizer
-from ...transport.session import HOST_LOST
+from .. import protocol as P
+from .symbols import Symbolizer
+from ..transport.session import HOST_LOST
 
 
 def describe_event(event: int, payload: bytes, symbols: Symbolizer,
                    names: dict[int, str] | None = None) -> str | None:
     names = names or {}
     if event == P.Event.VM_STOPPED:
-        from ...target.vms import parse_vm_stopped
+        from .vms import parse_vm_stopped
         e = parse_vm_stopped(payload)
         who = f"VM {e.vm}" + (f" ({names[e.vm]})" if e.vm in names else "")
         if e.reason != "fault":
