@@ -40,10 +40,13 @@ class QemuProfile:
 @dataclass(frozen=True)
 class PowerProfile:
     """Shell commands that press a board's buttons (a relay, a switchable USB hub, a lab
-    PDU): the HIL plugin runs them to recover a board whose stub stopped answering."""
+    PDU): `hvmon power`, `up` from a board that is off, the `power` fixture, and the HIL
+    plugin's recovery of a board whose stub stopped answering run them."""
     reset: str | None = None
     power_cycle: str | None = None
     timeout: float = 30.0          # seconds each command may take
+    on: str | None = None
+    off: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,18 +81,19 @@ def _power(data: dict, path: Path) -> PowerProfile:
     section = data.get("power", {})
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: power must be a section [power]")
-    known = {"reset", "power_cycle", "timeout"}
+    known = {"reset", "power_cycle", "timeout", "on", "off"}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigError(f"{path}: [power] unknown key {unknown[0]!r} "
                           f"(known: {', '.join(sorted(known))})")
-    for key in ("reset", "power_cycle"):
+    for key in ("reset", "power_cycle", "on", "off"):
         if key in section and (not isinstance(section[key], str) or not section[key].strip()):
             raise ConfigError(f"{path}: [power] {key} must be a non-empty shell command")
     timeout = section.get("timeout", 30)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise ConfigError(f"{path}: [power] timeout must be a positive number of seconds")
-    return PowerProfile(section.get("reset"), section.get("power_cycle"), float(timeout))
+    return PowerProfile(section.get("reset"), section.get("power_cycle"), float(timeout),
+                        section.get("on"), section.get("off"))
 
 
 def load_profile(name_or_path: str | Path) -> BoardProfile:

@@ -4,7 +4,8 @@ A plan names the board profile, how to reach the stub (already running, or throu
 U-Boot's loady), the VMs to create and start, and what to wait for on each console:
 
     board = "qemu-virt"
-    reach = "uboot"              # "running": the stub must answer already
+    reach = "uboot"              # "running": the stub must answer already; "off": the
+                                 # board is off, its profile's [power] on starts it
     port = "/dev/ttyUSB0"        # optional: without it a QEMU board is started (qemu boards)
     console = "linux"            # optional: attach the terminal to this VM at the end
     [qemu]                       # optional, only for a QEMU board `up` starts itself
@@ -34,12 +35,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ConfigError, StepTimeout
+from ..errors import ConfigError, LinkError, StepTimeout
 from ..target.vmconfig import load_vm_config
 from ..tomlfile import read_toml
 from .preload import preload_args
 
-REACH = ("running", "uboot")
+REACH = ("running", "uboot", "off")
 TOP_KEYS = {"board", "port", "reach", "console", "qemu", "vm"}
 VM_KEYS = {"config", "start", "wait_for", "timeout"}
 QEMU_KEYS = {"smp", "memory", "preload"}
@@ -231,6 +232,8 @@ def reach_board(plan: Plan, url: str | None = None, log=print, image: Path | Non
         log(f"QEMU {profile.name} running as pid {qemu.pid}, serial on {url}")
     baud = baud or profile.uboot.baud
     try:
+        if qemu is None and plan.reach == "off":
+            return _power_on_and_bring_up(plan, profile, url, baud, log, image, serial_log)
         if qemu is None:
             try:
                 board = Board.attach(open_link(url, baud))
@@ -258,6 +261,40 @@ def reach_board(plan: Plan, url: str | None = None, log=print, image: Path | Non
         if qemu is not None:
             qemu.stop()
         raise
+
+
+def _power_on_and_bring_up(plan: Plan, profile, url: str, baud: int, log, image,
+                           serial_log) -> Reached:
+    """reach = "off": the line is opened first where it can be (a USB adapter is there
+    while the board is off, and a board whose U-Boot waits no time must be caught from
+    its first byte); a line that only exists once the board is on (a console server, a
+    QEMU board) is opened when it appears."""
+    from ..target.board import Board
+    from ..transport.expect import Expect
+    from ..transport.link import open_link
+    from .bring_up import bring_up
+    from .power import power
+    try:
+        port = open_link(url, baud)
+    except LinkError:
+        port = None
+    power(profile, "on", url, say=log)
+    deadline = time.monotonic() + profile.power.timeout
+    while port is None:
+        try:
+            port = open_link(url, baud)
+        except LinkError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    try:
+        result = bring_up(Expect(port, serial_log), profile, image=image, say=log)
+        log(f"stub {result.version} up on {result.board} in {result.seconds['total']:.2f} s")
+        board = Board.attach(port)
+    except BaseException:
+        port.close()
+        raise
+    return Reached(board, port, url, brought_up=True)
 
 
 # --- applying it ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The hvmon pytest plugin (entry point `pytest11`: installing hvmon is enough).
 
 Fixtures: `board` (a framed Board on a brought-up stub, checked and recovered before each
-test), `vm` (a factory of guests that are stopped and destroyed after the test), `console`
+test), `power` (on/off/cycle/reset of the board under test), `vm` (a factory of guests that are stopped and destroyed after the test), `console`
 (the console of the board's default guest), `hvmon_target` (the BoardTarget: QEMU process,
 port, link). Options: --hvmon-board, --hvmon-port, --hvmon-plan, --hvmon-pool, --hvmon-vm,
 --hvmon-results. Markers: `hardware` (skipped on the QEMU board), `hvmon_qemu(...)` (QEMU
@@ -22,6 +22,7 @@ from ..target.vms import find_vm
 from .artifacts import TestCapture, folder_for_test
 from .console import Console
 from .guests import VmFactory
+from .power import PowerSwitch
 from .pool import PortLock, pool_entry, worker_id, worker_index
 from .target import BoardTarget
 
@@ -271,3 +272,12 @@ def console(vm, board, hvmon_rig):
         pytest.fail(f"the console fixture needs a guest: give --hvmon-vm (no linux.toml beside "
                     f"{hvmon_rig.settings.profile.path})", pytrace=False)
     return vm(path).console
+
+
+@pytest.fixture
+def power(hvmon_target):
+    """The board under test's power: .on() .off() .cycle() .reset() run its profile's
+    [power] commands (a QEMU board the plugin started is switched itself when the
+    profile has none); .boot_stub() brings the stub up again and returns the Board. The
+    next test finds the board recovered whatever this one left it in."""
+    return PowerSwitch(hvmon_target)

@@ -179,6 +179,40 @@ class BoardTarget:
         time.sleep(0.2)                       # let the reset reach the line before catching U-Boot
         self._bring_up(framed=True)
 
+    # --- the power fixture ------------------------------------------------------------
+
+    def forget_board(self) -> None:
+        """The stub is about to go: end its session (requests would only time out)."""
+        if self.board is not None:
+            self.board.session.close()
+            self.board = None
+
+    def power_off(self) -> None:
+        """After the [power] off command; a QEMU board's process is stopped."""
+        self.forget_board()
+        if self.is_qemu and self.qemu is not None and self.qemu.running():
+            if self.port is not None:
+                self.port.close()
+                self.port = None
+            self.qemu.stop()
+
+    def power_on(self) -> None:
+        """After the [power] on command; a QEMU board that is off starts again (at U-Boot)."""
+        if self.is_qemu and (self.qemu is None or not self.qemu.running()):
+            self._start_qemu()
+            self._open()
+
+    def press_qemu_reset(self) -> None:
+        if self.is_qemu and self.qemu is not None and self.qemu.running():
+            self.qemu.qmp("system_reset")
+
+    def bring_up_again(self) -> None:
+        """The stub through U-Boot again, after the power fixture switched the board."""
+        if self.port is None:
+            self._open()
+        time.sleep(0.2)                       # let a reset reach the line first
+        self._bring_up(framed=True)
+
     def guest_started(self) -> None:
         self.guest_ran = True
 
