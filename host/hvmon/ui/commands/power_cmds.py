@@ -16,6 +16,8 @@ def run_power(ctx, args):
     from ...bringup.power import power
     profile = ctx.profile()
     url = ctx.url() if ctx.port_known() or ctx.has_board() else None
+    if url is not None:
+        ctx.lock_port(url)            # the board's owner decides when it is switched
     if args.action != "on":
         ctx.close()                   # the stub is going: no session left waiting on it
     ran = power(profile, args.action, url, say=ctx.say)

@@ -47,6 +47,8 @@ def up(ctx, plan_path, no_terminal=False, image=None, smp=None, memory=None, sho
                             f"on {board.info().board}")
     else:
         ctx.close()
+        if url is not None:
+            ctx.lock_port(url)
         reached = reach_board(plan, url, log=ctx.say, image=image,
                               qemu_options={"smp": smp, "memory": memory}, baud=ctx.options.baud,
                               serial_log=ctx.serial_log())
