@@ -10,14 +10,24 @@ from ..errors import ConfigError
 from ..tomlfile import read_toml
 
 REPO_ROOT = Path(__file__).resolve().parents[3]    # host/hvmon/bringup/ -> the repository
+# An installed wheel carries the profiles and stub images here (setup.py copies them).
+PACKAGED = Path(__file__).resolve().parents[1] / "data"
 
 
 def boards_dir() -> Path:
-    return Path(os.environ.get("HVMON_BOARDS", REPO_ROOT / "boards"))
+    """$HVMON_BOARDS, else the profiles installed with hvmon, else the checkout's."""
+    return _first("HVMON_BOARDS", PACKAGED / "boards", REPO_ROOT / "boards")
 
 
 def firmware_dir() -> Path:
-    return Path(os.environ.get("HVMON_FIRMWARE", REPO_ROOT / "firmware" / "build"))
+    """$HVMON_FIRMWARE, else the stub images installed with hvmon, else `make firmware`'s."""
+    return _first("HVMON_FIRMWARE", PACKAGED / "firmware", REPO_ROOT / "firmware" / "build")
+
+
+def _first(variable: str, packaged: Path, checkout: Path) -> Path:
+    if os.environ.get(variable):
+        return Path(os.environ[variable])
+    return packaged if packaged.is_dir() else checkout
 
 
 @dataclass(frozen=True)

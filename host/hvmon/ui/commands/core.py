@@ -62,6 +62,20 @@ class Command:
     def parse(self, argv: list[str]) -> argparse.Namespace:
         return self.parser().parse_args(argv)
 
+    def slot_kind(self, positional: list[str]) -> str | None:
+        """What the next positional word completes to, given those before it: the one
+        rule the REPL's completer and the shell completion scripts both follow."""
+        slot = len(positional)
+        if self.name == "vm" and slot == 1:
+            return "file" if positional[0] == "create" else "vm"
+        if slot < len(self.complete):
+            return self.complete[slot]
+        return "file" if self.name == "run" else None
+
+    def options(self) -> list[str]:
+        """Its option strings (-o, --output, ...), for completion."""
+        return sorted(o for a in self.parser()._actions for o in a.option_strings)
+
 
 REGISTRY: dict[str, Command] = {}
 
@@ -137,6 +151,7 @@ class GlobalOptions:
     quiet: bool = False
     log_dir: str | None = None
     timestamps: bool = False
+    wait: float | None = 0.0        # for a port someone holds: 0 fail at once, None forever
 
 
 class Context:
@@ -156,6 +171,7 @@ class Context:
         self.quiet = options.quiet
         self._profile: BoardProfile | None = None
         self._port = None                # the open serial port (pyserial)
+        self._lock = None                # the PortLock on it: one owner per board
         self._board = None               # a framed hvmon.board.Board on that port
         self._log = None
         self._channel_logs = None        # --log-dir: ChannelLogs of this run, made on first use
@@ -223,9 +239,26 @@ class Context:
 
     # --- the connection ----------------------------------------------------------------
 
+    def lock_port(self, url: str) -> None:
+        """Take the board's lock (transport/port_lock.py) before its line is opened."""
+        if self._lock is not None and self._lock.port == url:
+            return
+        from ...transport.port_lock import PortLock
+        self.release_lock()
+        if self.options.wait is None or self.options.wait > 0:
+            self.say(f"waiting for the port {url} to be free")
+        self._lock = PortLock(url, wait=self.options.wait,
+                              hint="--wait waits for it to leave")
+
+    def release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
     def port(self):
         if self._port is None:
             from ...transport.link import open_link
+            self.lock_port(self.url())
             self._port = open_link(self.url(), self.baud())
         return self._port
 
@@ -365,6 +398,7 @@ class Context:
             self._log = None
         if self._channel_logs is not None:
             self._channel_logs.close()       # reopened (appending) if the run goes on
+        self.release_lock()
 
     # --- output --------------------------------------------------------------------------
 
