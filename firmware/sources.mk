@@ -14,7 +14,8 @@ FW_DRIVERS = drivers/uart_$(UART).c
 FW_ARCH_HOST := arch/aarch64/stage2.c arch/aarch64/gicv3.c arch/aarch64/percpu.c \
 	arch/aarch64/exception.c
 FW_ARCH := arch/aarch64/start.S arch/aarch64/vectors.S arch/aarch64/restart.S \
-	arch/aarch64/psci.c arch/aarch64/idle.c arch/aarch64/guest_tlbi.c $(FW_ARCH_HOST)
+	arch/aarch64/psci.c arch/aarch64/idle.c arch/aarch64/guest_tlbi.c arch/aarch64/guest_state.c \
+	$(FW_ARCH_HOST)
 
 # The device models a guest sees: beside the architecture they emulate, but they work on
 # the VMM's struct vm, so they sit in the vmm layer.

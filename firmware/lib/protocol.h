@@ -2,7 +2,7 @@
 #ifndef HVMON_PROTOCOL_H
 #define HVMON_PROTOCOL_H
 
-#define PROTO_VERSION 0x2u
+#define PROTO_VERSION 0x3u
 #define PROTO_MAGIC 0x4e4d5648u
 #define PROTO_MAX_PAYLOAD 0x1100u
 #define PROTO_DATA_CHUNK 0x1000u
@@ -141,7 +141,7 @@
 #define CMD_BYE 0xbu  /* reply, then go back to the text monitor */
 #define CMD_BYE_REQ_SIZE 4u
 #define CMD_BYE_RESP_SIZE 4u
-#define CMD_VM_CREATE 0x10u  /* create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console */
+#define CMD_VM_CREATE 0x10u  /* create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console, virtual GIC frames at gicd_ipa/gicr_ipa (0: the board GIC's addresses) */
 #define CMD_VM_CREATE_REQ_VCPUS 4u
 #define CMD_VM_CREATE_REQ_PRIVILEGED 8u
 #define CMD_VM_CREATE_REQ_CONSOLE_IRQ 12u
@@ -149,7 +149,9 @@
 #define CMD_VM_CREATE_REQ_PCPUS 24u
 #define CMD_VM_CREATE_REQ_ENTRY 28u
 #define CMD_VM_CREATE_REQ_DTB 36u
-#define CMD_VM_CREATE_REQ_SIZE 44u
+#define CMD_VM_CREATE_REQ_GICD_IPA 44u
+#define CMD_VM_CREATE_REQ_GICR_IPA 52u
+#define CMD_VM_CREATE_REQ_SIZE 60u
 #define CMD_VM_CREATE_RESP_VM 4u
 #define CMD_VM_CREATE_RESP_SIZE 8u
 #define CMD_VM_MAP 0x11u  /* map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not another VM's), 1 device passthrough (must not be RAM, the stub's UART or the GIC) */
@@ -200,9 +202,9 @@
 #define HVC_VM_STOP_PRIVILEGED 1
 #define HVC_CORE_STATS 0xc6000009u  /* a physical core's guest exits, interrupts taken while its guest ran, kicks from other cores */
 #define HVC_CORE_STATS_PRIVILEGED 1
-#define HVC_PRINT 0xc6000005u  /* print len bytes of text at addr on the stub's console (LOG channel in framed mode) */
+#define HVC_PRINT 0xc6000005u  /* print len bytes of text at addr: the host's on the LOG channel, a guest's (its own IPA, at most 1024 bytes) on its console */
 #define HVC_PRINT_PRIVILEGED 1
-#define HVC_MEM_CRC 0xc6000004u  /* CRC-32 of [addr, addr+len) in the stub's RAM map */
+#define HVC_MEM_CRC 0xc6000004u  /* CRC-32 of [addr, addr+len): a PA in the RAM map from the host, an IPA of its own RAM from a guest */
 #define HVC_MEM_CRC_PRIVILEGED 1
 #define HVC_COUNT 10u
 

@@ -332,6 +332,7 @@ static void do_vm_create(const struct request *rq)
                        get64(rq->p + CMD_VM_CREATE_REQ_CONSOLE_IPA),
                        get32(rq->p + CMD_VM_CREATE_REQ_CONSOLE_IRQ),
                        get64(rq->p + CMD_VM_CREATE_REQ_ENTRY), get64(rq->p + CMD_VM_CREATE_REQ_DTB),
+                       get64(rq->p + CMD_VM_CREATE_REQ_GICD_IPA), get64(rq->p + CMD_VM_CREATE_REQ_GICR_IPA),
                        &id, why, sizeof why);
     put32(response + CMD_VM_CREATE_RESP_VM, id);
     answer(rq, st, why, CMD_VM_CREATE_RESP_SIZE - PROTO_PAYLOAD_HEADER);

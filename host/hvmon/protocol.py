@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-VERSION = 0x2
+VERSION = 0x3
 MAGIC = 0x4e4d5648
 MAX_PAYLOAD = 0x1100
 DATA_CHUNK = 0x1000
@@ -188,8 +188,8 @@ COMMANDS = {
         Fields((), '<'),
         '', ''),
     Command.VM_CREATE: CommandSpec(
-        'VM_CREATE', 0x10, 'create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console',
-        Fields(('vcpus', 'privileged', 'console_irq', 'console_ipa', 'pcpus', 'entry', 'dtb'), '<IIIQIQQ'),
+        'VM_CREATE', 0x10, "create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console, virtual GIC frames at gicd_ipa/gicr_ipa (0: the board GIC's addresses)",
+        Fields(('vcpus', 'privileged', 'console_irq', 'console_ipa', 'pcpus', 'entry', 'dtb', 'gicd_ipa', 'gicr_ipa'), '<IIIQIQQQQ'),
         Fields(('vm',), '<I'),
         "the VM's name (at most 15 bytes)", ''),
     Command.VM_MAP: CommandSpec(
@@ -239,6 +239,6 @@ HYPERCALLS = (
     Hypercall('vm_state', 0xc6000007, 'state of VM id: 0 free, 1 created, 2 running, 3 stopped; and its last stop reason', ('vm',), ('state', 'stop_reason', 'vcpus'), True),
     Hypercall('vm_stop', 0xc6000008, "stop another VM (a management VM's call; a VM cannot stop itself this way)", ('vm',), (), True),
     Hypercall('core_stats', 0xc6000009, "a physical core's guest exits, interrupts taken while its guest ran, kicks from other cores", ('core',), ('exits', 'irqs', 'kicks'), True),
-    Hypercall('print', 0xc6000005, "print len bytes of text at addr on the stub's console (LOG channel in framed mode)", ('addr', 'len'), ('printed',), True),
-    Hypercall('mem_crc', 0xc6000004, "CRC-32 of [addr, addr+len) in the stub's RAM map", ('addr', 'len'), ('crc',), True),
+    Hypercall('print', 0xc6000005, "print len bytes of text at addr: the host's on the LOG channel, a guest's (its own IPA, at most 1024 bytes) on its console", ('addr', 'len'), ('printed',), True),
+    Hypercall('mem_crc', 0xc6000004, 'CRC-32 of [addr, addr+len): a PA in the RAM map from the host, an IPA of its own RAM from a guest', ('addr', 'len'), ('crc',), True),
 )

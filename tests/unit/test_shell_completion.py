@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from hvmon.ui.cli import REGISTRY        # cli registers `completion` itself
+from hvmon.ui.commands.vm_cmds import ACTIONS as VM_ACTIONS
 
 HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
 
@@ -35,8 +36,7 @@ def bash_complete(script, line: str, cwd) -> list[str]:
 
 CASES = [
     ("hvmon hv", ["hvc"]),
-    ("hvmon -p socket://x:1 --log-dir logs vm ", ["create", "destroy", "info", "list", "reset",
-                                                   "start", "stop"]),
+    ("hvmon -p socket://x:1 --log-dir logs vm ", sorted(VM_ACTIONS)),
     ("hvmon vm create pl", ["plan.toml"]),
     ("hvmon info + hvc ec", ["echo"]),
     ("hvmon power c", ["cycle"]),

@@ -22,13 +22,10 @@ from ..errors import BoardRefused, ConfigError, HvmonError
 from .blockcache import BlockCache
 from ..transport.link import open_link
 from ..transport.session import Session
-from .packing import CODECS, DEFLATE, LZMA2, RAW, Packer, Piece
+from .packing import CODECS, DEFLATE, LZMA2, RAW, Packer, Piece, block_chunks_for, changed_blocks
 
 Progress = Callable[[int, int], None]
 MAX_IN_FLIGHT = 2 * P.WINDOW         # requests queued ahead of the window
-DEFLATE_CHUNKS = 4                   # CRC chunks per deflate block: 256 KiB
-LZMA_CHUNKS = 8                      # per block when LZMA2 may be used: 512 KiB, about
-                                     # staging_size of LZMA2 output on kernel data
 COMPRESS_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
@@ -315,19 +312,10 @@ class Board:
         codecs = tuple(codec for codec, capability in ((DEFLATE, P.Capability.DEFLATE),
                                                        (LZMA2, P.Capability.LZMA2))
                        if compress and capability in info.capabilities and codec in self.codecs)
-        block_chunks = LZMA_CHUNKS if LZMA2 in codecs else DEFLATE_CHUNKS
+        block_chunks = block_chunks_for(codecs)
 
         def blocks():
-            """Runs of consecutive changed chunks, at most block_chunks long (the last
-            chunk ends with the data)."""
-            run: list[int] = []
-            for offset in changed:
-                if run and (offset != run[-1] + chunk or len(run) == block_chunks):
-                    yield run[0], min(run[-1] + chunk, len(data))
-                    run = []
-                run.append(offset)
-            if run:
-                yield run[0], min(run[-1] + chunk, len(data))
+            return changed_blocks(changed, chunk, block_chunks, len(data))
 
         cache = self.block_cache
         hits, misses = (cache.hits, cache.misses) if cache else (0, 0)
