@@ -2,7 +2,7 @@
 #ifndef HVMON_PROTOCOL_H
 #define HVMON_PROTOCOL_H
 
-#define PROTO_VERSION 0x2u
+#define PROTO_VERSION 0x3u
 #define PROTO_MAGIC 0x4e4d5648u
 #define PROTO_MAX_PAYLOAD 0x1100u
 #define PROTO_DATA_CHUNK 0x1000u
@@ -36,13 +36,14 @@
 #define STATUS_NOT_SUPPORTED 0x7u  /* hypercall or feature not implemented */
 #define STATUS_TOO_LARGE 0x8u  /* length larger than the stub accepts in one request */
 #define STATUS_NO_PRIVILEGE 0x9u  /* caller may not use this hypercall */
+#define STATUS_FAULTED 0xau  /* the stub took an exception while carrying out the request; the reason gives ESR, ELR and FAR (an EVENT FAULT follows) */
 
 #define CAP_DEFLATE 0x1u  /* MEM_STAGE + MEM_INFLATE (raw DEFLATE, RFC 1951) */
 #define CAP_CRC_LIST 0x2u  /* MEM_CRC with chunk > 0 */
 #define CAP_HVC 0x4u  /* HVC requests through the hypercall table */
 
 #define EVENT_LOST 0x1u  /* bytes of a channel were dropped because the host did not drain them */
-#define EVENT_FAULT 0x2u  /* the stub took an unexpected exception while in framed mode */
+#define EVENT_FAULT 0x2u  /* the stub took an unexpected exception while in framed mode; command and tag name the request it was carrying out (0, 0: none), which is answered FAULTED unless its answer went before it ran on (JUMP) */
 #define EVENT_VM_STOPPED 0x3u  /* a VM stopped: reason 1 SYSTEM_OFF, 2 SYSTEM_RESET, 3 fault (esr/elr/far/ipa of the guest), 4 stopped by the host */
 #define EVENT_LOST_CHANNEL 4u
 #define EVENT_LOST_BYTES 8u
@@ -51,7 +52,9 @@
 #define EVENT_FAULT_ELR 12u
 #define EVENT_FAULT_FAR 20u
 #define EVENT_FAULT_SPSR 28u
-#define EVENT_FAULT_SIZE 36u
+#define EVENT_FAULT_COMMAND 36u
+#define EVENT_FAULT_TAG 40u
+#define EVENT_FAULT_SIZE 44u
 #define EVENT_VM_STOPPED_VM 4u
 #define EVENT_VM_STOPPED_REASON 8u
 #define EVENT_VM_STOPPED_ESR 12u
@@ -61,7 +64,7 @@
 #define EVENT_VM_STOPPED_SIZE 44u
 
 /* Commands; *_REQ_x / *_RESP_x are byte offsets of fields in the payload. */
-#define CMD_INFO 0x1u  /* protocol version, board, capabilities, RAM map, protected ranges, limits */
+#define CMD_INFO 0x1u  /* protocol version, board, capabilities, RAM map, protected ranges, limits; pa_bits: the physical address size (ID_AA64MMFR0_EL1.PARange), ipa_bits: a VM's guest-physical address size (VTCR_EL2.T0SZ) */
 #define CMD_INFO_REQ_SIZE 4u
 #define CMD_INFO_RESP_PROTOCOL_VERSION 4u
 #define CMD_INFO_RESP_MAX_PAYLOAD 6u
@@ -71,7 +74,9 @@
 #define CMD_INFO_RESP_STAGING_SIZE 16u
 #define CMD_INFO_RESP_BOOT_ID 20u
 #define CMD_INFO_RESP_RAM_COUNT 24u
-#define CMD_INFO_RESP_SIZE 28u
+#define CMD_INFO_RESP_PA_BITS 28u
+#define CMD_INFO_RESP_IPA_BITS 32u
+#define CMD_INFO_RESP_SIZE 36u
 #define CMD_MEM_WRITE 0x2u  /* write the data bytes at addr */
 #define CMD_MEM_WRITE_REQ_ADDR 4u
 #define CMD_MEM_WRITE_REQ_SIZE 12u

@@ -27,6 +27,10 @@ void session_send(unsigned channel, const uint8_t *payload, uint32_t len);
 /* Wait (at most timeout_ms) until the host acknowledged everything sent. */
 void session_drain(uint64_t timeout_ms);
 
+/* After a fault cut a request short: free its window slot, so that frame is not carried
+ * out again when the sequence comes round to the slot (requests.c's request_faulted). */
+void session_abandon_request(void);
+
 /* Leave framed mode (BYE). */
 void session_leave(void);
 

@@ -2,6 +2,7 @@
 
 #include "percpu.h"
 #include "print.h"
+#include "stage2.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 
 extern char __image_start[], __image_end[];
@@ -23,9 +24,21 @@ static void cpus_init(const void *dtb)
             percpus[next++].mpidr = ids[i];
 }
 
+/* ID_AA64MMFR0_EL1.PARange, bits [3:0]: 0 32 bits, 1 36, 2 40, 3 42, 4 44, 5 48, 6 52
+ * (Arm ARM D17.2.64). Stage 2 outputs at most S2_PA_BITS whatever the core has (VTCR_EL2.PS,
+ * stage2.h); an unknown encoding is taken as the smallest. */
+unsigned memmap_pa_bits(uint64_t id_aa64mmfr0)
+{
+    static const unsigned bits[] = {32, 36, 40, 42, 44, 48, 52};
+    unsigned range = (unsigned)(id_aa64mmfr0 & 0xF);
+    unsigned pa = range < sizeof bits / sizeof bits[0] ? bits[range] : 32;
+    return pa < S2_PA_BITS ? pa : S2_PA_BITS;
+}
+
 void memmap_init(const void *dtb)
 {
     cpus_init(dtb);
+    map.pa_bits = memmap_pa_bits(read_sysreg(id_aa64mmfr0_el1));
     map.stub_base = (uintptr_t)__image_start;
     map.stub_end = (uintptr_t)__image_end;
     uint32_t dtb_size = fdt_valid_size(dtb);

@@ -18,9 +18,12 @@ struct memmap {
     int ram_from_dtb;         /* 0: the board profile's fallback range */
     uint64_t stub_base, stub_end;
     uint64_t dtb, dtb_size;   /* the boot loader's DTB, kept for guests later */
+    unsigned pa_bits;         /* physical addresses a VM's stage 2 can reach (below) */
 };
 
 void memmap_init(const void *dtb);
+/* ID_AA64MMFR0_EL1.PARange as bits, capped at what VTCR_EL2.PS gives stage 2 (40). */
+unsigned memmap_pa_bits(uint64_t id_aa64mmfr0);
 const struct memmap *memmap_get(void);
 
 /* 0 when [addr, addr+len) may be accessed that way; otherwise -1 and a one-line

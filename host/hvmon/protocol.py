@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-VERSION = 0x2
+VERSION = 0x3
 MAGIC = 0x4e4d5648
 MAX_PAYLOAD = 0x1100
 DATA_CHUNK = 0x1000
@@ -46,6 +46,7 @@ class Status(IntEnum):
     NOT_SUPPORTED = 0x7
     TOO_LARGE = 0x8
     NO_PRIVILEGE = 0x9
+    FAULTED = 0xa
 
 
 class Capability(IntFlag):
@@ -71,6 +72,7 @@ STATUS_DOC = {
     Status.NOT_SUPPORTED: 'hypercall or feature not implemented',
     Status.TOO_LARGE: 'length larger than the stub accepts in one request',
     Status.NO_PRIVILEGE: 'caller may not use this hypercall',
+    Status.FAULTED: 'the stub took an exception while carrying out the request; the reason gives ESR, ELR and FAR (an EVENT FAULT follows)',
 }
 
 
@@ -125,9 +127,9 @@ class Command(IntEnum):
 
 COMMANDS = {
     Command.INFO: CommandSpec(
-        'INFO', 0x1, 'protocol version, board, capabilities, RAM map, protected ranges, limits',
+        'INFO', 0x1, "protocol version, board, capabilities, RAM map, protected ranges, limits; pa_bits: the physical address size (ID_AA64MMFR0_EL1.PARange), ipa_bits: a VM's guest-physical address size (VTCR_EL2.T0SZ)",
         Fields((), '<'),
-        Fields(('protocol_version', 'max_payload', 'window', 'data_chunk', 'capabilities', 'staging_size', 'boot_id', 'ram_count'), '<HHHHIIII'),
+        Fields(('protocol_version', 'max_payload', 'window', 'data_chunk', 'capabilities', 'staging_size', 'boot_id', 'ram_count', 'pa_bits', 'ipa_bits'), '<HHHHIIIIII'),
         '', 'ram ranges (base u64, size u64) x ram_count, protected ranges (base u64, size u64, name char[16]) until the end, then board name and version as NUL-terminated strings'),
     Command.MEM_WRITE: CommandSpec(
         'MEM_WRITE', 0x2, 'write the data bytes at addr',
@@ -218,7 +220,7 @@ COMMANDS = {
 
 EVENT_FIELDS = {
     Event.LOST: Fields(('channel', 'bytes'), '<II'),
-    Event.FAULT: Fields(('esr', 'elr', 'far', 'spsr'), '<QQQQ'),
+    Event.FAULT: Fields(('esr', 'elr', 'far', 'spsr', 'command', 'tag'), '<QQQQII'),
     Event.VM_STOPPED: Fields(('vm', 'reason', 'esr', 'elr', 'far', 'ipa'), '<IIQQQQ'),
 }
 

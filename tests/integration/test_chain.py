@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from hvmon import protocol as P
 from tests.budget import remaining
 from tests.integration.test_repl import HVMON, LINUX, Terminal, brought_up_board, results
 
@@ -102,7 +103,7 @@ def test_named_board_default_and_alias_from_the_user_config(url, env, tmp_path):
     by_alias = hvmon(env, "ping")                      # no -p: the default board
     assert by_alias.returncode == 0, by_alias.stderr
     assert by_alias.stdout.splitlines()[:2] == ["echo: x0 = 0 (OK)", "  a = 0x3 (3)"]
-    assert "protocol_version = 0x2" in by_alias.stdout
+    assert f"protocol_version = {P.VERSION:#x}" in by_alias.stdout
     by_name = hvmon(env, "-p", "q", "--json", "info")
     assert json.loads(by_name.stdout)["board"] == "qemu-virt"
 

@@ -16,6 +16,13 @@ struct exception_frame {
 typedef void (*exception_recovery_fn)(void) __attribute__((noreturn));
 void exception_set_recovery(exception_recovery_fn recover);
 
+/* The syndrome registers of the last fault reported: what comes after the report (a host
+ * session's FAULTED answer and FAULT event) tells the host from these. */
+struct exception_record {
+    uint64_t esr, elr, far, spsr;
+};
+const struct exception_record *exception_last(void);
+
 void exception_report(struct exception_frame *frame) __attribute__((noreturn));
 /* Tell the reporter the monitor is healthy again (a fault in the report itself must
  * not recurse forever). */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define S2_IPA_BITS 34
+#define S2_PA_BITS 40              /* VTCR_EL2.PS below; descriptors keep PA bits [39:12] */
 #define S2_ROOT_PAGES 16           /* 2^(34 - 21) level-2 entries, 512 per page */
 
 /* Whether RAM is mapped with 2 MiB blocks where it can be (the board profile's

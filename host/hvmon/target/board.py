@@ -65,6 +65,8 @@ class BoardInfo:
     protected: tuple[Range, ...]
     board: str
     version: str
+    pa_bits: int = 40            # physical addresses a VM's stage 2 can reach
+    ipa_bits: int = 34           # a VM's guest-physical address space
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,31 @@ class HvcResult:
     def status(self) -> int:
         value = self.x[0]
         return value - (1 << 64) if value >= 1 << 63 else value
+
+
+@dataclass(frozen=True)
+class StubFault:
+    """An EVENT FAULT: the stub took an unexpected exception in framed mode. `command` and
+    `tag` name the request it was carrying out (0 and 0: none); a request not yet answered
+    is answered FAULTED, one answered before it ran on (JUMP) only has this event."""
+    esr: int
+    elr: int
+    far: int
+    spsr: int
+    command: int
+    tag: int
+
+    @property
+    def command_name(self) -> str:
+        if self.command == 0:
+            return ""
+        known = self.command in P.Command.__members__.values()
+        return P.Command(self.command).name if known else f"{self.command:#x}"
+
+
+def parse_fault(payload: bytes) -> StubFault:
+    return StubFault(*struct.unpack_from(P.EVENT_FIELDS[P.Event.FAULT].format, payload,
+                                         P.PAYLOAD_HEADER))
 
 
 @dataclass
@@ -150,6 +177,23 @@ class Board:
         if self.on_event:
             self.on_event(event, payload)
 
+    def wait_event(self, kind: P.Event, timeout: float = 10.0, start: int = 0) -> bytes:
+        """The payload of the first event of this kind at or after index `start` of
+        `events` (events arrive on the session's thread); AssertionError after timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for event, payload in self.events[start:]:
+                if event == kind:
+                    return payload
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no {P.Event(kind).name} event within {timeout:g} s")
+            time.sleep(0.02)
+
+    @property
+    def faults(self) -> list[StubFault]:
+        """Every EVENT FAULT this session received, oldest first."""
+        return [parse_fault(payload) for event, payload in list(self.events) if event == P.Event.FAULT]
+
     def close(self) -> None:
         if self.session:
             self.session.close()
@@ -219,7 +263,8 @@ class Board:
         if self._info and not refresh:
             return self._info
         fields, data = self.call(P.Command.INFO)
-        (version, max_payload, window, chunk, caps, staging, boot_id, ram_count) = fields
+        (version, max_payload, window, chunk, caps, staging, boot_id, ram_count, pa_bits,
+         ipa_bits) = fields
         ram, at = [], 0
         for _ in range(ram_count):
             base, size = struct.unpack_from("<QQ", data, at)
@@ -234,7 +279,8 @@ class Board:
             at += 32
         board, version_text = data[at:].split(b"\0")[:2]
         self._info = BoardInfo(version, max_payload, window, chunk, P.Capability(caps), staging,
-                               boot_id, tuple(ram), tuple(protected), board.decode(), version_text.decode())
+                               boot_id, tuple(ram), tuple(protected), board.decode(), version_text.decode(),
+                               pa_bits, ipa_bits)
         return self._info
 
     def check_range(self, addr: int, length: int, writing: bool) -> None:
