@@ -147,7 +147,7 @@
 #define CMD_VM_CREATE_REQ_SIZE 44u
 #define CMD_VM_CREATE_RESP_VM 4u
 #define CMD_VM_CREATE_RESP_SIZE 8u
-#define CMD_VM_MAP 0x11u  /* map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not another VM's), 1 device passthrough (must not be RAM, the stub's UART or the GIC) */
+#define CMD_VM_MAP 0x11u  /* map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not another VM's), 1 device passthrough (must not be RAM, the stub's UART, the GIC or a device another VM holds); pa below 2^pa_bits and ipa below 2^ipa_bits (INFO); all or nothing */
 #define CMD_VM_MAP_REQ_VM 4u
 #define CMD_VM_MAP_REQ_KIND 8u
 #define CMD_VM_MAP_REQ_IPA 12u

@@ -44,6 +44,24 @@ int vm_owns_pa(uint64_t pa, uint64_t size, const struct vm *except)
     return 0;
 }
 
+/* A device region of any VM (this one included: a device is mapped once) overlapping
+ * [pa, pa+size), and the VM that holds it. */
+const struct vm_region *vm_device_holder(uint64_t pa, uint64_t size, const struct vm **holder)
+{
+    for (unsigned i = 0; i < MAX_VMS; i++) {
+        const struct vm *vm = &vms[i];
+        if (vm->state == VM_FREE)
+            continue;
+        for (unsigned r = 0; r < vm->nregions; r++)
+            if (vm->regions[r].kind == REGION_DEVICE &&
+                overlaps(pa, size, vm->regions[r].pa, vm->regions[r].size)) {
+                *holder = vm;
+                return &vm->regions[r];
+            }
+    }
+    return NULL;
+}
+
 /* Physical cores the stub may give to guests: those in the DTB, except the boot core and
  * cores another VM holds. */
 static int core_free(unsigned core)
@@ -125,8 +143,21 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
         return fail(why, n, STATUS_BAD_REQUEST, "memory can only be added before the VM starts");
     if (vm->nregions == MAX_REGIONS)
         return fail(why, n, STATUS_TOO_LARGE, "too many regions");
-    if (size == 0 || ((ipa | pa | size) & 0xFFF) || ipa + size < ipa || pa + size < pa)
+    if (size == 0 || ((ipa | pa | size) & 0xFFF))
         return fail(why, n, STATUS_BAD_ALIGNMENT, "ipa, pa and size must be 4 KiB multiples");
+    /* Both ranges inside what stage 2 can express: a wider PA would be cut to the
+     * descriptor's bits and alias low memory (such as the stub itself). */
+    if (ipa + size < ipa || ipa + size > (1UL << S2_IPA_BITS)) {
+        snprintf_(why, n, "ipa 0x%lx+0x%lx is beyond the VM's %u-bit guest-physical space",
+                  ipa, size, S2_IPA_BITS);
+        return STATUS_REFUSED_RANGE;
+    }
+    unsigned pa_bits = memmap_get()->pa_bits;
+    if (pa + size < pa || pa + size > (1UL << pa_bits)) {
+        snprintf_(why, n, "pa 0x%lx+0x%lx is beyond the board's %u-bit physical address range",
+                  pa, size, pa_bits);
+        return STATUS_REFUSED_RANGE;
+    }
     if (kind == REGION_RAM) {
         if (memmap_check(pa, size, MEM_WRITE, why, n) != 0)
             return STATUS_REFUSED_RANGE;
@@ -141,6 +172,13 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
             overlaps(pa, size, BOARD_GICD_BASE, VGIC_DIST_SIZE) ||
             overlaps(pa, size, BOARD_GICR_BASE, MAX_CPUS * VGIC_REDIST_FRAME))
             return fail(why, n, STATUS_REFUSED_RANGE, "the stub's UART and the GIC are not handed out");
+        const struct vm *holder;
+        const struct vm_region *r = vm_device_holder(pa, size, &holder);
+        if (r) {
+            snprintf_(why, n, "pa 0x%lx+0x%lx overlaps device 0x%lx-0x%lx of VM %u (%s)", pa, size,
+                      r->pa, r->pa + r->size - 1, holder->id, holder->name);
+            return STATUS_REFUSED_RANGE;
+        }
     } else {
         return fail(why, n, STATUS_BAD_REQUEST, "unknown region kind");
     }
@@ -149,8 +187,11 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
             return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps another region of this VM");
     if (overlaps(ipa, size, vm->console_ipa, 0x1000))
         return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps the emulated console");
-    if (stage2_map(&vm->s2, ipa, pa, size, kind == REGION_RAM ? S2_NORMAL : S2_DEVICE) != 0)
-        return fail(why, n, STATUS_TOO_LARGE, "stage-2 tables exhausted or ipa beyond 40 bits");
+    if (stage2_map(&vm->s2, ipa, pa, size, kind == REGION_RAM ? S2_NORMAL : S2_DEVICE) != 0) {
+        snprintf_(why, n, "not enough stage-2 table pages left for ipa 0x%lx+0x%lx (nothing "
+                  "was mapped)", ipa, size);
+        return STATUS_TOO_LARGE;
+    }
     vm->regions[vm->nregions++] = (struct vm_region){ipa, pa, size, kind};
     return STATUS_OK;
 }

@@ -86,6 +86,9 @@ int vm_destroy(uint32_t id, char *why, unsigned n);
 struct vm *vm_get(uint32_t id);
 /* Does [pa, pa+size) overlap the RAM of a VM other than `except`? */
 int vm_owns_pa(uint64_t pa, uint64_t size, const struct vm *except);
+/* The device region (passthrough) of any VM overlapping [pa, pa+size), or NULL; a device
+ * belongs to one VM only. */
+const struct vm_region *vm_device_holder(uint64_t pa, uint64_t size, const struct vm **holder);
 
 /* Boot core, every loop: console bytes and stop events towards the host. */
 void vm_poll(void);

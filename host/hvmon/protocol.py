@@ -187,7 +187,7 @@ COMMANDS = {
         Fields(('vm',), '<I'),
         "the VM's name (at most 15 bytes)", ''),
     Command.VM_MAP: CommandSpec(
-        'VM_MAP', 0x11, "map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not another VM's), 1 device passthrough (must not be RAM, the stub's UART or the GIC)",
+        'VM_MAP', 0x11, "map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not another VM's), 1 device passthrough (must not be RAM, the stub's UART, the GIC or a device another VM holds); pa below 2^pa_bits and ipa below 2^ipa_bits (INFO); all or nothing",
         Fields(('vm', 'kind', 'ipa', 'pa', 'length'), '<IIQQQ'),
         Fields((), '<'),
         '', ''),

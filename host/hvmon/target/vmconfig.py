@@ -15,6 +15,10 @@ PAGE = 4096
 TOP_KEYS = {"name", "cpus", "memory", "kernel", "initrd", "dtb", "cmdline", "console",
             "passthrough", "privileged"}
 DEFAULT_CMDLINE = "console=ttyAMA0 earlycon=pl011,0x09000000"
+# What the stub's stage 2 reaches when the board has not said (INFO pa_bits / ipa_bits):
+# PA bits [39:12] in a descriptor (VTCR_EL2.PS 40 bits), a 34-bit IPA (VTCR_EL2.T0SZ 30).
+PA_BITS = 40
+IPA_BITS = 34
 
 
 @dataclass(frozen=True)
@@ -92,27 +96,32 @@ def _overlap(a0, a1, b0, b1) -> bool:
     return a0 < b1 and b0 < a1
 
 
-def load_vm_config(path: str | Path | Mapping, ram=(), protected=(), taken=()) -> VmConfig:
+def load_vm_config(path: str | Path | Mapping, ram=(), protected=(), taken=(),
+                   pa_bits: int = PA_BITS, ipa_bits: int = IPA_BITS) -> VmConfig:
     """ram / protected: the board's Range lists (Board.info()); taken: PA ranges
-    (start, end) other VMs hold. Physical addresses left out are allocated here.
-    A mapping instead of a path is a config built in Python (vm_config_from_dict)."""
+    (start, end) other VMs hold; pa_bits / ipa_bits: the address sizes the stub reports.
+    Physical addresses left out are allocated here. A mapping instead of a path is a
+    config built in Python (vm_config_from_dict)."""
     if isinstance(path, Mapping):
-        return vm_config_from_dict(path, ram=ram, protected=protected, taken=taken)
+        return vm_config_from_dict(path, ram=ram, protected=protected, taken=taken,
+                                   pa_bits=pa_bits, ipa_bits=ipa_bits)
     path = Path(path)
-    return _parse(path, read_toml(path), ram, protected, taken)
+    return _parse(path, read_toml(path), ram, protected, taken, pa_bits, ipa_bits)
 
 
 def vm_config_from_dict(data: Mapping, base: str | Path = ".", ram=(), protected=(),
-                        taken=()) -> VmConfig:
+                        taken=(), pa_bits: int = PA_BITS, ipa_bits: int = IPA_BITS) -> VmConfig:
     """The same keys and checks as a TOML file, from a dict (a test's VM written inline).
     Relative file paths are taken from `base`; errors name the config as `<dict NAME>`."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"a VM config must be a dict of keys, not {type(data).__name__}")
     label = f"<dict {data.get('name', '?')}>"
-    return _parse(Path(base).resolve() / label, dict(data), ram, protected, taken)
+    return _parse(Path(base).resolve() / label, dict(data), ram, protected, taken, pa_bits,
+                  ipa_bits)
 
 
-def _parse(path: Path, data: dict, ram, protected, taken) -> VmConfig:
+def _parse(path: Path, data: dict, ram, protected, taken, pa_bits: int = PA_BITS,
+           ipa_bits: int = IPA_BITS) -> VmConfig:
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise _err(path, unknown[0], f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
@@ -167,14 +176,34 @@ def _parse(path: Path, data: dict, ram, protected, taken) -> VmConfig:
         irqs = tuple(_int(path, f"{key}.irqs", q, 32) for q in t.get("irqs", []))
         passthrough.append(Passthrough(pa, size, ipa, irqs))
 
-    # IPA space of the VM: its regions, console and passthrough must not overlap.
+    # IPA space of the VM: inside its ipa_bits; regions, console and passthrough must not
+    # overlap.
     spans = [(f"memory[{i}]", r.ipa, r.end) for i, r in enumerate(regions)]
     spans += [("console", console_ipa, console_ipa + PAGE)]
     spans += [(f"passthrough[{i}]", p.ipa, p.ipa + p.size) for i, p in enumerate(passthrough)]
+    for key, start, end in spans:
+        if end > 1 << ipa_bits:
+            raise _err(path, f"{key}.ipa", f"{start:#x}+{end - start:#x} is beyond the VM's "
+                       f"{ipa_bits}-bit guest-physical space")
     for a in range(len(spans)):
         for b in range(a + 1, len(spans)):
             if _overlap(spans[a][1], spans[a][2], spans[b][1], spans[b][2]):
                 raise _err(path, spans[b][0], f"IPA range overlaps {spans[a][0]}")
+
+    # Passthrough: device ranges inside the physical address range (a wider address would
+    # alias low memory in a stage-2 descriptor), clear of RAM, the stub and each other.
+    devices = []
+    for i, p in enumerate(passthrough):
+        key = f"passthrough[{i}].pa"
+        if p.pa + p.size > 1 << pa_bits:
+            raise _err(path, key, f"{p.pa:#x}+{p.size:#x} is beyond the board's {pa_bits}-bit "
+                       "physical address range")
+        for what, a, b in ([("the board's RAM", m.base, m.end) for m in ram]
+                           + [(f"protected range {r.name}", r.base, r.end) for r in protected]
+                           + devices):
+            if _overlap(p.pa, p.pa + p.size, a, b):
+                raise _err(path, key, f"{p.pa:#x}+{p.size:#x} overlaps {what}")
+        devices.append((f"passthrough[{i}]", p.pa, p.pa + p.size))
 
     # Physical memory: inside board RAM, clear of the stub and of other VMs.
     blocked = [(r.base, r.end, f"protected range {r.name}") for r in protected]
@@ -184,6 +213,9 @@ def _parse(path: Path, data: dict, ram, protected, taken) -> VmConfig:
         key = f"memory[{i}].pa"
         if r.pa is None:
             r = Region(r.ipa, r.size, _allocate(path, key, r.size, ram, blocked + placed))
+        if r.pa + r.size > 1 << pa_bits:
+            raise _err(path, key, f"{r.pa:#x}+{r.size:#x} is beyond the board's {pa_bits}-bit "
+                       "physical address range")
         if ram and not any(m.base <= r.pa and r.pa + r.size <= m.end for m in ram):
             raise _err(path, key, f"{r.pa:#x}+{r.size:#x} is not inside the board's RAM")
         for a, b, what in blocked + placed:
