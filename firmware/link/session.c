@@ -215,6 +215,14 @@ static void flush_streams(void)
     pump();
 }
 
+uint32_t session_stream_lost(unsigned channel)
+{
+    for (unsigned i = 0; i < sizeof streams / sizeof streams[0]; i++)
+        if (streams[i].channel == channel)
+            return streams[i].lost;
+    return 0;
+}
+
 void session_stream_write(unsigned channel, const uint8_t *data, uint32_t len)
 {
     for (unsigned i = 0; i < sizeof streams / sizeof streams[0]; i++) {
@@ -223,7 +231,8 @@ void session_stream_write(unsigned channel, const uint8_t *data, uint32_t len)
             continue;
         for (uint32_t k = 0; k < len; k++) {
             if (s->head - s->tail == s->size) {
-                s->lost++;
+                if (s->lost != UINT32_MAX)       /* the event's field: saturate, not wrap */
+                    s->lost++;
                 bytes_lost++;
             } else {
                 s->buf[s->head++ % s->size] = data[k];

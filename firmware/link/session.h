@@ -20,6 +20,8 @@ int session_active(void);
  * does not drain it and the buffer is full, bytes are counted as lost and the host is
  * told with an EVENT LOST. */
 void session_stream_write(unsigned channel, const uint8_t *data, uint32_t len);
+/* Bytes of a stream channel dropped since the host was last told (EVENT LOST). */
+uint32_t session_stream_lost(unsigned channel);
 
 /* One message on CONTROL or EVENT, delivered reliably; waits for window room. */
 void session_send(unsigned channel, const uint8_t *payload, uint32_t len);

@@ -7,9 +7,12 @@
 #include "memmap.h"
 #include "parse.h"
 #include "print.h"
+#include "protocol.h"
 #include "psci.h"
+#include "session.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "uart.h"
+#include "vm.h"
 
 #define MD_DEFAULT_LEN 0x100
 
@@ -65,9 +68,16 @@ void print_info(void)
 
 static void cmd_info(int argc, char **argv)
 {
+    static const char *const states[] = {"free", "created", "running", "stopped"};
     (void)argc;
     (void)argv;
     print_info();
+    /* Guests run on at the text monitor; what they print while no host reads it is
+     * counted here until a host's session reports it (EVENT LOST). */
+    for (unsigned i = 0; i < MAX_VMS; i++)
+        if (vms[i].state != VM_FREE)
+            printf_("VM %u (%s) %s, %u bytes of console output lost\n", i, vms[i].name,
+                    states[vms[i].state & 3], session_stream_lost(CHANNEL_CONSOLE_BASE + i));
 }
 
 static void cmd_md(int argc, char **argv)
