@@ -2,6 +2,7 @@
 
 #include "bytes.h"
 #include "crc32.h"
+#include "gicv3.h"
 #include "hypercall.h"
 #include "inflate.h"
 #include "libc.h"
@@ -80,6 +81,22 @@ static uint32_t put_range(uint8_t *out, uint64_t base, uint64_t size, const char
     return 16;
 }
 
+/* base u64, size u64, flags u32, name char[LIMIT_RESERVED_NAME] (NUL-padded). */
+static uint32_t put_reserved(uint8_t *out, const struct mem_reserved *r)
+{
+    put64(out, r->base);
+    put64(out + 8, r->size);
+    put32(out + 16, r->flags);
+    memset(out + 20, 0, LIMIT_RESERVED_NAME);
+    memcpy(out + 20, r->name, strlen(r->name));
+    return 20 + LIMIT_RESERVED_NAME;
+}
+
+/* The largest INFO must fit one response. */
+_Static_assert(CMD_INFO_RESP_SIZE + MEMMAP_MAX_RAM * 16 + 4 + 2 * 32 + 4 +
+               MEMMAP_MAX_RESERVED * (20 + LIMIT_RESERVED_NAME) + 64 <= PROTO_MAX_PAYLOAD,
+               "INFO outgrows a frame");
+
 static uint32_t put_string(uint8_t *out, const char *s)
 {
     uint32_t n = (uint32_t)strlen(s) + 1;
@@ -99,6 +116,7 @@ static void do_info(const struct request *rq)
     put32(r + CMD_INFO_RESP_STAGING_SIZE, PROTO_STAGING_SIZE);
     put32(r + CMD_INFO_RESP_BOOT_ID, session_boot_id());
     put32(r + CMD_INFO_RESP_RAM_COUNT, (uint32_t)m->ram_count);
+    put32(r + CMD_INFO_RESP_GIC_INTIDS, gic_intid_count());
     uint32_t at = CMD_INFO_RESP_SIZE;
     for (int i = 0; i < m->ram_count; i++)
         at += put_range(r + at, m->ram[i].base, m->ram[i].size, NULL);
@@ -107,6 +125,10 @@ static void do_info(const struct request *rq)
     at += put_range(r + at, m->stub_base, m->stub_end - m->stub_base, "stub");
     if (m->dtb_size)
         at += put_range(r + at, m->dtb, m->dtb_size, "boot-dtb");
+    put32(r + at, (uint32_t)m->reserved_count);
+    at += 4;
+    for (int i = 0; i < m->reserved_count; i++)
+        at += put_reserved(r + at, &m->reserved[i]);
     at += put_string(r + at, BOARD_NAME);
     at += put_string(r + at, HVMON_VERSION);
     respond(rq, STATUS_OK, at - PROTO_PAYLOAD_HEADER);
@@ -270,6 +292,8 @@ static void answer(const struct request *rq, int status, const char *why, uint32
         return refuse(rq, (unsigned)status, why);
     respond(rq, STATUS_OK, body_len);
 }
+
+_Static_assert(MAX_VCPUS <= 4, "VM_CREATE's pcpus field carries one byte per vCPU in a u32");
 
 static void do_vm_create(const struct request *rq)
 {

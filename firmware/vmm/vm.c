@@ -44,6 +44,17 @@ int vm_owns_pa(uint64_t pa, uint64_t size, const struct vm *except)
     return 0;
 }
 
+/* An SPI of this board (32 .. its GIC's INTID count - 1), or a reason naming the limit. */
+static int spi_refused(uint32_t intid, const char *what, char *why, unsigned n)
+{
+    unsigned count = gic_intid_count();
+    if (intid >= 32 && intid < count)
+        return 0;
+    snprintf_(why, n, "%s %u is not an SPI of this board: its GIC has SPIs 32..%u "
+              "(GICD_TYPER.ITLinesNumber %u)", what, intid, count - 1, gic_typer() & 0x1F);
+    return 1;
+}
+
 /* Physical cores the stub may give to guests: those in the DTB, except the boot core and
  * cores another VM holds. */
 static int core_free(unsigned core)
@@ -62,10 +73,14 @@ int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t 
               uint64_t console_ipa, uint32_t console_irq, uint64_t entry, uint64_t dtb,
               uint32_t *id, char *why, unsigned n)
 {
-    if (nvcpus == 0 || nvcpus > MAX_VCPUS)
-        return fail(why, n, STATUS_BAD_REQUEST, "vcpus must be 1..4");
-    if (console_irq < 32 || console_irq >= VGIC_NR_IRQS || (console_ipa & 0xFFF))
-        return fail(why, n, STATUS_BAD_REQUEST, "console irq must be an SPI below 128, ipa page aligned");
+    if (nvcpus == 0 || nvcpus > MAX_VCPUS) {
+        snprintf_(why, n, "vcpus must be 1..%u", MAX_VCPUS);
+        return STATUS_BAD_REQUEST;
+    }
+    if (spi_refused(console_irq, "console irq", why, n))
+        return STATUS_BAD_REQUEST;
+    if (console_ipa & 0xFFF)
+        return fail(why, n, STATUS_BAD_REQUEST, "console ipa must be page aligned");
     struct vm *vm = NULL;
     for (unsigned i = 0; i < MAX_VMS && !vm; i++)
         if (vms[i].state == VM_FREE)
@@ -137,6 +152,8 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
         for (int r = 0; r < m->ram_count; r++)
             if (overlaps(pa, size, m->ram[r].base, m->ram[r].size))
                 return fail(why, n, STATUS_REFUSED_RANGE, "a device region may not cover RAM");
+        if (memmap_check_reserved(pa, size, why, n) != 0)   /* firmware's, outside /memory */
+            return STATUS_REFUSED_RANGE;
         if (overlaps(pa, size, BOARD_UART_BASE & ~0xFFFUL, 0x1000) ||
             overlaps(pa, size, BOARD_GICD_BASE, VGIC_DIST_SIZE) ||
             overlaps(pa, size, BOARD_GICR_BASE, MAX_CPUS * VGIC_REDIST_FRAME))
@@ -162,8 +179,8 @@ int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n)
         return fail(why, n, STATUS_BAD_REQUEST, "no such VM");
     if (vm->state != VM_CREATED)
         return fail(why, n, STATUS_BAD_REQUEST, "interrupts can only be added before the VM starts");
-    if (intid < 32 || intid >= VGIC_NR_IRQS)
-        return fail(why, n, STATUS_BAD_REQUEST, "only SPIs 32..127 can be handed to a VM");
+    if (spi_refused(intid, "interrupt", why, n))
+        return STATUS_BAD_REQUEST;
     if (intid == BOARD_UART_IRQ || intid == vm->console_irq)
         return fail(why, n, STATUS_REFUSED_RANGE, "the stub's UART and the VM's console keep their interrupts");
     for (unsigned i = 0; i < MAX_VMS; i++)
@@ -176,7 +193,7 @@ int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n)
 /* Route the VM's physical SPIs to its vCPU 0's core (enable), or take them back. */
 static void route_irqs(struct vm *vm, int enable)
 {
-    for (uint32_t intid = 32; intid < VGIC_NR_IRQS; intid++)
+    for (uint32_t intid = 32; intid < VGIC_MAX_INTIDS; intid++)
         if (vm_owns_irq(vm, intid))
             gic_spi_route(intid, percpus[vm->vcpus[0].pcpu].mpidr, enable);
 }

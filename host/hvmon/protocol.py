@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-VERSION = 0x2
+VERSION = 0x3
 MAGIC = 0x4e4d5648
 MAX_PAYLOAD = 0x1100
 DATA_CHUNK = 0x1000
@@ -18,6 +18,13 @@ CRC_SIZE = 0x4
 DELIMITER = 0x0
 PAYLOAD_HEADER = 4
 RESPONSE = 0x80
+
+MAX_VCPUS = 4  # vCPUs of one VM (each pinned to a physical core of its own)
+MAX_REGIONS = 8  # VM_MAP regions (RAM and passthrough) of one VM
+MAX_INTIDS = 1020  # INTIDs the vGIC has state for: GICv3's largest SPI is 1019 (IHI 0069, 2.2.1); a board has 32 * (GICD_TYPER.ITLinesNumber + 1) of them, at most this
+GICR_FRAME = 0x20000  # bytes of one GICv3 redistributor (RD_base + SGI_base, IHI 0069, 12.10)
+MAX_RESERVED = 32  # reserved ranges the stub records from the boot DTB; more are merged into the last one
+RESERVED_NAME = 44  # bytes of a reserved range's name in INFO (a node name of up to 31 characters, '@' and its unit address; NUL-padded)
 
 
 class FrameType(IntEnum):
@@ -58,6 +65,13 @@ class Event(IntEnum):
     LOST = 0x1
     FAULT = 0x2
     VM_STOPPED = 0x3
+
+
+class ReservedFlag(IntFlag):
+    NO_MAP = 0x1
+    MEMRESERVE = 0x2
+    DYNAMIC = 0x4
+    MERGED = 0x8
 
 
 STATUS_DOC = {
@@ -125,10 +139,10 @@ class Command(IntEnum):
 
 COMMANDS = {
     Command.INFO: CommandSpec(
-        'INFO', 0x1, 'protocol version, board, capabilities, RAM map, protected ranges, limits',
+        'INFO', 0x1, 'protocol version, board, capabilities, RAM map, protected and reserved ranges, limits',
         Fields((), '<'),
-        Fields(('protocol_version', 'max_payload', 'window', 'data_chunk', 'capabilities', 'staging_size', 'boot_id', 'ram_count'), '<HHHHIIII'),
-        '', 'ram ranges (base u64, size u64) x ram_count, protected ranges (base u64, size u64, name char[16]) until the end, then board name and version as NUL-terminated strings'),
+        Fields(('protocol_version', 'max_payload', 'window', 'data_chunk', 'capabilities', 'staging_size', 'boot_id', 'ram_count', 'gic_intids'), '<HHHHIIIII'),
+        '', 'ram ranges (base u64, size u64) x ram_count; protected count u32, then that many (base u64, size u64, name char[16]); reserved count u32, then that many (base u64, size u64, flags u32, name char[RESERVED_NAME]); then board name and version as NUL-terminated strings'),
     Command.MEM_WRITE: CommandSpec(
         'MEM_WRITE', 0x2, 'write the data bytes at addr',
         Fields(('addr',), '<Q'),
@@ -185,12 +199,12 @@ COMMANDS = {
         Fields(('vm',), '<I'),
         "the VM's name (at most 15 bytes)", ''),
     Command.VM_MAP: CommandSpec(
-        'VM_MAP', 0x11, "map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not another VM's), 1 device passthrough (must not be RAM, the stub's UART or the GIC)",
+        'VM_MAP', 0x11, "map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not reserved memory, not another VM's), 1 device passthrough (must not be RAM, reserved memory, the stub's UART or the GIC)",
         Fields(('vm', 'kind', 'ipa', 'pa', 'length'), '<IIQQQ'),
         Fields((), '<'),
         '', ''),
     Command.VM_IRQ: CommandSpec(
-        'VM_IRQ', 0x16, "hand physical SPI intid to the VM (same INTID inside): routed to its vCPU 0's core, injected with the HW bit so the guest's EOI deactivates it",
+        'VM_IRQ', 0x16, "hand physical SPI intid (below the board's gic_intids) to the VM (same INTID inside): routed to its vCPU 0's core, injected with the HW bit so the guest's EOI deactivates it",
         Fields(('vm', 'intid'), '<II'),
         Fields((), '<'),
         '', ''),

@@ -53,6 +53,37 @@ class Range:
 
 
 @dataclass(frozen=True)
+class Reserved:
+    """A range the board's boot DTB reserves (/memreserve/ or a /reserved-memory child):
+    the stub refuses every request and VM region that touches it. A DYNAMIC one (size,
+    no reg) was placed by nobody and reserves nothing."""
+    base: int
+    size: int
+    flags: P.ReservedFlag
+    name: str
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+    @property
+    def path(self) -> str:
+        """How the stub names it: /reserved-memory/NAME, or /memreserve/."""
+        if self.flags & (P.ReservedFlag.MEMRESERVE | P.ReservedFlag.MERGED):
+            return self.name
+        return f"/reserved-memory/{self.name}"
+
+    @property
+    def enforced(self) -> bool:
+        return not self.flags & P.ReservedFlag.DYNAMIC
+
+    def __str__(self) -> str:
+        if not self.enforced:
+            return f"{self.path} (size {self.size:#x}, not placed)"
+        return f"{self.path} {self.base:#x}-{self.end - 1:#x}"
+
+
+@dataclass(frozen=True)
 class BoardInfo:
     protocol_version: int
     max_payload: int
@@ -65,6 +96,15 @@ class BoardInfo:
     protected: tuple[Range, ...]
     board: str
     version: str
+    gic_intids: int = P.MAX_INTIDS          # INTIDs 0..gic_intids-1 exist on the board's GIC
+    reserved: tuple[Reserved, ...] = ()
+
+    @property
+    def blocked(self) -> tuple[Range, ...]:
+        """What no write and no VM's RAM may touch: the protected ranges and every
+        placed reservation (named as the stub names them)."""
+        return self.protected + tuple(Range(r.base, r.size, r.path) for r in self.reserved
+                                      if r.enforced)
 
 
 @dataclass(frozen=True)
@@ -219,7 +259,7 @@ class Board:
         if self._info and not refresh:
             return self._info
         fields, data = self.call(P.Command.INFO)
-        (version, max_payload, window, chunk, caps, staging, boot_id, ram_count) = fields
+        (version, max_payload, window, chunk, caps, staging, boot_id, ram_count, intids) = fields
         ram, at = [], 0
         for _ in range(ram_count):
             base, size = struct.unpack_from("<QQ", data, at)
@@ -232,9 +272,19 @@ class Board:
             base, size, name = struct.unpack_from("<QQ16s", data, at)
             protected.append(Range(base, size, name.rstrip(b"\0").decode()))
             at += 32
+        (count,) = struct.unpack_from("<I", data, at)
+        at += 4
+        reserved = []
+        entry = f"<QQI{P.RESERVED_NAME}s"
+        for _ in range(count):
+            base, size, flags, name = struct.unpack_from(entry, data, at)
+            reserved.append(Reserved(base, size, P.ReservedFlag(flags),
+                                     name.split(b"\0")[0].decode(errors="replace")))
+            at += struct.calcsize(entry)
         board, version_text = data[at:].split(b"\0")[:2]
         self._info = BoardInfo(version, max_payload, window, chunk, P.Capability(caps), staging,
-                               boot_id, tuple(ram), tuple(protected), board.decode(), version_text.decode())
+                               boot_id, tuple(ram), tuple(protected), board.decode(),
+                               version_text.decode(), intids, tuple(reserved))
         return self._info
 
     def check_range(self, addr: int, length: int, writing: bool) -> None:
@@ -245,6 +295,12 @@ class Board:
         if not any(r.base <= addr and addr + length <= r.end for r in info.ram):
             rams = ", ".join(map(str, info.ram))
             raise ConfigError(f"{addr:#x}+{length:#x} is not inside RAM ({rams})")
+        dtb = next((r for r in info.protected if r.name == "boot-dtb"), None)
+        if not writing and dtb and dtb.base <= addr and addr + length <= dtb.end:
+            return                        # the boot DTB reads even where a reservation covers it
+        for r in info.reserved:
+            if r.enforced and addr < r.end and r.base < addr + length:
+                raise ConfigError(f"{addr:#x}+{length:#x} overlaps reserved memory {r}")
         if writing:
             for r in info.protected:
                 if addr < r.end and r.base < addr + length:

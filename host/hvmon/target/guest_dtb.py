@@ -7,10 +7,11 @@ import struct
 
 import libfdt
 
+from .. import protocol as P
 from ..errors import ConfigError
 from .vmconfig import Layout, VmConfig
 
-GICR_FRAME = 0x20000
+GICR_FRAME = P.GICR_FRAME      # one redistributor per vCPU
 KEEP_COMPATIBLE = ("arm,gic-v3", "arm,armv8-timer", "arm,armv7-timer", "fixed-clock")
 
 

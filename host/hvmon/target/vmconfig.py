@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import protocol as P
 from ..errors import ConfigError
 from ..tomlfile import read_toml
 
@@ -92,27 +93,59 @@ def _overlap(a0, a1, b0, b1) -> bool:
     return a0 < b1 and b0 < a1
 
 
-def load_vm_config(path: str | Path | Mapping, ram=(), protected=(), taken=()) -> VmConfig:
-    """ram / protected: the board's Range lists (Board.info()); taken: PA ranges
-    (start, end) other VMs hold. Physical addresses left out are allocated here.
+@dataclass(frozen=True)
+class BoardLimits:
+    """What the board offers a VM, from Board.info(): ram and protected are Range lists,
+    reserved the DTB's reservations (board.Reserved), taken the PA ranges (start, end)
+    other VMs hold, gic_intids the INTIDs its GIC has. The defaults know no board: any
+    RAM is taken as given, and any SPI GICv3 has (up to MAX_INTIDS) is allowed."""
+    ram: tuple = ()
+    protected: tuple = ()
+    taken: tuple = ()
+    reserved: tuple = ()
+    gic_intids: int = P.MAX_INTIDS
+
+
+def load_vm_config(path: str | Path | Mapping, ram=(), protected=(), taken=(), reserved=(),
+                   gic_intids: int = P.MAX_INTIDS) -> VmConfig:
+    """ram / protected / reserved / gic_intids: the board's, from Board.info(); taken: PA
+    ranges (start, end) other VMs hold. Physical addresses left out are allocated here.
     A mapping instead of a path is a config built in Python (vm_config_from_dict)."""
+    board = BoardLimits(tuple(ram), tuple(protected), tuple(taken), tuple(reserved), gic_intids)
     if isinstance(path, Mapping):
-        return vm_config_from_dict(path, ram=ram, protected=protected, taken=taken)
+        return _from_dict(path, ".", board)
     path = Path(path)
-    return _parse(path, read_toml(path), ram, protected, taken)
+    return _parse(path, read_toml(path), board)
 
 
 def vm_config_from_dict(data: Mapping, base: str | Path = ".", ram=(), protected=(),
-                        taken=()) -> VmConfig:
+                        taken=(), reserved=(), gic_intids: int = P.MAX_INTIDS) -> VmConfig:
     """The same keys and checks as a TOML file, from a dict (a test's VM written inline).
     Relative file paths are taken from `base`; errors name the config as `<dict NAME>`."""
+    return _from_dict(data, base, BoardLimits(tuple(ram), tuple(protected), tuple(taken),
+                                              tuple(reserved), gic_intids))
+
+
+def _from_dict(data: Mapping, base: str | Path, board: BoardLimits) -> VmConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(f"a VM config must be a dict of keys, not {type(data).__name__}")
     label = f"<dict {data.get('name', '?')}>"
-    return _parse(Path(base).resolve() / label, dict(data), ram, protected, taken)
+    return _parse(Path(base).resolve() / label, dict(data), board)
 
 
-def _parse(path: Path, data: dict, ram, protected, taken) -> VmConfig:
+def _spi(path: Path, key: str, value, board: BoardLimits) -> int:
+    """An SPI INTID the board's GIC has (32 .. gic_intids - 1)."""
+    intid = _int(path, key, value, 32)
+    if intid >= board.gic_intids:
+        whose = ("the board's GIC has" if board.gic_intids < P.MAX_INTIDS
+                 else "GICv3 has")
+        raise _err(path, key, f"INTID {intid} is not an SPI of this board: {whose} SPIs "
+                   f"32..{board.gic_intids - 1}")
+    return intid
+
+
+def _parse(path: Path, data: dict, board: BoardLimits) -> VmConfig:
+    ram, protected, taken = board.ram, board.protected, board.taken
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise _err(path, unknown[0], f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
@@ -130,8 +163,8 @@ def _parse(path: Path, data: dict, ram, protected, taken) -> VmConfig:
             raise _err(path, "cpus", "a list of distinct physical cores (core 0 runs the stub)")
     else:
         pcpus = (0,) * _int(path, "cpus", cpus, 1)
-    if len(pcpus) > 4:
-        raise _err(path, "cpus", "at most 4 vCPUs")
+    if len(pcpus) > P.MAX_VCPUS:
+        raise _err(path, "cpus", f"at most {P.MAX_VCPUS} vCPUs")
 
     if not isinstance(data["memory"], list) or not data["memory"]:
         raise _err(path, "memory", "must be a list of {ipa, size, pa} tables")
@@ -150,11 +183,9 @@ def _parse(path: Path, data: dict, ram, protected, taken) -> VmConfig:
     if console.get("kind", "pl011") != "pl011":
         raise _err(path, "console.kind", "only 'pl011' is emulated on this board")
     console_ipa = _int(path, "console.ipa", console.get("ipa", 0x09000000))
-    console_irq = _int(path, "console.irq", console.get("irq", 33), 32)
+    console_irq = _spi(path, "console.irq", console.get("irq", 33), board)
     if console_ipa % PAGE:
         raise _err(path, "console.ipa", "must be 4 KiB aligned")
-    if console_irq >= 128:
-        raise _err(path, "console.irq", "must be an SPI INTID below 128")
 
     passthrough = []
     for i, entry in enumerate(data.get("passthrough", [])):
@@ -164,8 +195,15 @@ def _parse(path: Path, data: dict, ram, protected, taken) -> VmConfig:
         ipa = _int(path, f"{key}.ipa", t.get("ipa", pa))
         if (pa | size | ipa) % PAGE:
             raise _err(path, key, "pa, size and ipa must be 4 KiB aligned")
-        irqs = tuple(_int(path, f"{key}.irqs", q, 32) for q in t.get("irqs", []))
+        irqs = tuple(_spi(path, f"{key}.irqs", q, board) for q in t.get("irqs", []))
+        for r in board.reserved:
+            if r.enforced and _overlap(pa, pa + size, r.base, r.end):
+                raise _err(path, f"{key}.pa", f"{pa:#x}+{size:#x} overlaps reserved memory {r}")
         passthrough.append(Passthrough(pa, size, ipa, irqs))
+    if len(regions) + len(passthrough) > P.MAX_REGIONS:
+        raise _err(path, "passthrough" if passthrough else "memory",
+                   f"{len(regions)} memory and {len(passthrough)} passthrough regions: the stub "
+                   f"maps at most {P.MAX_REGIONS} per VM")
 
     # IPA space of the VM: its regions, console and passthrough must not overlap.
     spans = [(f"memory[{i}]", r.ipa, r.end) for i, r in enumerate(regions)]
@@ -178,6 +216,7 @@ def _parse(path: Path, data: dict, ram, protected, taken) -> VmConfig:
 
     # Physical memory: inside board RAM, clear of the stub and of other VMs.
     blocked = [(r.base, r.end, f"protected range {r.name}") for r in protected]
+    blocked += [(r.base, r.end, f"reserved memory {r}") for r in board.reserved if r.enforced]
     blocked += [(a, b, "another VM's memory") for a, b in taken]
     placed = []
     for i, r in enumerate(regions):
