@@ -89,7 +89,7 @@ void vgic_cpu_init(struct vcpu *v)
 }
 
 /* GICD_IPRIORITYR<n>, byte n per INTID: SGIs and PPIs live in the GICR, INTIDs the board
- * does not have read as zero and ignore writes (IHI 0069, 12.9.19). */
+ * does not have read as zero and ignore writes (IHI 0069, GICD_IPRIORITYR<n>). */
 static void priority_access(struct vgic_dist *d, unsigned first, unsigned size, int write,
                             uint64_t *value, unsigned limit)
 {

@@ -24,7 +24,8 @@ struct vgic_dist {
     uint32_t config[2 * VGIC_WORDS];       /* two bits per INTID */
     uint8_t priority[VGIC_MAX_INTIDS];
     /* GICD_IROUTER<n> bits 31:0 (IRM, Aff2.Aff1.Aff0): Aff3 (39:32) is RES0 because the
-     * guest's GICD_TYPER.A3V is 0 (IHI 0069, 12.9.22), so 4 bytes per INTID hold it all. */
+     * guest's GICD_TYPER.A3V is 0 (IHI 0069, GICD_IROUTER<n>.Aff3), so 4 bytes per
+     * INTID hold it all. */
     uint32_t route[VGIC_MAX_INTIDS];
 };
 
