@@ -60,7 +60,7 @@ def check_unique(spec: dict) -> None:
 
 # The [protocol] numbers both sides get as constants (PROTO_X in C, X in Python).
 LIMITS = ("version", "magic", "max_payload", "data_chunk", "window", "staging_size",
-          "inflate_history", "crc_chunk", "header_size", "crc_size", "delimiter")
+          "inflate_history", "unlzma_history", "crc_chunk", "header_size", "crc_size", "delimiter")
 
 
 def _number(value: int) -> str:

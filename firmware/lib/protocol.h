@@ -9,6 +9,7 @@
 #define PROTO_WINDOW 0x8u
 #define PROTO_STAGING_SIZE 0x20000u
 #define PROTO_INFLATE_HISTORY 0x8000u
+#define PROTO_UNLZMA_HISTORY 0x1000000u
 #define PROTO_CRC_CHUNK 0x10000u
 #define PROTO_HEADER_SIZE 0x8u
 #define PROTO_CRC_SIZE 0x4u
@@ -47,6 +48,7 @@
 #define CAP_DEFLATE 0x1u  /* MEM_STAGE + MEM_INFLATE (raw DEFLATE, RFC 1951) */
 #define CAP_CRC_LIST 0x2u  /* MEM_CRC with chunk > 0 */
 #define CAP_HVC 0x4u  /* HVC requests through the hypercall table */
+#define CAP_LZMA2 0x8u  /* MEM_STAGE + MEM_UNLZMA (raw LZMA2 chunks, as in .xz files) */
 
 #define EVENT_LOST 0x1u  /* bytes of a channel were dropped because the host did not drain them */
 #define EVENT_FAULT 0x2u  /* the stub took an unexpected exception while in framed mode */
@@ -101,6 +103,14 @@
 #define CMD_MEM_INFLATE_REQ_HISTORY 24u
 #define CMD_MEM_INFLATE_REQ_SIZE 28u
 #define CMD_MEM_INFLATE_RESP_SIZE 4u
+#define CMD_MEM_UNLZMA 0xcu  /* decode staging[0:comp_len] (raw LZMA2 chunks) to addr; must give raw_len bytes whose CRC-32 is raw_crc; matches may reach back into the history bytes just before addr (at most unlzma_history: a preset dictionary already in place) */
+#define CMD_MEM_UNLZMA_REQ_ADDR 4u
+#define CMD_MEM_UNLZMA_REQ_RAW_LEN 12u
+#define CMD_MEM_UNLZMA_REQ_COMP_LEN 16u
+#define CMD_MEM_UNLZMA_REQ_RAW_CRC 20u
+#define CMD_MEM_UNLZMA_REQ_HISTORY 24u
+#define CMD_MEM_UNLZMA_REQ_SIZE 28u
+#define CMD_MEM_UNLZMA_RESP_SIZE 4u
 #define CMD_MEM_READ 0x5u  /* read len bytes (at most data_chunk) from addr */
 #define CMD_MEM_READ_REQ_ADDR 4u
 #define CMD_MEM_READ_REQ_LEN 12u
@@ -144,7 +154,7 @@
 #define CMD_BYE 0xbu  /* reply, then go back to the text monitor */
 #define CMD_BYE_REQ_SIZE 4u
 #define CMD_BYE_RESP_SIZE 4u
-#define CMD_VM_CREATE 0x10u  /* create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console */
+#define CMD_VM_CREATE 0x10u  /* create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console, virtual GIC frames at gicd_ipa/gicr_ipa (0: the board GIC's addresses) */
 #define CMD_VM_CREATE_REQ_VCPUS 4u
 #define CMD_VM_CREATE_REQ_PRIVILEGED 8u
 #define CMD_VM_CREATE_REQ_CONSOLE_IRQ 12u
@@ -152,7 +162,9 @@
 #define CMD_VM_CREATE_REQ_PCPUS 24u
 #define CMD_VM_CREATE_REQ_ENTRY 28u
 #define CMD_VM_CREATE_REQ_DTB 36u
-#define CMD_VM_CREATE_REQ_SIZE 44u
+#define CMD_VM_CREATE_REQ_GICD_IPA 44u
+#define CMD_VM_CREATE_REQ_GICR_IPA 52u
+#define CMD_VM_CREATE_REQ_SIZE 60u
 #define CMD_VM_CREATE_RESP_VM 4u
 #define CMD_VM_CREATE_RESP_SIZE 8u
 #define CMD_VM_MAP 0x11u  /* map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not reserved memory, not another VM's), 1 device passthrough (must not be RAM, reserved memory, the stub's UART or the GIC) */
@@ -203,9 +215,9 @@
 #define HVC_VM_STOP_PRIVILEGED 1
 #define HVC_CORE_STATS 0xc6000009u  /* a physical core's guest exits, interrupts taken while its guest ran, kicks from other cores */
 #define HVC_CORE_STATS_PRIVILEGED 1
-#define HVC_PRINT 0xc6000005u  /* print len bytes of text at addr on the stub's console (LOG channel in framed mode) */
+#define HVC_PRINT 0xc6000005u  /* print len bytes of text at addr: the host's on the LOG channel, a guest's (its own IPA, at most 1024 bytes) on its console */
 #define HVC_PRINT_PRIVILEGED 1
-#define HVC_MEM_CRC 0xc6000004u  /* CRC-32 of [addr, addr+len) in the stub's RAM map */
+#define HVC_MEM_CRC 0xc6000004u  /* CRC-32 of [addr, addr+len): a PA in the RAM map from the host, an IPA of its own RAM from a guest */
 #define HVC_MEM_CRC_PRIVILEGED 1
 #define HVC_COUNT 10u
 

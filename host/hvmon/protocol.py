@@ -12,6 +12,7 @@ DATA_CHUNK = 0x1000
 WINDOW = 0x8
 STAGING_SIZE = 0x20000
 INFLATE_HISTORY = 0x8000
+UNLZMA_HISTORY = 0x1000000
 CRC_CHUNK = 0x10000
 HEADER_SIZE = 0x8
 CRC_SIZE = 0x4
@@ -59,6 +60,7 @@ class Capability(IntFlag):
     DEFLATE = 0x1
     CRC_LIST = 0x2
     HVC = 0x4
+    LZMA2 = 0x8
 
 
 class Event(IntEnum):
@@ -121,6 +123,7 @@ class Command(IntEnum):
     MEM_WRITE = 0x2
     MEM_STAGE = 0x3
     MEM_INFLATE = 0x4
+    MEM_UNLZMA = 0xc
     MEM_READ = 0x5
     MEM_CRC = 0x6
     MEM_FILL = 0x7
@@ -155,6 +158,11 @@ COMMANDS = {
         'compressed bytes (at most data_chunk)', ''),
     Command.MEM_INFLATE: CommandSpec(
         'MEM_INFLATE', 0x4, 'inflate staging[0:comp_len] (raw DEFLATE) to addr; must give raw_len bytes whose CRC-32 is raw_crc; the stream may refer back into the history bytes just before addr (at most 32768: a preset dictionary already in place)',
+        Fields(('addr', 'raw_len', 'comp_len', 'raw_crc', 'history'), '<QIIII'),
+        Fields((), '<'),
+        '', ''),
+    Command.MEM_UNLZMA: CommandSpec(
+        'MEM_UNLZMA', 0xc, 'decode staging[0:comp_len] (raw LZMA2 chunks) to addr; must give raw_len bytes whose CRC-32 is raw_crc; matches may reach back into the history bytes just before addr (at most unlzma_history: a preset dictionary already in place)',
         Fields(('addr', 'raw_len', 'comp_len', 'raw_crc', 'history'), '<QIIII'),
         Fields((), '<'),
         '', ''),
@@ -194,8 +202,8 @@ COMMANDS = {
         Fields((), '<'),
         '', ''),
     Command.VM_CREATE: CommandSpec(
-        'VM_CREATE', 0x10, 'create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console',
-        Fields(('vcpus', 'privileged', 'console_irq', 'console_ipa', 'pcpus', 'entry', 'dtb'), '<IIIQIQQ'),
+        'VM_CREATE', 0x10, "create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console, virtual GIC frames at gicd_ipa/gicr_ipa (0: the board GIC's addresses)",
+        Fields(('vcpus', 'privileged', 'console_irq', 'console_ipa', 'pcpus', 'entry', 'dtb', 'gicd_ipa', 'gicr_ipa'), '<IIIQIQQQQ'),
         Fields(('vm',), '<I'),
         "the VM's name (at most 15 bytes)", ''),
     Command.VM_MAP: CommandSpec(
@@ -245,6 +253,6 @@ HYPERCALLS = (
     Hypercall('vm_state', 0xc6000007, 'state of VM id: 0 free, 1 created, 2 running, 3 stopped; and its last stop reason', ('vm',), ('state', 'stop_reason', 'vcpus'), True),
     Hypercall('vm_stop', 0xc6000008, "stop another VM (a management VM's call; a VM cannot stop itself this way)", ('vm',), (), True),
     Hypercall('core_stats', 0xc6000009, "a physical core's guest exits, interrupts taken while its guest ran, kicks from other cores", ('core',), ('exits', 'irqs', 'kicks'), True),
-    Hypercall('print', 0xc6000005, "print len bytes of text at addr on the stub's console (LOG channel in framed mode)", ('addr', 'len'), ('printed',), True),
-    Hypercall('mem_crc', 0xc6000004, "CRC-32 of [addr, addr+len) in the stub's RAM map", ('addr', 'len'), ('crc',), True),
+    Hypercall('print', 0xc6000005, "print len bytes of text at addr: the host's on the LOG channel, a guest's (its own IPA, at most 1024 bytes) on its console", ('addr', 'len'), ('printed',), True),
+    Hypercall('mem_crc', 0xc6000004, 'CRC-32 of [addr, addr+len): a PA in the RAM map from the host, an IPA of its own RAM from a guest', ('addr', 'len'), ('crc',), True),
 )

@@ -13,8 +13,12 @@ from ..tomlfile import read_toml
 
 MIB2 = 2 << 20
 PAGE = 4096
-TOP_KEYS = {"name", "cpus", "memory", "kernel", "initrd", "dtb", "cmdline", "console",
+TOP_KEYS = {"name", "cpus", "memory", "kernel", "initrd", "dtb", "cmdline", "console", "gic",
             "passthrough", "privileged"}
+# The virtual GICv3's frames (firmware vgic.h): a 64 KiB distributor, and a redistributor
+# (RD_base + SGI_base, Arm IHI 0069 12.10) per vCPU.
+GIC_DIST_SIZE = 0x10000
+GIC_REDIST_FRAME = P.GICR_FRAME    # one redistributor per vCPU (protocol/hvmon.toml [limits])
 DEFAULT_CMDLINE = "console=ttyAMA0 earlycon=pl011,0x09000000"
 
 
@@ -52,6 +56,8 @@ class VmConfig:
     console_irq: int = 33
     passthrough: tuple[Passthrough, ...] = ()
     privileged: bool = False
+    gic_dist: int | None = None       # IPA of the vGIC's distributor; None: where the DTB says
+    gic_redist: int | None = None     # IPA of vCPU 0's redistributor frame
     pa_taken: tuple[tuple[int, int], ...] = field(default=(), repr=False)
 
 
@@ -187,6 +193,16 @@ def _parse(path: Path, data: dict, board: BoardLimits) -> VmConfig:
     if console_ipa % PAGE:
         raise _err(path, "console.ipa", "must be 4 KiB aligned")
 
+    gic = _table(path, "gic", data.get("gic", {}), {"distributor", "redistributor"})
+    gic_dist = gic_redist = None
+    if gic:
+        for key in ("distributor", "redistributor"):
+            if key not in gic:
+                raise _err(path, f"gic.{key}", "missing (give both IPAs, or neither to use the DTB's)")
+            if _int(path, f"gic.{key}", gic[key]) % GIC_DIST_SIZE:
+                raise _err(path, f"gic.{key}", f"{gic[key]:#x} is not 64 KiB aligned")
+        gic_dist, gic_redist = gic["distributor"], gic["redistributor"]
+
     passthrough = []
     for i, entry in enumerate(data.get("passthrough", [])):
         key = f"passthrough[{i}]"
@@ -209,10 +225,9 @@ def _parse(path: Path, data: dict, board: BoardLimits) -> VmConfig:
     spans = [(f"memory[{i}]", r.ipa, r.end) for i, r in enumerate(regions)]
     spans += [("console", console_ipa, console_ipa + PAGE)]
     spans += [(f"passthrough[{i}]", p.ipa, p.ipa + p.size) for i, p in enumerate(passthrough)]
-    for a in range(len(spans)):
-        for b in range(a + 1, len(spans)):
-            if _overlap(spans[a][1], spans[a][2], spans[b][1], spans[b][2]):
-                raise _err(path, spans[b][0], f"IPA range overlaps {spans[a][0]}")
+    if gic_dist is not None:
+        spans += gic_spans(gic_dist, gic_redist, len(pcpus), "gic.distributor", "gic.redistributor")
+    check_ipa_spans(path, spans)
 
     # Physical memory: inside board RAM, clear of the stub and of other VMs.
     blocked = [(r.base, r.end, f"protected range {r.name}") for r in protected]
@@ -252,7 +267,29 @@ def _parse(path: Path, data: dict, board: BoardLimits) -> VmConfig:
         raise _err(path, "privileged", "must be true or false")
     return VmConfig(path, name, len(pcpus), pcpus, tuple(regions), file_key("kernel"),
                     file_key("initrd"), file_key("dtb"), cmdline, console_ipa, console_irq,
-                    tuple(passthrough), privileged, tuple(taken))
+                    tuple(passthrough), privileged, gic_dist, gic_redist, tuple(taken))
+
+
+def gic_spans(dist: int, redist: int, vcpus: int, dist_name: str, redist_name: str):
+    """The IPA ranges the vGIC takes: stage 2 leaves them unmapped, so accesses trap."""
+    return [(dist_name, dist, dist + GIC_DIST_SIZE),
+            (redist_name, redist, redist + vcpus * GIC_REDIST_FRAME)]
+
+
+def check_ipa_spans(path, spans) -> None:
+    """(key, start, end) ranges of a VM's IPA space must not overlap."""
+    for a in range(len(spans)):
+        for b in range(a + 1, len(spans)):
+            if _overlap(spans[a][1], spans[a][2], spans[b][1], spans[b][2]):
+                raise _err(path, spans[b][0], f"IPA range overlaps {spans[a][0]}")
+
+
+def ipa_spans(config: VmConfig) -> list[tuple[str, int, int]]:
+    """Every IPA range of a checked config but the vGIC's."""
+    spans = [(f"memory[{i}]", r.ipa, r.end) for i, r in enumerate(config.memory)]
+    spans += [("console", config.console_ipa, config.console_ipa + PAGE)]
+    spans += [(f"passthrough[{i}]", p.ipa, p.ipa + p.size) for i, p in enumerate(config.passthrough)]
+    return spans
 
 
 def _allocate(path, key, size, ram, blocked) -> int:

@@ -57,8 +57,8 @@ def _load_args(p):
     p.add_argument("--no-verify", action="store_true", help="skip the final CRC check")
 
 
-@command("load", "load FILE at ADDR: skip unchanged, deflate, verify CRC", _load_args,
-         complete=("file",))
+@command("load", "load FILE at ADDR: skip unchanged, deflate or LZMA2, verify CRC",
+         _load_args, complete=("file",))
 def run_load(ctx, args):
     addr = number(args.addr, "ADDR")
     path = Path(args.file)
@@ -66,14 +66,19 @@ def run_load(ctx, args):
     with ctx.progress(f"{path.name} -> {addr:#x}") as progress:
         stats = board.write(addr, path, progress=progress, compress=not args.raw,
                             skip_unchanged=not args.no_skip, verify=not args.no_verify)
-    wire = stats.sent_raw + stats.sent_deflated
+    wire = stats.sent_raw + stats.sent_compressed
+    blocks = ", ".join(f"{n} {codec}" for codec, n in stats.blocks.items() if n)
     ctx.emit({"addr": addr, "total": stats.total, "skipped": stats.skipped,
               "sent_raw": stats.sent_raw, "sent_deflated": stats.sent_deflated,
-              "deflated_from": stats.deflated_from, "seconds": stats.seconds,
-              "verified": not args.no_verify},
+              "deflated_from": stats.deflated_from, "sent_lzma2": stats.sent_lzma2,
+              "lzma2_from": stats.lzma2_from, "blocks": stats.blocks,
+              "cache_hits": stats.cache_hits, "cache_misses": stats.cache_misses,
+              "seconds": stats.seconds, "verified": not args.no_verify},
              f"loaded {stats.total} bytes at {addr:#x} in {stats.seconds:.2f} s: "
              f"{stats.skipped} unchanged, {stats.sent_raw} sent raw, {stats.deflated_from} sent "
-             f"deflated as {stats.sent_deflated}; {wire} bytes of data on the wire"
+             f"deflated as {stats.sent_deflated}, {stats.lzma2_from} as LZMA2 in {stats.sent_lzma2}"
+             f"; {wire} bytes of data on the wire"
+             + (f" (blocks: {blocks}; {stats.cache_hits} from the block cache)" if blocks else "")
              + ("" if args.no_verify else ", CRC verified"))
 
 
