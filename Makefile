@@ -12,6 +12,7 @@ setup:
 
 firmware: setup
 	@for board in $(BOARDS); do $(MAKE) -s -C firmware BOARD=$$board || exit 1; done
+	@$(MAKE) -s -C tests/guests/hostile
 
 # Regenerate firmware/lib/protocol.h and host/hvmon/protocol.py from protocol/hvmon.toml.
 protocol:

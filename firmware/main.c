@@ -53,6 +53,7 @@ static void install_hooks(void)
     session_on_request(request_handle);
     print_set_output(console_putc);
     exception_set_recovery(recover_from_fault); /* a fault in the stub, once reported */
+    exception_set_guest_core_handler(vcpu_stub_fault);   /* ... on a guest's core */
     session_on_exit(restart_monitor);           /* BYE or Ctrl-C x3 */
     guest_exit_handler = guest_trap;
 }

@@ -2,8 +2,10 @@
 
 #include "bytes.h"
 #include "crc32.h"
+#include "gicv3.h"
 #include "hypercall.h"
 #include "inflate.h"
+#include "unlzma.h"
 #include "libc.h"
 #include "link.h"
 #include "memmap.h"
@@ -87,6 +89,22 @@ static uint32_t put_range(uint8_t *out, uint64_t base, uint64_t size, const char
     return 16;
 }
 
+/* base u64, size u64, flags u32, name char[LIMIT_RESERVED_NAME] (NUL-padded). */
+static uint32_t put_reserved(uint8_t *out, const struct mem_reserved *r)
+{
+    put64(out, r->base);
+    put64(out + 8, r->size);
+    put32(out + 16, r->flags);
+    memset(out + 20, 0, LIMIT_RESERVED_NAME);
+    memcpy(out + 20, r->name, strlen(r->name));
+    return 20 + LIMIT_RESERVED_NAME;
+}
+
+/* The largest INFO must fit one response. */
+_Static_assert(CMD_INFO_RESP_SIZE + MEMMAP_MAX_RAM * 16 + 4 + 2 * 32 + 4 +
+               MEMMAP_MAX_RESERVED * (20 + LIMIT_RESERVED_NAME) + 64 <= PROTO_MAX_PAYLOAD,
+               "INFO outgrows a frame");
+
 static uint32_t put_string(uint8_t *out, const char *s)
 {
     uint32_t n = (uint32_t)strlen(s) + 1;
@@ -102,10 +120,11 @@ static void do_info(const struct request *rq)
     put16(r + CMD_INFO_RESP_MAX_PAYLOAD, PROTO_MAX_PAYLOAD);
     put16(r + CMD_INFO_RESP_WINDOW, PROTO_WINDOW);
     put16(r + CMD_INFO_RESP_DATA_CHUNK, PROTO_DATA_CHUNK);
-    put32(r + CMD_INFO_RESP_CAPABILITIES, CAP_DEFLATE | CAP_CRC_LIST | CAP_HVC);
+    put32(r + CMD_INFO_RESP_CAPABILITIES, CAP_DEFLATE | CAP_CRC_LIST | CAP_HVC | CAP_LZMA2);
     put32(r + CMD_INFO_RESP_STAGING_SIZE, PROTO_STAGING_SIZE);
     put32(r + CMD_INFO_RESP_BOOT_ID, session_boot_id());
     put32(r + CMD_INFO_RESP_RAM_COUNT, (uint32_t)m->ram_count);
+    put32(r + CMD_INFO_RESP_GIC_INTIDS, gic_intid_count());
     put32(r + CMD_INFO_RESP_PA_BITS, m->pa_bits);
     put32(r + CMD_INFO_RESP_IPA_BITS, S2_IPA_BITS);
     uint32_t at = CMD_INFO_RESP_SIZE;
@@ -116,6 +135,10 @@ static void do_info(const struct request *rq)
     at += put_range(r + at, m->stub_base, m->stub_end - m->stub_base, "stub");
     if (m->dtb_size)
         at += put_range(r + at, m->dtb, m->dtb_size, "boot-dtb");
+    put32(r + at, (uint32_t)m->reserved_count);
+    at += 4;
+    for (int i = 0; i < m->reserved_count; i++)
+        at += put_reserved(r + at, &m->reserved[i]);
     at += put_string(r + at, BOARD_NAME);
     at += put_string(r + at, HVMON_VERSION);
     respond(rq, STATUS_OK, at - PROTO_PAYLOAD_HEADER);
@@ -143,39 +166,84 @@ static void do_mem_stage(const struct request *rq)
     respond(rq, STATUS_OK, 0);
 }
 
-static void do_mem_inflate(const struct request *rq)
+/* MEM_INFLATE and MEM_UNLZMA: the same fields, checks and CRC, a different decoder. */
+struct unpack {
+    uint64_t addr;
+    uint32_t raw_len, comp_len, raw_crc, history;
+};
+
+/* Both requests have the same layout (hvmon.toml); MEM_INFLATE's offsets name it. */
+_Static_assert(CMD_MEM_INFLATE_REQ_SIZE == CMD_MEM_UNLZMA_REQ_SIZE &&
+               CMD_MEM_INFLATE_REQ_HISTORY == CMD_MEM_UNLZMA_REQ_HISTORY, "one unpack layout");
+static struct unpack unpack_fields(const struct request *rq)
 {
-    uint64_t addr = get64(rq->p + CMD_MEM_INFLATE_REQ_ADDR);
-    uint32_t raw_len = get32(rq->p + CMD_MEM_INFLATE_REQ_RAW_LEN);
-    uint32_t comp_len = get32(rq->p + CMD_MEM_INFLATE_REQ_COMP_LEN);
-    uint32_t raw_crc = get32(rq->p + CMD_MEM_INFLATE_REQ_RAW_CRC);
-    uint32_t history = get32(rq->p + CMD_MEM_INFLATE_REQ_HISTORY);
-    if (comp_len > PROTO_STAGING_SIZE)
-        return refuse(rq, STATUS_TOO_LARGE, "comp_len beyond staging_size");
-    if (history > PROTO_INFLATE_HISTORY)
-        return refuse(rq, STATUS_TOO_LARGE, "history beyond 32768 (DEFLATE's window)");
-    if (history > addr)
-        return refuse(rq, STATUS_REFUSED_RANGE, "history before address 0");
+    return (struct unpack){get64(rq->p + CMD_MEM_INFLATE_REQ_ADDR), get32(rq->p + CMD_MEM_INFLATE_REQ_RAW_LEN),
+                           get32(rq->p + CMD_MEM_INFLATE_REQ_COMP_LEN), get32(rq->p + CMD_MEM_INFLATE_REQ_RAW_CRC),
+                           get32(rq->p + CMD_MEM_INFLATE_REQ_HISTORY)};
+}
+
+static int unpack_check(const struct request *rq, const struct unpack *u, uint32_t max_history,
+                        const char *history_why)
+{
+    if (u->comp_len > PROTO_STAGING_SIZE) {
+        refuse(rq, STATUS_TOO_LARGE, "comp_len beyond staging_size");
+        return -1;
+    }
+    if (u->history > max_history) {
+        refuse(rq, STATUS_TOO_LARGE, history_why);
+        return -1;
+    }
+    if (u->history > u->addr) {
+        refuse(rq, STATUS_REFUSED_RANGE, "history before address 0");
+        return -1;
+    }
     /* The bytes before addr are only read: RAM is enough, as for MEM_READ. */
-    if ((history && check_range(rq, addr - history, history, MEM_READ) != 0) ||
-        check_range(rq, addr, raw_len, MEM_WRITE) != 0)
-        return;
-    size_t produced = 0;
-    enum inflate_status st = inflate_raw(staging, comp_len, (uint8_t *)(uintptr_t)addr, raw_len,
-                                         history, &produced, link_poll);
+    if ((u->history && check_range(rq, u->addr - u->history, u->history, MEM_READ) != 0) ||
+        check_range(rq, u->addr, u->raw_len, MEM_WRITE) != 0)
+        return -1;
+    return 0;
+}
+
+/* status: the decoder's (0 = OK; inflate.h and unlzma.h share the numbers). */
+static void unpack_finish(const struct request *rq, const struct unpack *u, const char *what,
+                          unsigned status, size_t produced)
+{
+    static const char *const reasons[] = {"ended early", "corrupt", "truncated", "output beyond raw_len"};
     link_poll();
-    char why[96];
-    if (st != INFLATE_OK || produced != raw_len) {
-        snprintf_(why, sizeof why, "inflate status %u after %lu of %u bytes", (unsigned)st,
-                  (uint64_t)produced, raw_len);
+    char why[112];
+    if (status != 0 || produced != u->raw_len) {
+        snprintf_(why, sizeof why, "%s status %u (%s) after %lu of %u bytes", what, status,
+                  status < 4 ? reasons[status] : "?", (uint64_t)produced, u->raw_len);
         return refuse(rq, STATUS_BAD_DATA, why);
     }
-    uint32_t crc = crc_polling((const uint8_t *)(uintptr_t)addr, raw_len);
-    if (crc != raw_crc) {
-        snprintf_(why, sizeof why, "inflated CRC-32 %08x, expected %08x", crc, raw_crc);
+    uint32_t crc = crc_polling((const uint8_t *)(uintptr_t)u->addr, u->raw_len);
+    if (crc != u->raw_crc) {
+        snprintf_(why, sizeof why, "%s output CRC-32 %08x, expected %08x", what, crc, u->raw_crc);
         return refuse(rq, STATUS_CRC_MISMATCH, why);
     }
     respond(rq, STATUS_OK, 0);
+}
+
+static void do_mem_inflate(const struct request *rq)
+{
+    struct unpack u = unpack_fields(rq);
+    if (unpack_check(rq, &u, PROTO_INFLATE_HISTORY, "history beyond 32768 (DEFLATE's window)") != 0)
+        return;
+    size_t produced = 0;
+    enum inflate_status st = inflate_raw(staging, u.comp_len, (uint8_t *)(uintptr_t)u.addr, u.raw_len,
+                                         u.history, &produced, link_poll);
+    unpack_finish(rq, &u, "inflate", st, produced);
+}
+
+static void do_mem_unlzma(const struct request *rq)
+{
+    struct unpack u = unpack_fields(rq);
+    if (unpack_check(rq, &u, PROTO_UNLZMA_HISTORY, "history beyond unlzma_history") != 0)
+        return;
+    size_t produced = 0;
+    enum unlzma_status st = unlzma2_raw(staging, u.comp_len, (uint8_t *)(uintptr_t)u.addr, u.raw_len,
+                                        u.history, &produced, link_poll);
+    unpack_finish(rq, &u, "unlzma", st, produced);
 }
 
 static void do_mem_read(const struct request *rq)
@@ -280,6 +348,8 @@ static void answer(const struct request *rq, int status, const char *why, uint32
     respond(rq, STATUS_OK, body_len);
 }
 
+_Static_assert(MAX_VCPUS <= 4, "VM_CREATE's pcpus field carries one byte per vCPU in a u32");
+
 static void do_vm_create(const struct request *rq)
 {
     char name[16] = {0}, why[128];
@@ -295,6 +365,7 @@ static void do_vm_create(const struct request *rq)
                        get64(rq->p + CMD_VM_CREATE_REQ_CONSOLE_IPA),
                        get32(rq->p + CMD_VM_CREATE_REQ_CONSOLE_IRQ),
                        get64(rq->p + CMD_VM_CREATE_REQ_ENTRY), get64(rq->p + CMD_VM_CREATE_REQ_DTB),
+                       get64(rq->p + CMD_VM_CREATE_REQ_GICD_IPA), get64(rq->p + CMD_VM_CREATE_REQ_GICR_IPA),
                        &id, why, sizeof why);
     put32(response + CMD_VM_CREATE_RESP_VM, id);
     answer(rq, st, why, CMD_VM_CREATE_RESP_SIZE - PROTO_PAYLOAD_HEADER);
@@ -369,6 +440,7 @@ static const struct handler handlers[] = {
     {CMD_MEM_WRITE, CMD_MEM_WRITE_REQ_SIZE, 1, do_mem_write},
     {CMD_MEM_STAGE, CMD_MEM_STAGE_REQ_SIZE, 1, do_mem_stage},
     {CMD_MEM_INFLATE, CMD_MEM_INFLATE_REQ_SIZE, 0, do_mem_inflate},
+    {CMD_MEM_UNLZMA, CMD_MEM_UNLZMA_REQ_SIZE, 0, do_mem_unlzma},
     {CMD_MEM_READ, CMD_MEM_READ_REQ_SIZE, 0, do_mem_read},
     {CMD_MEM_CRC, CMD_MEM_CRC_REQ_SIZE, 0, do_mem_crc},
     {CMD_MEM_FILL, CMD_MEM_FILL_REQ_SIZE, 0, do_mem_fill},

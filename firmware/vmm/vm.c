@@ -62,6 +62,34 @@ const struct vm_region *vm_device_holder(uint64_t pa, uint64_t size, const struc
     return NULL;
 }
 
+/* An SPI of this board (32 .. its GIC's INTID count - 1), or a reason naming the limit. */
+static int spi_refused(uint32_t intid, const char *what, char *why, unsigned n)
+{
+    unsigned count = gic_intid_count();
+    if (intid >= 32 && intid < count)
+        return 0;
+    snprintf_(why, n, "%s %u is not an SPI of this board: its GIC has SPIs 32..%u "
+              "(GICD_TYPER.ITLinesNumber %u)", what, intid, count - 1, gic_typer() & 0x1F);
+    return 1;
+}
+
+int vm_ram_pa(const struct vm *vm, uint64_t ipa, uint64_t len, uint64_t *pa)
+{
+    if (len == 0 || ipa + len < ipa)
+        return -1;
+    for (unsigned r = 0; r < vm->nregions; r++) {
+        const struct vm_region *m = &vm->regions[r];
+        /* Both ends in the one region: a range running on into a neighbouring region is
+         * refused even when that one is RAM of this VM too (their PAs need not touch). */
+        if (m->kind == REGION_RAM && ipa >= m->ipa && ipa - m->ipa < m->size &&
+            len <= m->size - (ipa - m->ipa)) {
+            *pa = m->pa + (ipa - m->ipa);
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* Physical cores the stub may give to guests: those in the DTB, except the boot core and
  * cores another VM holds. */
 static int core_free(unsigned core)
@@ -78,12 +106,26 @@ static int core_free(unsigned core)
 
 int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t privileged,
               uint64_t console_ipa, uint32_t console_irq, uint64_t entry, uint64_t dtb,
-              uint32_t *id, char *why, unsigned n)
+              uint64_t gicd_ipa, uint64_t gicr_ipa, uint32_t *id, char *why, unsigned n)
 {
-    if (nvcpus == 0 || nvcpus > MAX_VCPUS)
-        return fail(why, n, STATUS_BAD_REQUEST, "vcpus must be 1..4");
-    if (console_irq < 32 || console_irq >= VGIC_NR_IRQS || (console_ipa & 0xFFF))
-        return fail(why, n, STATUS_BAD_REQUEST, "console irq must be an SPI below 128, ipa page aligned");
+    if (nvcpus == 0 || nvcpus > MAX_VCPUS) {
+        snprintf_(why, n, "vcpus must be 1..%u", MAX_VCPUS);
+        return STATUS_BAD_REQUEST;
+    }
+    if (spi_refused(console_irq, "console irq", why, n))
+        return STATUS_BAD_REQUEST;
+    if (console_ipa & 0xFFF)
+        return fail(why, n, STATUS_BAD_REQUEST, "console ipa must be page aligned");
+    /* 0: the guest finds its GIC where the board's is, as a DTB cut from the board's says. */
+    gicd_ipa = gicd_ipa ? gicd_ipa : BOARD_GICD_BASE;
+    gicr_ipa = gicr_ipa ? gicr_ipa : BOARD_GICR_BASE;
+    uint64_t gicr_size = (uint64_t)nvcpus * VGIC_REDIST_FRAME;
+    if ((gicd_ipa | gicr_ipa) & (VGIC_DIST_SIZE - 1))
+        return fail(why, n, STATUS_BAD_ALIGNMENT, "the vGIC's IPAs must be 64 KiB aligned");
+    if (overlaps(gicd_ipa, VGIC_DIST_SIZE, gicr_ipa, gicr_size) ||
+        overlaps(console_ipa, 0x1000, gicd_ipa, VGIC_DIST_SIZE) ||
+        overlaps(console_ipa, 0x1000, gicr_ipa, gicr_size))
+        return fail(why, n, STATUS_REFUSED_RANGE, "the vGIC's frames and the console overlap");
     struct vm *vm = NULL;
     for (unsigned i = 0; i < MAX_VMS && !vm; i++)
         if (vms[i].state == VM_FREE)
@@ -119,6 +161,8 @@ int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t 
     vm->privileged = privileged;
     vm->console_ipa = console_ipa;
     vm->console_irq = console_irq;
+    vm->gicd_ipa = gicd_ipa;
+    vm->gicr_ipa = gicr_ipa;
     vm->entry = entry;
     vm->dtb = dtb;
     for (unsigned k = 0; k < nvcpus; k++) {
@@ -168,6 +212,8 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
         for (int r = 0; r < m->ram_count; r++)
             if (overlaps(pa, size, m->ram[r].base, m->ram[r].size))
                 return fail(why, n, STATUS_REFUSED_RANGE, "a device region may not cover RAM");
+        if (memmap_check_reserved(pa, size, why, n) != 0)   /* firmware's, outside /memory */
+            return STATUS_REFUSED_RANGE;
         if (overlaps(pa, size, BOARD_UART_BASE & ~0xFFFUL, 0x1000) ||
             overlaps(pa, size, BOARD_GICD_BASE, VGIC_DIST_SIZE) ||
             overlaps(pa, size, BOARD_GICR_BASE, MAX_CPUS * VGIC_REDIST_FRAME))
@@ -187,6 +233,10 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
             return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps another region of this VM");
     if (overlaps(ipa, size, vm->console_ipa, 0x1000))
         return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps the emulated console");
+    /* The vGIC works only while its frames stay out of stage 2: every access must trap. */
+    if (overlaps(ipa, size, vm->gicd_ipa, VGIC_DIST_SIZE) ||
+        overlaps(ipa, size, vm->gicr_ipa, (uint64_t)vm->nvcpus * VGIC_REDIST_FRAME))
+        return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps the virtual GIC");
     if (stage2_map(&vm->s2, ipa, pa, size, kind == REGION_RAM ? S2_NORMAL : S2_DEVICE) != 0) {
         snprintf_(why, n, "not enough stage-2 table pages left for ipa 0x%lx+0x%lx (nothing "
                   "was mapped)", ipa, size);
@@ -203,8 +253,8 @@ int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n)
         return fail(why, n, STATUS_BAD_REQUEST, "no such VM");
     if (vm->state != VM_CREATED)
         return fail(why, n, STATUS_BAD_REQUEST, "interrupts can only be added before the VM starts");
-    if (intid < 32 || intid >= VGIC_NR_IRQS)
-        return fail(why, n, STATUS_BAD_REQUEST, "only SPIs 32..127 can be handed to a VM");
+    if (spi_refused(intid, "interrupt", why, n))
+        return STATUS_BAD_REQUEST;
     if (intid == BOARD_UART_IRQ || intid == vm->console_irq)
         return fail(why, n, STATUS_REFUSED_RANGE, "the stub's UART and the VM's console keep their interrupts");
     for (unsigned i = 0; i < MAX_VMS; i++)
@@ -217,7 +267,7 @@ int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n)
 /* Route the VM's physical SPIs to its vCPU 0's core (enable), or take them back. */
 static void route_irqs(struct vm *vm, int enable)
 {
-    for (uint32_t intid = 32; intid < VGIC_NR_IRQS; intid++)
+    for (uint32_t intid = 32; intid < VGIC_MAX_INTIDS; intid++)
         if (vm_owns_irq(vm, intid))
             gic_spi_route(intid, percpus[vm->vcpus[0].pcpu].mpidr, enable);
 }
@@ -314,6 +364,28 @@ int vm_stop(uint32_t id, char *why, unsigned n)
     return STATUS_OK;
 }
 
+/* Zero a destroyed VM's RAM so the next VM given those pages sees nothing of this one
+ * (issue 13, hole 6). In 8-byte stores (the stub's data accesses are Device memory
+ * while its MMU is off: no unaligned access, no DC ZVA), with the host link served
+ * between chunks so a large VM does not stall it. */
+#define SCRUB_CHUNK 0x10000UL
+
+static void scrub_ram(const struct vm *vm)
+{
+    for (unsigned r = 0; r < vm->nregions; r++) {
+        const struct vm_region *m = &vm->regions[r];
+        if (m->kind != REGION_RAM)
+            continue;
+        for (uint64_t off = 0; off < m->size; off += SCRUB_CHUNK) {
+            volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)(m->pa + off);
+            uint64_t words = (m->size - off < SCRUB_CHUNK ? m->size - off : SCRUB_CHUNK) / 8;
+            for (uint64_t i = 0; i < words; i++)
+                p[i] = 0;
+            console_poll_link();
+        }
+    }
+}
+
 int vm_destroy(uint32_t id, char *why, unsigned n)
 {
     struct vm *vm = vm_get(id);
@@ -328,6 +400,7 @@ int vm_destroy(uint32_t id, char *why, unsigned n)
         percpus[vm->vcpus[k].pcpu].vcpu = NULL;
     stage2_release(&vm->s2);
     stage2_flush_tlb(&vm->s2);
+    scrub_ram(vm);
     vm->state = VM_FREE;
     return STATUS_OK;
 }

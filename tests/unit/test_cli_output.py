@@ -6,6 +6,7 @@ import struct
 
 from hvmon import protocol as P
 from hvmon.target.symbols import Symbolizer
+from hvmon.transport.session import HOST_LOST
 from hvmon.ui.commands.board_cmds import hexdump, status_name
 from hvmon.ui.commands.events import describe_event
 from tests.unit.test_symbols import build_elf
@@ -55,6 +56,9 @@ def test_a_stub_fault_is_symbolised_from_the_stub_elf():
 def test_lost_bytes():
     payload = event(P.Event.LOST, 0x10, 77)
     assert describe_event(P.Event.LOST, payload, Symbolizer()) == "77 bytes of channel 16 were lost"
+    host_made = payload[:1] + bytes([HOST_LOST]) + payload[2:]      # the session's own drops
+    assert describe_event(P.Event.LOST, host_made, Symbolizer()) == (
+        "77 bytes of channel 16 were not shown: the output did not keep up with the board")
 
 
 def test_guest_console_lines_are_named_whole_and_free_of_escapes(capsys, tmp_path):

@@ -23,6 +23,14 @@ struct exception_record {
 };
 const struct exception_record *exception_last(void);
 
+/* A fault of the stub on a guest's core (any core but the boot core): the VMM, which
+ * main.c installs, stops that core's VM with the fault's ESR/ELR/FAR and parks the core.
+ * Such a fault is never printed (the UART and the link are the boot core's) and never
+ * restarts the monitor (it runs on the boot core's stack). */
+typedef void (*exception_guest_core_fn)(uint64_t esr, uint64_t elr, uint64_t far)
+    __attribute__((noreturn));
+void exception_set_guest_core_handler(exception_guest_core_fn handler);
+
 void exception_report(struct exception_frame *frame) __attribute__((noreturn));
 /* Tell the reporter the monitor is healthy again (a fault in the report itself must
  * not recurse forever). */

@@ -15,7 +15,6 @@ from ..errors import HvmonError
 from ..target.board import Board
 from ..transport.expect import Expect
 from ..transport.link import open_link
-from ..transport.session import Session
 from .artifacts import LogRouter
 from .power import has_power_control, press_reset
 
@@ -104,8 +103,7 @@ class BoardTarget:
         close the port on failure; here the port stays open for a bring-up."""
         self.port.timeout = 0.002
         board = Board(None, self.port)
-        board.session = Session(self.port, on_stream=board._on_stream, on_event=board._on_event,
-                                trace=self.framed_sink)
+        board.session = board._start_session(self.port, trace=self.framed_sink)
         try:
             board.session.hello(timeout=1.5, attempts=3)
             board.info(refresh=True)

@@ -45,10 +45,9 @@ def attach_console(board, vm_id: int, name: str) -> None:
     # The banner first: what the guest printed so far follows it, ending at its prompt.
     sys.stderr.write(f"--- console of {name} (VM {vm_id}) --- Ctrl-] detaches ---\r\n")
     sys.stderr.flush()
-    for chunk in [bytes(board.consoles.get(vm_id, b""))]:
-        out.write(chunk)
-    out.flush()
-    board.on_console = lambda vm, data: (out.write(data), out.flush()) if vm == vm_id else None
+    echo = console_echo(board, vm_id, out)
+    echo(vm_id, b"")
+    board.on_console = echo
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
     try:
@@ -65,3 +64,23 @@ def attach_console(board, vm_id: int, name: str) -> None:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
         board.on_console = None
     sys.stderr.write("\r\n--- detached ---\r\n")
+
+
+def console_echo(board, vm_id: int, out):
+    """on_console for an attached terminal: writes what board.consoles[vm_id] holds beyond
+    what it wrote before. The buffer is filled as frames arrive and the callback runs later
+    on the session's dispatcher, so each byte is shown once: none twice when it was in the
+    buffer before the callback was set, none missing when the dispatcher dropped a
+    delivery because this terminal did not keep up."""
+    shown = 0
+
+    def echo(vm: int, data: bytes) -> None:
+        nonlocal shown
+        if vm != vm_id:
+            return
+        chunk = bytes(board.consoles.get(vm_id, b"")[shown:])
+        shown += len(chunk)
+        if chunk:
+            out.write(chunk)
+            out.flush()
+    return echo

@@ -6,6 +6,7 @@ import struct
 
 from ... import protocol as P
 from ...target.symbols import Symbolizer
+from ...transport.session import HOST_LOST
 
 
 def describe_event(event: int, payload: bytes, symbols: Symbolizer,
@@ -27,5 +28,9 @@ def describe_event(event: int, payload: bytes, symbols: Symbolizer,
                 f"FAR {f.far:#x} SPSR {f.spsr:#x}")
     if event == P.Event.LOST:
         channel, count = struct.unpack_from("<II", payload, P.PAYLOAD_HEADER)
+        if len(payload) > 1 and payload[1] == HOST_LOST:
+            # Dropped by this host's dispatcher, not the stub: Board.consoles has them.
+            return (f"{count} bytes of channel {channel} were not shown: the output did not "
+                    "keep up with the board")
         return f"{count} bytes of channel {channel} were lost"
     return f"event {event}: {payload[P.PAYLOAD_HEADER:].hex()}"
