@@ -36,6 +36,9 @@ class UBootProfile:
     baud: int
     interrupt: str
     boot_command: str
+    # Commands run at the U-Boot prompt after the stub is loaded and checked, before
+    # boot_command: e.g. `fdt` commands that edit the DTB the stub is started with.
+    before_boot: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,13 @@ def _power(data: dict, path: Path) -> PowerProfile:
                         section.get("on"), section.get("off"))
 
 
+def _before_boot(section: dict, path: Path) -> tuple[str, ...]:
+    value = section.get("before_boot", [])
+    if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
+        raise ConfigError(f"{path}: [uboot] before_boot must be a list of U-Boot command lines")
+    return tuple(value)
+
+
 def load_profile(name_or_path: str | Path) -> BoardProfile:
     """A board by name (boards/<name>/board.toml) or by the path of a profile file."""
     path = Path(name_or_path)
@@ -128,7 +138,8 @@ def load_profile(name_or_path: str | Path) -> BoardProfile:
         power=_power(data, path),
         path=path,
         load_address=fw["load_address"],
-        uboot=UBootProfile(ub["prompt"], ub["baud"], ub["interrupt"], ub["boot_command"]),
+        uboot=UBootProfile(ub["prompt"], ub["baud"], ub["interrupt"], ub["boot_command"],
+                           _before_boot(ub, path)),
         qemu=qemu,
         firmware=fw,
     )

@@ -47,10 +47,11 @@ QEMU_KEYS = {"smp", "memory", "preload"}
 
 
 def _read_vm_config(path: Path):
-    """A VM config checked for everything but its place in a board's RAM, which only
-    the board's own map (INFO) can settle when the VM is created."""
+    """A VM config checked for everything but its place in a board's RAM and physical
+    address range, which only the board's own map (INFO) can settle when the VM is
+    created."""
     from ..target.board import Range
-    return load_vm_config(path, ram=(Range(0, 1 << 48, "any"),))
+    return load_vm_config(path, ram=(Range(0, 1 << 48, "any"),), pa_bits=48)
 
 
 class PlanError(ConfigError):
