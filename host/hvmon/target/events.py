@@ -21,7 +21,7 @@ def describe_event(event: int, payload: bytes, symbols: Symbolizer,
         return (f"{who} stopped: fault ESR {e.esr:#x} ELR {symbols.describe(e.elr, e.vm)} "
                 f"FAR {e.far:#x} IPA {e.ipa:#x}")
     if event == P.Event.FAULT:
-        from ...target.board import parse_fault
+        from .board import parse_fault
         f = parse_fault(payload)
         during = f" during {f.command_name} (tag {f.tag})" if f.command else ""
         return (f"stub fault{during}: ESR {f.esr:#x} ELR {symbols.describe(f.elr)} "
