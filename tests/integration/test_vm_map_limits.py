@@ -27,8 +27,9 @@ def make_vm(board):
     made = []
 
     def make(name: str) -> int:
+        # gicd_ipa, gicr_ipa 0: the vGIC where the board's GIC is.
         (vm,), _ = board.call(P.Command.VM_CREATE, 1, 0, CONSOLE_IRQ, CONSOLE_IPA, 0,
-                              0x40000000, 0x40000000, data=name.encode())
+                              0x40000000, 0x40000000, 0, 0, data=name.encode())
         made.append(vm)
         return vm
 
