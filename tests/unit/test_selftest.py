@@ -90,9 +90,9 @@ def test_ram_map_reports_reserved_ranges_and_intids_only_where_the_stub_has_them
     old = checks.check_ram_map(info([Range(0x40200000, MiB, "stub")]))
     assert old.values["reserved"] == checks.NOT_REPORTED and "not reported" in old.summary
     new = checks.check_ram_map(info([Range(0x40200000, MiB, "stub")],
-                                    reserved=(Range(0x40000000, 0x100000, "bl31"),), gic_intids=(33,)))
+                                    reserved=(Range(0x40000000, 0x100000, "bl31"),), gic_intids=256))
     assert new.values["reserved"] == [{"name": "bl31", "base": 0x40000000, "size": 0x100000}]
-    assert new.values["gic_intids"] == [33] and "bl31" in new.summary
+    assert new.values["gic_intids"] == 256 and "bl31" in new.summary and "GIC INTIDs 0-255" in new.summary
 
 
 class FakeBoard:

@@ -77,16 +77,18 @@ def check_ram_map(info) -> Line:
     intids = getattr(info, "gic_intids", None)
     values = {"ram": as_dicts(info.ram), "protected": as_dicts(info.protected),
               "reserved": as_dicts(reserved) if reserved is not None else NOT_REPORTED,
-              "gic_intids": list(intids) if intids is not None else NOT_REPORTED}
+              "gic_intids": intids if intids is not None else NOT_REPORTED}
     total = sum(r.size for r in info.ram)
     text = (f"{len(info.ram)} bank(s), {total >> 20} MiB; protected: "
             + ", ".join(r.name for r in info.protected)
             + ("; reserved: " + (", ".join(str(r) for r in reserved) or "none")
-               if reserved is not None else f"; reserved ranges: {NOT_REPORTED}"))
+               if reserved is not None else f"; reserved ranges: {NOT_REPORTED}")
+            + (f"; GIC INTIDs 0-{intids - 1}" if intids is not None else ""))
     details = "\n".join(["RAM:"] + ranges_text(info.ram) + ["protected:"] + ranges_text(info.protected)
                         + (["reserved:"] + ranges_text(reserved) if reserved is not None
                            else [f"reserved: {NOT_REPORTED}"])
-                        + [f"GIC INTIDs in use: {intids if intids is not None else NOT_REPORTED}"])
+                        + [f"GIC INTIDs: 0-{intids - 1}" if intids is not None
+                           else f"GIC INTIDs: {NOT_REPORTED}"])
     return Line("RAM map", "info" if info.ram else "fail", text, values, details=details)
 
 
