@@ -4,6 +4,7 @@
 #include "console.h"
 #include "entry.h"
 #include "gicv3.h"
+#include "ivc.h"
 #include "libc.h"
 #include "memmap.h"
 #include "print.h"
@@ -38,7 +39,8 @@ int vm_owns_pa(uint64_t pa, uint64_t size, const struct vm *except)
         if (vm == except || vm->state == VM_FREE)
             continue;
         for (unsigned r = 0; r < vm->nregions; r++)
-            if (vm->regions[r].kind == REGION_RAM && overlaps(pa, size, vm->regions[r].pa, vm->regions[r].size))
+            if (vm->regions[r].kind != REGION_DEVICE &&
+                overlaps(pa, size, vm->regions[r].pa, vm->regions[r].size))
                 return 1;
     }
     return 0;
@@ -152,8 +154,6 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
         return fail(why, n, STATUS_BAD_REQUEST, "no such VM");
     if (vm->state != VM_CREATED)
         return fail(why, n, STATUS_BAD_REQUEST, "memory can only be added before the VM starts");
-    if (vm->nregions == MAX_REGIONS)
-        return fail(why, n, STATUS_TOO_LARGE, "too many regions");
     if (size == 0 || ((ipa | pa | size) & 0xFFF) || ipa + size < ipa || pa + size < pa)
         return fail(why, n, STATUS_BAD_ALIGNMENT, "ipa, pa and size must be 4 KiB multiples");
     if (kind == REGION_RAM) {
@@ -171,8 +171,16 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
             overlaps(pa, size, BOARD_GICR_BASE, MAX_CPUS * VGIC_REDIST_FRAME))
             return fail(why, n, STATUS_REFUSED_RANGE, "the stub's UART and the GIC are not handed out");
     } else {
-        return fail(why, n, STATUS_BAD_REQUEST, "unknown region kind");
+        return fail(why, n, STATUS_BAD_REQUEST, "unknown region kind (shared memory: VM_SHARE)");
     }
+    return vm_add_region(vm, kind, ipa, pa, size, NULL, why, n);
+}
+
+int vm_add_region(struct vm *vm, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
+                  struct vm_region **added, char *why, unsigned n)
+{
+    if (vm->nregions == MAX_REGIONS)
+        return fail(why, n, STATUS_TOO_LARGE, "too many regions");
     for (unsigned r = 0; r < vm->nregions; r++)
         if (overlaps(ipa, size, vm->regions[r].ipa, vm->regions[r].size))
             return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps another region of this VM");
@@ -182,9 +190,12 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
     if (overlaps(ipa, size, vm->gicd_ipa, VGIC_DIST_SIZE) ||
         overlaps(ipa, size, vm->gicr_ipa, (uint64_t)vm->nvcpus * VGIC_REDIST_FRAME))
         return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps the virtual GIC");
-    if (stage2_map(&vm->s2, ipa, pa, size, kind == REGION_RAM ? S2_NORMAL : S2_DEVICE) != 0)
+    if (stage2_map(&vm->s2, ipa, pa, size, kind == REGION_DEVICE ? S2_DEVICE : S2_NORMAL) != 0)
         return fail(why, n, STATUS_TOO_LARGE, "stage-2 tables exhausted or ipa beyond 40 bits");
-    vm->regions[vm->nregions++] = (struct vm_region){ipa, pa, size, kind};
+    struct vm_region *region = &vm->regions[vm->nregions++];
+    *region = (struct vm_region){ipa, pa, size, kind, 0, 0};
+    if (added)
+        *added = region;
     return STATUS_OK;
 }
 
@@ -199,6 +210,8 @@ int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n)
         return fail(why, n, STATUS_BAD_REQUEST, "only SPIs 32..127 can be handed to a VM");
     if (intid == BOARD_UART_IRQ || intid == vm->console_irq)
         return fail(why, n, STATUS_REFUSED_RANGE, "the stub's UART and the VM's console keep their interrupts");
+    if (ivc_is_doorbell(vm, intid))
+        return fail(why, n, STATUS_REFUSED_RANGE, "the interrupt is a doorbell of this VM's shared memory");
     for (unsigned i = 0; i < MAX_VMS; i++)
         if (&vms[i] != vm && vms[i].state != VM_FREE && vm_owns_irq(&vms[i], intid))
             return fail(why, n, STATUS_REFUSED_RANGE, "another VM owns this interrupt");
@@ -342,7 +355,8 @@ int vm_destroy(uint32_t id, char *why, unsigned n)
         percpus[vm->vcpus[k].pcpu].vcpu = NULL;
     stage2_release(&vm->s2);
     stage2_flush_tlb(&vm->s2);
-    scrub_ram(vm);
+    scrub_ram(vm);                        /* its own RAM; shared pages only when no peer is left: */
+    ivc_release(vm);
     vm->state = VM_FREE;
     return STATUS_OK;
 }
