@@ -29,6 +29,22 @@ static void __attribute__((noreturn)) restart_monitor(void)
     restart_on_fresh_stack(monitor_run);
 }
 
+/* After a fault, on the fresh stack: in framed mode the host hears of it (the request it
+ * cut short answered FAULTED, an EVENT FAULT) before the session carries on. */
+static void __attribute__((noreturn)) resume_after_fault(void)
+{
+    if (session_active()) {
+        const struct exception_record *f = exception_last();
+        request_faulted(f->esr, f->elr, f->far, f->spsr);
+    }
+    monitor_run();
+}
+
+static void __attribute__((noreturn)) recover_from_fault(void)
+{
+    restart_on_fresh_stack(resume_after_fault);
+}
+
 /* The lower layers reach the ones above them only through what is installed here
  * (firmware/README.md, "Layers"). */
 static void install_hooks(void)
@@ -36,7 +52,7 @@ static void install_hooks(void)
     console_attach(&session_console_link);
     session_on_request(request_handle);
     print_set_output(console_putc);
-    exception_set_recovery(restart_monitor);    /* a fault in the stub, once reported */
+    exception_set_recovery(recover_from_fault); /* a fault in the stub, once reported */
     exception_set_guest_core_handler(vcpu_stub_fault);   /* ... on a guest's core */
     session_on_exit(restart_monitor);           /* BYE or Ctrl-C x3 */
     guest_exit_handler = guest_trap;

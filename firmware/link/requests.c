@@ -2,6 +2,7 @@
 
 #include "bytes.h"
 #include "crc32.h"
+#include "gicv3.h"
 #include "hypercall.h"
 #include "inflate.h"
 #include "ivc.h"
@@ -13,6 +14,7 @@
 #include "protocol.h"
 #include "psci.h"
 #include "session.h"
+#include "stage2.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "vm.h"
 
@@ -30,8 +32,14 @@ struct request {
     uint16_t tag;
 };
 
+/* The request being carried out (cmd 0: none) and whether it was answered yet: a fault
+ * in it must still answer it once, or the host's requests and answers fall out of step. */
+static struct request current;
+static int current_answered;
+
 static void respond(const struct request *rq, unsigned status, uint32_t body_len)
 {
+    current_answered = 1;
     response[0] = (uint8_t)(rq->cmd | CMD_RESPONSE);
     response[1] = (uint8_t)status;
     put16(response + 2, rq->tag);
@@ -82,6 +90,22 @@ static uint32_t put_range(uint8_t *out, uint64_t base, uint64_t size, const char
     return 16;
 }
 
+/* base u64, size u64, flags u32, name char[LIMIT_RESERVED_NAME] (NUL-padded). */
+static uint32_t put_reserved(uint8_t *out, const struct mem_reserved *r)
+{
+    put64(out, r->base);
+    put64(out + 8, r->size);
+    put32(out + 16, r->flags);
+    memset(out + 20, 0, LIMIT_RESERVED_NAME);
+    memcpy(out + 20, r->name, strlen(r->name));
+    return 20 + LIMIT_RESERVED_NAME;
+}
+
+/* The largest INFO must fit one response. */
+_Static_assert(CMD_INFO_RESP_SIZE + MEMMAP_MAX_RAM * 16 + 4 + 2 * 32 + 4 +
+               MEMMAP_MAX_RESERVED * (20 + LIMIT_RESERVED_NAME) + 64 <= PROTO_MAX_PAYLOAD,
+               "INFO outgrows a frame");
+
 static uint32_t put_string(uint8_t *out, const char *s)
 {
     uint32_t n = (uint32_t)strlen(s) + 1;
@@ -101,6 +125,9 @@ static void do_info(const struct request *rq)
     put32(r + CMD_INFO_RESP_STAGING_SIZE, PROTO_STAGING_SIZE);
     put32(r + CMD_INFO_RESP_BOOT_ID, session_boot_id());
     put32(r + CMD_INFO_RESP_RAM_COUNT, (uint32_t)m->ram_count);
+    put32(r + CMD_INFO_RESP_GIC_INTIDS, gic_intid_count());
+    put32(r + CMD_INFO_RESP_PA_BITS, m->pa_bits);
+    put32(r + CMD_INFO_RESP_IPA_BITS, S2_IPA_BITS);
     uint32_t at = CMD_INFO_RESP_SIZE;
     for (int i = 0; i < m->ram_count; i++)
         at += put_range(r + at, m->ram[i].base, m->ram[i].size, NULL);
@@ -109,6 +136,10 @@ static void do_info(const struct request *rq)
     at += put_range(r + at, m->stub_base, m->stub_end - m->stub_base, "stub");
     if (m->dtb_size)
         at += put_range(r + at, m->dtb, m->dtb_size, "boot-dtb");
+    put32(r + at, (uint32_t)m->reserved_count);
+    at += 4;
+    for (int i = 0; i < m->reserved_count; i++)
+        at += put_reserved(r + at, &m->reserved[i]);
     at += put_string(r + at, BOARD_NAME);
     at += put_string(r + at, HVMON_VERSION);
     respond(rq, STATUS_OK, at - PROTO_PAYLOAD_HEADER);
@@ -318,6 +349,8 @@ static void answer(const struct request *rq, int status, const char *why, uint32
     respond(rq, STATUS_OK, body_len);
 }
 
+_Static_assert(MAX_VCPUS <= 4, "VM_CREATE's pcpus field carries one byte per vCPU in a u32");
+
 static void do_vm_create(const struct request *rq)
 {
     char name[16] = {0}, why[128];
@@ -476,18 +509,48 @@ static const struct handler handlers[] = {
     {CMD_VM_LIST, CMD_VM_LIST_REQ_SIZE, 0, do_vm_list},
 };
 
+static void dispatch(const struct request *rq)
+{
+    if (rq->len < PROTO_PAYLOAD_HEADER)
+        return refuse(rq, STATUS_BAD_REQUEST, "request shorter than its header");
+    for (unsigned i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
+        const struct handler *h = &handlers[i];
+        if (h->cmd != rq->cmd)
+            continue;
+        if (rq->len < h->min_len || (!h->has_data && rq->len != h->min_len))
+            return refuse(rq, STATUS_BAD_REQUEST, "wrong request length");
+        return h->run(rq);
+    }
+    refuse(rq, STATUS_UNKNOWN_COMMAND, "unknown command");
+}
+
 void request_handle(const uint8_t *payload, uint32_t len)
 {
     struct request rq = {payload, len, len ? payload[0] : 0, len >= 4 ? get16(payload + 2) : 0};
-    if (len < PROTO_PAYLOAD_HEADER)
-        return refuse(&rq, STATUS_BAD_REQUEST, "request shorter than its header");
-    for (unsigned i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
-        const struct handler *h = &handlers[i];
-        if (h->cmd != rq.cmd)
-            continue;
-        if (len < h->min_len || (!h->has_data && len != h->min_len))
-            return refuse(&rq, STATUS_BAD_REQUEST, "wrong request length");
-        return h->run(&rq);
+    current = rq;
+    current_answered = 0;
+    dispatch(&rq);
+    current.cmd = 0;
+}
+
+void request_faulted(uint64_t esr, uint64_t elr, uint64_t far, uint64_t spsr)
+{
+    struct request rq = current;
+    int answered = current_answered;
+    current.cmd = 0;
+    session_abandon_request();
+    /* The request's payload lived in the slot just freed: only cmd and tag are used. */
+    if (rq.cmd != 0 && !answered) {
+        char why[128];
+        snprintf_(why, sizeof why, "the stub faulted: ESR 0x%lx ELR 0x%lx FAR 0x%lx", esr, elr, far);
+        refuse(&rq, STATUS_FAULTED, why);
     }
-    refuse(&rq, STATUS_UNKNOWN_COMMAND, "unknown command");
+    uint8_t event[EVENT_FAULT_SIZE] = {EVENT_FAULT, 0, 0, 0};
+    put64(event + EVENT_FAULT_ESR, esr);
+    put64(event + EVENT_FAULT_ELR, elr);
+    put64(event + EVENT_FAULT_FAR, far);
+    put64(event + EVENT_FAULT_SPSR, spsr);
+    put32(event + EVENT_FAULT_COMMAND, rq.cmd);
+    put32(event + EVENT_FAULT_TAG, rq.cmd ? rq.tag : 0);
+    session_send(CHANNEL_EVENT, event, sizeof event);
 }

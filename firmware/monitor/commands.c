@@ -3,13 +3,17 @@
 #include <stdint.h>
 
 #include "crc32.h"
+#include "gicv3.h"
 #include "libc.h"
 #include "memmap.h"
 #include "parse.h"
 #include "print.h"
+#include "protocol.h"
 #include "psci.h"
+#include "session.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "uart.h"
+#include "vm.h"
 
 #define MD_DEFAULT_LEN 0x100
 
@@ -40,6 +44,24 @@ static void cmd_help(int argc, char **argv)
     }
 }
 
+/* What the boot DTB reserves: never handed out (memmap.c says why each kind). */
+static void print_reserved(const struct memmap *m)
+{
+    for (int i = 0; i < m->reserved_count; i++) {
+        const struct mem_reserved *r = &m->reserved[i];
+        char path[LIMIT_RESERVED_NAME + 20];
+        memmap_reserved_path(r, path, sizeof path);
+        if (r->flags & RESERVED_DYNAMIC) {
+            printf_("rsvd  %s: %lu KiB, size only (no reg): not placed, nothing reserved\n", path,
+                    r->size >> 10);
+            continue;
+        }
+        printf_("rsvd  0x%016lx-0x%016lx %s%s%s\n", r->base, r->base + r->size - 1, path,
+                (r->flags & RESERVED_NO_MAP) ? " (no-map)" : "",
+                (r->flags & RESERVED_MERGED) ? " (covers more than was reserved)" : "");
+    }
+}
+
 void print_info(void)
 {
     const struct memmap *m = memmap_get();
@@ -56,18 +78,28 @@ void print_info(void)
                 m->dtb + m->dtb_size - 1, m->dtb_size);
     else
         printf_("DTB   none valid was passed in x0\n");
+    print_reserved(m);
     printf_("MIDR_EL1 0x%08lx MPIDR_EL1 0x%08lx CNTFRQ_EL0 %lu Hz ID_AA64MMFR0_EL1 0x%lx\n",
             read_sysreg(midr_el1), read_sysreg(mpidr_el1), read_sysreg(cntfrq_el0),
             read_sysreg(id_aa64mmfr0_el1));
     printf_("UART  0x%08lx, GIC distributor 0x%08lx, redistributors 0x%08lx\n",
             (uint64_t)BOARD_UART_BASE, (uint64_t)BOARD_GICD_BASE, (uint64_t)BOARD_GICR_BASE);
+    printf_("GIC   INTIDs 0-%u (GICD_TYPER 0x%08x): SPIs 32-%u can go to guests\n",
+            gic_intid_count() - 1, gic_typer(), gic_intid_count() - 1);
 }
 
 static void cmd_info(int argc, char **argv)
 {
+    static const char *const states[] = {"free", "created", "running", "stopped"};
     (void)argc;
     (void)argv;
     print_info();
+    /* Guests run on at the text monitor; what they print while no host reads it is
+     * counted here until a host's session reports it (EVENT LOST). */
+    for (unsigned i = 0; i < MAX_VMS; i++)
+        if (vms[i].state != VM_FREE)
+            printf_("VM %u (%s) %s, %u bytes of console output lost\n", i, vms[i].name,
+                    states[vms[i].state & 3], session_stream_lost(CHANNEL_CONSOLE_BASE + i));
 }
 
 static void cmd_md(int argc, char **argv)

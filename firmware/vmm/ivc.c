@@ -1,6 +1,7 @@
 #include "ivc.h"
 
 #include "console.h"
+#include "gicv3.h"
 #include "libc.h"
 #include "memmap.h"
 #include "print.h"
@@ -69,8 +70,8 @@ static int check_doorbell(const struct vm *vm, uint32_t irq, char *why, unsigned
 {
     if (irq == 0)
         return STATUS_OK;
-    if (irq < 32 || irq >= VGIC_NR_IRQS)
-        return fail(why, n, STATUS_BAD_REQUEST, "a doorbell must be an SPI 32..127 (or 0: none)");
+    if (irq < 32 || irq >= gic_intid_count())
+        return fail(why, n, STATUS_BAD_REQUEST, "a doorbell must be an SPI of this board's GIC (or 0: none)");
     if (irq == vm->console_irq)
         return fail(why, n, STATUS_REFUSED_RANGE, "the doorbell is the VM's console interrupt");
     if (vm_owns_irq(vm, irq))

@@ -49,10 +49,13 @@ void vm_console_tx(void *ctx, uint8_t byte)
     struct vcpu *v = this_cpu()->vcpu;
     struct byte_ring *ring = &vm->console_out[v ? v->index : 0];
     if (ring_put(ring, &byte, 1) == 0) {
-        /* Full: the boot core drains it; like a full transmit FIFO, the guest waits. */
+        /* Full: the boot core drains it; like a full transmit FIFO, the guest waits. A
+         * VM being stopped gives the byte up: this runs under console_lock, and the
+         * boot core waiting for the stop may be the only one that would drain it. */
         idle_kick_boot_core();
         while (ring_put(ring, &byte, 1) == 0)
-            ;
+            if (vm->stop_requested)
+                return;
         return;
     }
     uint32_t queued = __atomic_load_n(&ring->head, __ATOMIC_RELAXED) -

@@ -46,6 +46,35 @@ int vm_owns_pa(uint64_t pa, uint64_t size, const struct vm *except)
     return 0;
 }
 
+/* A device region of any VM (this one included: a device is mapped once) overlapping
+ * [pa, pa+size), and the VM that holds it. */
+const struct vm_region *vm_device_holder(uint64_t pa, uint64_t size, const struct vm **holder)
+{
+    for (unsigned i = 0; i < MAX_VMS; i++) {
+        const struct vm *vm = &vms[i];
+        if (vm->state == VM_FREE)
+            continue;
+        for (unsigned r = 0; r < vm->nregions; r++)
+            if (vm->regions[r].kind == REGION_DEVICE &&
+                overlaps(pa, size, vm->regions[r].pa, vm->regions[r].size)) {
+                *holder = vm;
+                return &vm->regions[r];
+            }
+    }
+    return NULL;
+}
+
+/* An SPI of this board (32 .. its GIC's INTID count - 1), or a reason naming the limit. */
+static int spi_refused(uint32_t intid, const char *what, char *why, unsigned n)
+{
+    unsigned count = gic_intid_count();
+    if (intid >= 32 && intid < count)
+        return 0;
+    snprintf_(why, n, "%s %u is not an SPI of this board: its GIC has SPIs 32..%u "
+              "(GICD_TYPER.ITLinesNumber %u)", what, intid, count - 1, gic_typer() & 0x1F);
+    return 1;
+}
+
 int vm_ram_pa(const struct vm *vm, uint64_t ipa, uint64_t len, uint64_t *pa)
 {
     if (len == 0 || ipa + len < ipa)
@@ -81,10 +110,14 @@ int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t 
               uint64_t console_ipa, uint32_t console_irq, uint64_t entry, uint64_t dtb,
               uint64_t gicd_ipa, uint64_t gicr_ipa, uint32_t *id, char *why, unsigned n)
 {
-    if (nvcpus == 0 || nvcpus > MAX_VCPUS)
-        return fail(why, n, STATUS_BAD_REQUEST, "vcpus must be 1..4");
-    if (console_irq < 32 || console_irq >= VGIC_NR_IRQS || (console_ipa & 0xFFF))
-        return fail(why, n, STATUS_BAD_REQUEST, "console irq must be an SPI below 128, ipa page aligned");
+    if (nvcpus == 0 || nvcpus > MAX_VCPUS) {
+        snprintf_(why, n, "vcpus must be 1..%u", MAX_VCPUS);
+        return STATUS_BAD_REQUEST;
+    }
+    if (spi_refused(console_irq, "console irq", why, n))
+        return STATUS_BAD_REQUEST;
+    if (console_ipa & 0xFFF)
+        return fail(why, n, STATUS_BAD_REQUEST, "console ipa must be page aligned");
     /* 0: the guest finds its GIC where the board's is, as a DTB cut from the board's says. */
     gicd_ipa = gicd_ipa ? gicd_ipa : BOARD_GICD_BASE;
     gicr_ipa = gicr_ipa ? gicr_ipa : BOARD_GICR_BASE;
@@ -154,8 +187,16 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
         return fail(why, n, STATUS_BAD_REQUEST, "no such VM");
     if (vm->state != VM_CREATED)
         return fail(why, n, STATUS_BAD_REQUEST, "memory can only be added before the VM starts");
-    if (size == 0 || ((ipa | pa | size) & 0xFFF) || ipa + size < ipa || pa + size < pa)
+    if (size == 0 || ((ipa | pa | size) & 0xFFF))
         return fail(why, n, STATUS_BAD_ALIGNMENT, "ipa, pa and size must be 4 KiB multiples");
+    /* The PA inside what stage 2 can express: a wider one would be cut to the descriptor's
+     * bits and alias low memory (such as the stub itself). The IPA: vm_add_region. */
+    unsigned pa_bits = memmap_get()->pa_bits;
+    if (pa + size < pa || pa + size > (1UL << pa_bits)) {
+        snprintf_(why, n, "pa 0x%lx+0x%lx is beyond the board's %u-bit physical address range",
+                  pa, size, pa_bits);
+        return STATUS_REFUSED_RANGE;
+    }
     if (kind == REGION_RAM) {
         if (memmap_check(pa, size, MEM_WRITE, why, n) != 0)
             return STATUS_REFUSED_RANGE;
@@ -166,10 +207,19 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
         for (int r = 0; r < m->ram_count; r++)
             if (overlaps(pa, size, m->ram[r].base, m->ram[r].size))
                 return fail(why, n, STATUS_REFUSED_RANGE, "a device region may not cover RAM");
+        if (memmap_check_reserved(pa, size, why, n) != 0)   /* firmware's, outside /memory */
+            return STATUS_REFUSED_RANGE;
         if (overlaps(pa, size, BOARD_UART_BASE & ~0xFFFUL, 0x1000) ||
             overlaps(pa, size, BOARD_GICD_BASE, VGIC_DIST_SIZE) ||
             overlaps(pa, size, BOARD_GICR_BASE, MAX_CPUS * VGIC_REDIST_FRAME))
             return fail(why, n, STATUS_REFUSED_RANGE, "the stub's UART and the GIC are not handed out");
+        const struct vm *holder;
+        const struct vm_region *r = vm_device_holder(pa, size, &holder);
+        if (r) {
+            snprintf_(why, n, "pa 0x%lx+0x%lx overlaps device 0x%lx-0x%lx of VM %u (%s)", pa, size,
+                      r->pa, r->pa + r->size - 1, holder->id, holder->name);
+            return STATUS_REFUSED_RANGE;
+        }
     } else {
         return fail(why, n, STATUS_BAD_REQUEST, "unknown region kind (shared memory: VM_SHARE)");
     }
@@ -181,6 +231,11 @@ int vm_add_region(struct vm *vm, uint32_t kind, uint64_t ipa, uint64_t pa, uint6
 {
     if (vm->nregions == MAX_REGIONS)
         return fail(why, n, STATUS_TOO_LARGE, "too many regions");
+    if (ipa + size < ipa || ipa + size > (1UL << S2_IPA_BITS)) {
+        snprintf_(why, n, "ipa 0x%lx+0x%lx is beyond the VM's %u-bit guest-physical space",
+                  ipa, size, S2_IPA_BITS);
+        return STATUS_REFUSED_RANGE;
+    }
     for (unsigned r = 0; r < vm->nregions; r++)
         if (overlaps(ipa, size, vm->regions[r].ipa, vm->regions[r].size))
             return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps another region of this VM");
@@ -190,8 +245,11 @@ int vm_add_region(struct vm *vm, uint32_t kind, uint64_t ipa, uint64_t pa, uint6
     if (overlaps(ipa, size, vm->gicd_ipa, VGIC_DIST_SIZE) ||
         overlaps(ipa, size, vm->gicr_ipa, (uint64_t)vm->nvcpus * VGIC_REDIST_FRAME))
         return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps the virtual GIC");
-    if (stage2_map(&vm->s2, ipa, pa, size, kind == REGION_DEVICE ? S2_DEVICE : S2_NORMAL) != 0)
-        return fail(why, n, STATUS_TOO_LARGE, "stage-2 tables exhausted or ipa beyond 40 bits");
+    if (stage2_map(&vm->s2, ipa, pa, size, kind == REGION_DEVICE ? S2_DEVICE : S2_NORMAL) != 0) {
+        snprintf_(why, n, "not enough stage-2 table pages left for ipa 0x%lx+0x%lx (nothing "
+                  "was mapped)", ipa, size);
+        return STATUS_TOO_LARGE;
+    }
     struct vm_region *region = &vm->regions[vm->nregions++];
     *region = (struct vm_region){ipa, pa, size, kind, 0, 0};
     if (added)
@@ -206,8 +264,8 @@ int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n)
         return fail(why, n, STATUS_BAD_REQUEST, "no such VM");
     if (vm->state != VM_CREATED)
         return fail(why, n, STATUS_BAD_REQUEST, "interrupts can only be added before the VM starts");
-    if (intid < 32 || intid >= VGIC_NR_IRQS)
-        return fail(why, n, STATUS_BAD_REQUEST, "only SPIs 32..127 can be handed to a VM");
+    if (spi_refused(intid, "interrupt", why, n))
+        return STATUS_BAD_REQUEST;
     if (intid == BOARD_UART_IRQ || intid == vm->console_irq)
         return fail(why, n, STATUS_REFUSED_RANGE, "the stub's UART and the VM's console keep their interrupts");
     if (ivc_is_doorbell(vm, intid))
@@ -222,7 +280,7 @@ int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n)
 /* Route the VM's physical SPIs to its vCPU 0's core (enable), or take them back. */
 static void route_irqs(struct vm *vm, int enable)
 {
-    for (uint32_t intid = 32; intid < VGIC_NR_IRQS; intid++)
+    for (uint32_t intid = 32; intid < VGIC_MAX_INTIDS; intid++)
         if (vm_owns_irq(vm, intid))
             gic_spi_route(intid, percpus[vm->vcpus[0].pcpu].mpidr, enable);
 }

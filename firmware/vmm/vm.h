@@ -7,14 +7,15 @@
 #include <stdint.h>
 
 #include "percpu.h"
+#include "protocol.h"
 #include "ring.h"
 #include "stage2.h"
 #include "vgic.h"
 #include "vpl011.h"
 
 #define MAX_VMS 4
-#define MAX_VCPUS 4
-#define MAX_REGIONS 8
+#define MAX_VCPUS LIMIT_MAX_VCPUS       /* protocol/hvmon.toml: the host checks configs against them */
+#define MAX_REGIONS LIMIT_MAX_REGIONS
 
 enum vm_state { VM_FREE = 0, VM_CREATED = 1, VM_RUNNING = 2, VM_STOPPED = 3 };
 enum vm_stop_reason { STOP_NONE = 0, STOP_SYSTEM_OFF = 1, STOP_SYSTEM_RESET = 2, STOP_FAULT = 3,
@@ -65,12 +66,12 @@ struct vm {
     volatile uint32_t stop_reported;
     uint64_t fault_esr, fault_elr, fault_far, fault_ipa;
     volatile uint32_t console_lock;
-    uint32_t hw_irqs[VGIC_NR_IRQS / 32];   /* physical SPIs handed to this VM */
+    uint32_t hw_irqs[VGIC_WORDS];    /* physical SPIs handed to this VM */
 };
 
 static inline int vm_owns_irq(const struct vm *vm, uint32_t intid)
 {
-    return intid < VGIC_NR_IRQS && (vm->hw_irqs[intid / 32] >> (intid % 32)) & 1;
+    return intid < VGIC_MAX_INTIDS && (vm->hw_irqs[intid / 32] >> (intid % 32)) & 1;
 }
 
 #define KICK_STOP    1u
@@ -98,6 +99,9 @@ struct vm *vm_get(uint32_t id);
 int vm_ram_pa(const struct vm *vm, uint64_t ipa, uint64_t len, uint64_t *pa);
 /* Does [pa, pa+size) overlap the RAM (own or shared) of a VM other than `except`? */
 int vm_owns_pa(uint64_t pa, uint64_t size, const struct vm *except);
+/* The device region (passthrough) of any VM overlapping [pa, pa+size), or NULL; a device
+ * belongs to one VM only. */
+const struct vm_region *vm_device_holder(uint64_t pa, uint64_t size, const struct vm **holder);
 
 /* Boot core, every loop: console bytes and stop events towards the host. */
 void vm_poll(void);

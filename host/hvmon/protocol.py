@@ -20,6 +20,13 @@ DELIMITER = 0x0
 PAYLOAD_HEADER = 4
 RESPONSE = 0x80
 
+MAX_VCPUS = 4  # vCPUs of one VM (each pinned to a physical core of its own)
+MAX_REGIONS = 8  # VM_MAP regions (RAM and passthrough) of one VM
+MAX_INTIDS = 1020  # INTIDs the vGIC has state for: GICv3's largest SPI is 1019 (IHI 0069, 2.2.1); a board has 32 * (GICD_TYPER.ITLinesNumber + 1) of them, at most this
+GICR_FRAME = 0x20000  # bytes of one GICv3 redistributor (RD_base + SGI_base, IHI 0069, 12.10)
+MAX_RESERVED = 32  # reserved ranges the stub records from the boot DTB; more are merged into the last one
+RESERVED_NAME = 44  # bytes of a reserved range's name in INFO (a node name of up to 31 characters, '@' and its unit address; NUL-padded)
+
 
 class FrameType(IntEnum):
     DATA = 0x10
@@ -47,7 +54,8 @@ class Status(IntEnum):
     NOT_SUPPORTED = 0x7
     TOO_LARGE = 0x8
     NO_PRIVILEGE = 0x9
-    NOT_RUNNING = 0xa
+    FAULTED = 0xa
+    NOT_RUNNING = 0xb
 
 
 class Capability(IntFlag):
@@ -63,6 +71,13 @@ class Event(IntEnum):
     VM_STOPPED = 0x3
 
 
+class ReservedFlag(IntFlag):
+    NO_MAP = 0x1
+    MEMRESERVE = 0x2
+    DYNAMIC = 0x4
+    MERGED = 0x8
+
+
 STATUS_DOC = {
     Status.OK: 'done',
     Status.BAD_REQUEST: 'malformed request: wrong length or field',
@@ -74,6 +89,7 @@ STATUS_DOC = {
     Status.NOT_SUPPORTED: 'hypercall or feature not implemented',
     Status.TOO_LARGE: 'length larger than the stub accepts in one request',
     Status.NO_PRIVILEGE: 'caller may not use this hypercall',
+    Status.FAULTED: 'the stub took an exception while carrying out the request; the reason gives ESR, ELR and FAR (an EVENT FAULT follows)',
     Status.NOT_RUNNING: "the VM a request or hypercall needs (a doorbell's peer) is not running",
 }
 
@@ -132,10 +148,10 @@ class Command(IntEnum):
 
 COMMANDS = {
     Command.INFO: CommandSpec(
-        'INFO', 0x1, 'protocol version, board, capabilities, RAM map, protected ranges, limits',
+        'INFO', 0x1, "protocol version, board, capabilities, RAM map, protected and reserved ranges, limits; gic_intids: the board GIC's INTID count; pa_bits: the physical address size (ID_AA64MMFR0_EL1.PARange), ipa_bits: a VM's guest-physical address size (VTCR_EL2.T0SZ)",
         Fields((), '<'),
-        Fields(('protocol_version', 'max_payload', 'window', 'data_chunk', 'capabilities', 'staging_size', 'boot_id', 'ram_count'), '<HHHHIIII'),
-        '', 'ram ranges (base u64, size u64) x ram_count, protected ranges (base u64, size u64, name char[16]) until the end, then board name and version as NUL-terminated strings'),
+        Fields(('protocol_version', 'max_payload', 'window', 'data_chunk', 'capabilities', 'staging_size', 'boot_id', 'ram_count', 'gic_intids', 'pa_bits', 'ipa_bits'), '<HHHHIIIIIII'),
+        '', 'ram ranges (base u64, size u64) x ram_count; protected count u32, then that many (base u64, size u64, name char[16]); reserved count u32, then that many (base u64, size u64, flags u32, name char[RESERVED_NAME]); then board name and version as NUL-terminated strings'),
     Command.MEM_WRITE: CommandSpec(
         'MEM_WRITE', 0x2, 'write the data bytes at addr',
         Fields(('addr',), '<Q'),
@@ -197,12 +213,12 @@ COMMANDS = {
         Fields(('vm',), '<I'),
         "the VM's name (at most 15 bytes)", ''),
     Command.VM_MAP: CommandSpec(
-        'VM_MAP', 0x11, "map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not another VM's), 1 device passthrough (must not be RAM, the stub's UART or the GIC)",
+        'VM_MAP', 0x11, "map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not reserved memory, not another VM's), 1 device passthrough (must not be RAM, reserved memory, the stub's UART, the GIC or a device another VM holds); pa below 2^pa_bits and ipa below 2^ipa_bits (INFO); all or nothing",
         Fields(('vm', 'kind', 'ipa', 'pa', 'length'), '<IIQQQ'),
         Fields((), '<'),
         '', ''),
     Command.VM_IRQ: CommandSpec(
-        'VM_IRQ', 0x16, "hand physical SPI intid to the VM (same INTID inside): routed to its vCPU 0's core, injected with the HW bit so the guest's EOI deactivates it",
+        'VM_IRQ', 0x16, "hand physical SPI intid (below the board's gic_intids) to the VM (same INTID inside): routed to its vCPU 0's core, injected with the HW bit so the guest's EOI deactivates it",
         Fields(('vm', 'intid'), '<II'),
         Fields((), '<'),
         '', ''),
@@ -240,7 +256,7 @@ COMMANDS = {
 
 EVENT_FIELDS = {
     Event.LOST: Fields(('channel', 'bytes'), '<II'),
-    Event.FAULT: Fields(('esr', 'elr', 'far', 'spsr'), '<QQQQ'),
+    Event.FAULT: Fields(('esr', 'elr', 'far', 'spsr', 'command', 'tag'), '<QQQQII'),
     Event.VM_STOPPED: Fields(('vm', 'reason', 'esr', 'elr', 'far', 'ipa'), '<IIQQQQ'),
 }
 

@@ -37,7 +37,6 @@ console = {{ ipa = {CONSOLE_IPA:#x}, irq = {CONSOLE_IRQ} }}
     return path
 
 
-@pytest.mark.skipif(not ROCK_5B.is_file(), reason="no RK3588 DTBs: run scripts/fetch-guest.sh")
 def test_linux_boots_with_a_guest_dtb_cut_from_the_rock_5b_dtb(board, vm, tmp_path):
     doing("cutting the guest DTB from rk3588-rock-5b.dtb with vm check")
     guest_dtb = tmp_path / "rock5b-guest.dtb"

@@ -40,6 +40,13 @@ static const char *ec_name(uint32_t ec)
 
 static volatile int reporting;
 static exception_recovery_fn recovery;
+static struct exception_record last;
+
+const struct exception_record *exception_last(void)
+{
+    return &last;
+}
+
 static exception_guest_core_fn guest_core_handler;
 
 void exception_set_recovery(exception_recovery_fn recover)
@@ -82,6 +89,7 @@ void exception_report(struct exception_frame *f)
     uint64_t esr = read_sysreg(esr_el2), elr = read_sysreg(elr_el2);
     uint64_t far = read_sysreg(far_el2), spsr = read_sysreg(spsr_el2);
     uint32_t ec = (uint32_t)(esr >> 26) & 0x3f;
+    last = (struct exception_record){esr, elr, far, spsr};
 
     printf_("\n*** EL2 exception: %s\n", slot_names[f->kind & 15]);
     printf_("*** ESR_EL2=0x%016lx (EC 0x%02x: %s, ISS 0x%07lx)\n", esr, ec, ec_name(ec),

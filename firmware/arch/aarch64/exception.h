@@ -16,6 +16,13 @@ struct exception_frame {
 typedef void (*exception_recovery_fn)(void) __attribute__((noreturn));
 void exception_set_recovery(exception_recovery_fn recover);
 
+/* The syndrome registers of the last fault reported: what comes after the report (a host
+ * session's FAULTED answer and FAULT event) tells the host from these. */
+struct exception_record {
+    uint64_t esr, elr, far, spsr;
+};
+const struct exception_record *exception_last(void);
+
 /* A fault of the stub on a guest's core (any core but the boot core): the VMM, which
  * main.c installs, stops that core's VM with the fault's ESR/ELR/FAR and parks the core.
  * Such a fault is never printed (the UART and the link are the boot core's) and never

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define S2_IPA_BITS 34
+#define S2_PA_BITS 40              /* VTCR_EL2.PS below; descriptors keep PA bits [39:12] */
 #define S2_ROOT_PAGES 16           /* 2^(34 - 21) level-2 entries, 512 per page */
 
 /* Whether RAM is mapped with 2 MiB blocks where it can be (the board profile's
@@ -44,7 +45,10 @@ struct stage2 {
 
 int stage2_init(struct stage2 *s2, uint16_t vmid);
 /* Map [ipa, ipa+size) to [pa, pa+size): 2 MiB blocks where both are aligned (if the board
- * allows them), 4 KiB pages elsewhere. Returns 0, or -1 when the table pool is exhausted or the range is invalid. */
+ * allows them), 4 KiB pages elsewhere. All or nothing: returns 0, or -1 with nothing
+ * changed when the table pool has too few pages left, part of the range is mapped
+ * already, or the range is invalid (unaligned, empty, wrapping, an IPA beyond
+ * S2_IPA_BITS or a PA beyond S2_PA_BITS). */
 int stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size, enum s2_kind kind);
 /* Give every table page of this VM back to the pool. */
 void stage2_release(struct stage2 *s2);

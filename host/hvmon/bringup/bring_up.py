@@ -57,6 +57,12 @@ def bring_up(link: Expect, profile: BoardProfile, image: Path | None = None,
     seconds["crc32"] = time.monotonic() - step
 
     step = time.monotonic()
+    for line in profile.uboot.before_boot:
+        say(line)
+        uboot.check(line, step=f"U-Boot before booti: {line!r}")
+    seconds["before_boot"] = time.monotonic() - step
+
+    step = time.monotonic()
     command = profile.uboot.boot_command.format(addr=profile.load_address)
     say(command)
     link.drain()

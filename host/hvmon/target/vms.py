@@ -150,7 +150,9 @@ def create_vm(board: Board, config_path: str | Path, progress=None) -> tuple[int
     """Everything is validated and built on the host before the first request is sent."""
     info = board.info()
     existing = vm_list(board)
-    config = load_vm_config(config_path, info.ram, info.protected)
+    config = load_vm_config(config_path, info.ram, info.protected, reserved=info.reserved,
+                            gic_intids=info.gic_intids, pa_bits=info.pa_bits,
+                            ipa_bits=info.ipa_bits)
     if any(e.name == config.name for e in existing):
         raise ConfigError(f"{config.path}: name: a VM called {config.name!r} exists already "
                           "(vm destroy it first)")

@@ -67,8 +67,11 @@ def up(ctx, plan_path, no_terminal=False, image=None, smp=None, memory=None, sho
                             f"on {board.info().board}")
     else:
         ctx.close()
+        if url is not None:
+            ctx.lock_port(url)
         reached = reach_board(plan, url, log=ctx.say, image=image,
-                              qemu_options={"smp": smp, "memory": memory}, baud=ctx.options.baud)
+                              qemu_options={"smp": smp, "memory": memory}, baud=ctx.options.baud,
+                              serial_log=ctx.serial_log())
         board, qemu = reached.board, reached.qemu
         ctx.adopt(reached.port, board, reached.url)
     try:
@@ -141,7 +144,7 @@ def _demo_monitor(ctx, args):
         ctx.set_url(board.url)
         bringup(ctx, args.image)
         if not args.no_terminal:
-            attach(ctx.port(), wake=b"\r")
+            attach(ctx.port(), wake=b"\r", log=ctx.serial_log(), stamper=ctx.screen_stamper())
         ctx.close()
     ctx.notify("QEMU stopped")
 

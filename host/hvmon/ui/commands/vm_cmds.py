@@ -194,7 +194,7 @@ def attach(ctx, name: str) -> None:
     ctx.vm_names[vm.id] = vm.name
     ctx.raw_terminal = True
     try:
-        attach_console(board, vm.id, vm.name)
+        attach_console(board, vm.id, vm.name, stamper=ctx.screen_stamper())
     finally:
         ctx.raw_terminal = False
         board.on_console = ctx.on_console
