@@ -12,7 +12,7 @@ FW_LIB := $(FW_LIB_HOST) lib/libc.c
 FW_DRIVERS = drivers/uart_$(UART).c
 
 FW_ARCH_HOST := arch/aarch64/stage2.c arch/aarch64/gicv3.c arch/aarch64/percpu.c \
-	arch/aarch64/exception.c
+	arch/aarch64/exception.c arch/aarch64/el2_mmu.c
 FW_ARCH := arch/aarch64/start.S arch/aarch64/vectors.S arch/aarch64/restart.S \
 	arch/aarch64/psci.c arch/aarch64/idle.c arch/aarch64/guest_tlbi.c arch/aarch64/guest_state.c \
 	$(FW_ARCH_HOST)

@@ -1,7 +1,9 @@
 #include "requests.h"
 
 #include "bytes.h"
+#include <cache.h>    /* <>: host builds shadow it */
 #include "crc32.h"
+#include "el2_mmu.h"
 #include "gicv3.h"
 #include "hypercall.h"
 #include "inflate.h"
@@ -142,6 +144,7 @@ static void do_info(const struct request *rq)
         at += put_reserved(r + at, &m->reserved[i]);
     at += put_string(r + at, BOARD_NAME);
     at += put_string(r + at, HVMON_VERSION);
+    at += put_string(r + at, el2_mmu_state_text());
     respond(rq, STATUS_OK, at - PROTO_PAYLOAD_HEADER);
 }
 
@@ -154,6 +157,11 @@ static void do_mem_write(const struct request *rq)
     if (check_range(rq, addr, n, MEM_WRITE) != 0)
         return;
     memcpy((void *)(uintptr_t)addr, rq->p + CMD_MEM_WRITE_REQ_SIZE, n);
+    /* Cache maintenance (arch/aarch64/README.md, "EL2 MMU and caches"): what the host
+     * writes may next be run at EL2 by JUMP or `go`, which cannot know its extent: clean
+     * it to PoC (beyond PoU) now. A guest reading it with its MMU off is covered again at
+     * VM start (vm.c). */
+    dcache_clean_poc((const void *)(uintptr_t)addr, n);
     respond(rq, STATUS_OK, 0);
 }
 
@@ -222,6 +230,8 @@ static void unpack_finish(const struct request *rq, const struct unpack *u, cons
         snprintf_(why, sizeof why, "%s output CRC-32 %08x, expected %08x", what, crc, u->raw_crc);
         return refuse(rq, STATUS_CRC_MISMATCH, why);
     }
+    /* MEM_INFLATE and MEM_UNLZMA: clean what was unpacked, as for MEM_WRITE. */
+    dcache_clean_poc((const void *)(uintptr_t)u->addr, u->raw_len);
     respond(rq, STATUS_OK, 0);
 }
 
@@ -295,6 +305,7 @@ static void do_mem_fill(const struct request *rq)
         if ((i & (POLL_EVERY - 1)) == 0)
             link_poll();
     }
+    dcache_clean_poc(p, len);                                   /* as for MEM_WRITE */
     respond(rq, STATUS_OK, 0);
 }
 
@@ -327,6 +338,11 @@ static void do_jump(const struct request *rq)
         return;
     respond(rq, STATUS_OK, 0);
     session_drain(ACK_WAIT_MS);
+    /* RAM is never executable at EL2 but for this (el2_mmu.h): the code the host wrote
+     * runs with the stub's privileges anyway, and could rewrite the tables itself. The
+     * stub does not come back from JUMP, so the window stays open. Its D-side was cleaned
+     * when written; the I-cache is invalidated here. */
+    el2_mmu_ram_exec(1);
     sync_icache_all();
     ((void (*)(uint64_t))(uintptr_t)addr)(arg);
     for (;;)                         /* code that returns has nowhere to go back to */

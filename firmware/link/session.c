@@ -532,8 +532,18 @@ void session_try_enter(void)
     }
 }
 
+/* The VMM's long waits on the boot core (a VM's cores stopping, its RAM scrubbed at
+ * destroy): keep the receiver drained, and acknowledge the request that runs, so the host
+ * does not take the wait for a dead stub; it gives the response a timeout of its own. */
+static void session_poll_link(void)
+{
+    link_poll();
+    if (active && acked_to_host != rx_expected)
+        transmit(FRAME_ACK, CHANNEL_CONTROL, 0, NULL, 0);
+}
+
 const struct console_link session_console_link = {
-    .poll = link_poll,
+    .poll = session_poll_link,
     .putc = link_putc,
     .session_active = session_active,
     .stream_write = session_stream_write,

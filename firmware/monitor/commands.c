@@ -2,7 +2,9 @@
 
 #include <stdint.h>
 
+#include <cache.h>    /* <>: host builds shadow it */
 #include "crc32.h"
+#include "el2_mmu.h"
 #include "gicv3.h"
 #include "libc.h"
 #include "memmap.h"
@@ -84,6 +86,8 @@ void print_info(void)
             read_sysreg(id_aa64mmfr0_el1));
     printf_("UART  0x%08lx, GIC distributor 0x%08lx, redistributors 0x%08lx\n",
             (uint64_t)BOARD_UART_BASE, (uint64_t)BOARD_GICD_BASE, (uint64_t)BOARD_GICR_BASE);
+    printf_("MMU   %s: identity map, %u table pages; RAM write-back, devices nGnRE, "
+            "only the stub's text executable\n", el2_mmu_state_text(), el2_mmu_table_pages());
     printf_("GIC   INTIDs 0-%u (GICD_TYPER 0x%08x): SPIs 32-%u can go to guests\n",
             gic_intid_count() - 1, gic_typer(), gic_intid_count() - 1);
 }
@@ -148,6 +152,9 @@ static void cmd_mw(int argc, char **argv)
     volatile uint32_t *p = (volatile uint32_t *)(uintptr_t)addr;
     for (uint64_t i = 0; i < count; i++)
         p[i] = (uint32_t)value;
+    /* `go` may run these words next: clean them to PoC now, as requests.c does for
+     * MEM_WRITE (arch/aarch64/README.md, "EL2 MMU and caches"). */
+    dcache_clean_poc(p, count * 4);
 }
 
 static void cmd_crc(int argc, char **argv)
@@ -176,9 +183,15 @@ static void cmd_go(int argc, char **argv)
         return;
     printf_("## calling 0x%lx at EL2\n", addr);
     uart_flush();
+    /* RAM outside the stub is executable only while `go` runs (el2_mmu.h: a bring-up
+     * tool; what it calls has the stub's privileges anyway). A fault in it ends in the
+     * monitor's restart, which closes the window (main.c). The D-side was cleaned when
+     * mw or MEM_WRITE wrote it; the I-cache is invalidated here. */
+    el2_mmu_ram_exec(1);
     sync_icache_all();
     uint64_t (*entry)(void) = (uint64_t (*)(void))(uintptr_t)addr;
     uint64_t ret = entry();
+    el2_mmu_ram_exec(0);
     printf_("## returned x0=0x%lx\n", ret);
 }
 

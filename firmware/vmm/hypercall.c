@@ -50,7 +50,10 @@ static void hvc_link_stats(struct hvc_regs *r, struct vm *caller)
 
 /* The memory a hypercall's (addr, len) names. From the host: a PA in the board's RAM map.
  * From a guest: an IPA of the caller's own RAM (issue 13, hole 3) -- never a PA, another
- * VM's memory, the stub, a passthrough device or the emulated console. */
+ * VM's memory, the stub, a passthrough device or the emulated console. The stub reads those
+ * bytes through its cacheable EL2 mapping: coherent with what a guest wrote with its MMU
+ * on; what it wrote with its MMU still off went to memory past the caches, which VM start
+ * left holding no line of its RAM (arch/aarch64/README.md, "EL2 MMU and caches"). */
 static int caller_range(const struct vm *caller, uint64_t addr, uint64_t len, uint64_t *pa)
 {
     char why[96];

@@ -1,5 +1,6 @@
 #include "ivc.h"
 
+#include "cache.h"
 #include "console.h"
 #include "gicv3.h"
 #include "libc.h"
@@ -142,15 +143,16 @@ int vm_share(uint32_t id, const char *name, uint32_t doorbell_irq, uint64_t ipa,
     return STATUS_OK;
 }
 
-/* Zero a share nobody maps any more, in 8-byte stores with the host link served between
- * chunks (as vm.c does for a destroyed VM's own RAM). */
+/* Zero a share nobody maps any more and clean it to PoC (as vm.c does a destroyed VM's own
+ * RAM: DC ZVA, then clean and invalidate, so no dirty line of it is evicted later over what
+ * the next owner puts there), with the host link served between chunks. */
 static void scrub_share(const struct share *sh)
 {
     for (uint64_t off = 0; off < sh->size; off += 0x10000) {
-        volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)(sh->pa + off);
-        uint64_t words = (sh->size - off < 0x10000 ? sh->size - off : 0x10000) / 8;
-        for (uint64_t i = 0; i < words; i++)
-            p[i] = 0;
+        void *p = (void *)(uintptr_t)(sh->pa + off);
+        uint64_t n = sh->size - off < 0x10000 ? sh->size - off : 0x10000;
+        dcache_zero(p, n);
+        dcache_clean_inval_poc(p, n);
         console_poll_link();
     }
 }

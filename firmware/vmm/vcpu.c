@@ -1,6 +1,7 @@
 /* A guest core: set up EL2 for its vCPU, enter the guest, and handle every exit. */
 #include <stdint.h>
 
+#include <cache.h>    /* <>: host builds shadow it */
 #include "entry.h"
 #include "gicv3.h"
 #include "guest_state.h"
@@ -98,6 +99,11 @@ void vcpu_start_on_this_core(struct percpu *cpu)
     write_sysreg(spsr_el2, SPSR_EL1H_MASKED);
     v->state = VCPU_ON;
     dsb_sy();
+    /* Cache maintenance: the guest's first instructions come from memory the host wrote
+     * (cleaned to PoC at VM start, vm.c); this core's instruction cache must hold no line
+     * of an earlier guest at those addresses (Linux booting.rst: no stale I-cache
+     * entries for the loaded image). */
+    icache_inval_local();
     guest_resume(cpu);
 }
 

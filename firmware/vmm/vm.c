@@ -1,6 +1,7 @@
 #include "vm.h"
 
 #include "bytes.h"
+#include <cache.h>    /* <>: host builds shadow it */
 #include "console.h"
 #include "entry.h"
 #include "gicv3.h"
@@ -285,6 +286,32 @@ static void route_irqs(struct vm *vm, int enable)
             gic_spi_route(intid, percpus[vm->vcpus[0].pcpu].mpidr, enable);
 }
 
+/* Cache maintenance over a VM's RAM, 64 KiB at a time with the link polled between, as
+ * every long operation of the boot core does: the host's window keeps streaming, and a
+ * chunk takes microseconds on silicon, well inside what the UART's receive FIFO holds at
+ * 1.5 Mbaud. The first poll also acknowledges the request (session.c), so the host waits
+ * out a large VM without taking the stub for dead. */
+#define MAINTAIN_CHUNK 0x10000UL
+
+enum ram_maintenance { RAM_CLEAN, RAM_SCRUB };
+
+static void maintain_ram(const struct vm *vm, enum ram_maintenance what)
+{
+    for (unsigned r = 0; r < vm->nregions; r++) {
+        const struct vm_region *region = &vm->regions[r];
+        if (region->kind != REGION_RAM)
+            continue;
+        for (uint64_t at = 0; at < region->size; at += MAINTAIN_CHUNK) {
+            uint64_t n = region->size - at < MAINTAIN_CHUNK ? region->size - at : MAINTAIN_CHUNK;
+            void *p = (void *)(uintptr_t)(region->pa + at);
+            if (what == RAM_SCRUB)
+                dcache_zero(p, n);
+            dcache_clean_inval_poc(p, n);
+            console_poll_link();
+        }
+    }
+}
+
 static int ipa_is_ram(const struct vm *vm, uint64_t ipa)
 {
     for (unsigned r = 0; r < vm->nregions; r++)
@@ -311,6 +338,17 @@ int vm_start(uint32_t id, char *why, unsigned n)
         vgic_cpu_init(v);
         v->kick = 0;
     }
+    /* Cache maintenance (arch/aarch64/README.md, "EL2 MMU and caches"): the guest starts
+     * with its MMU off, so its loads are Device-nGnRnE and its instruction fetches
+     * non-cacheable, whatever stage 2 says (Arm ARM D8, combining stage 1 and stage 2
+     * attributes: the stronger type wins): it reads memory, not the caches. Clean its
+     * RAM to PoC, and drop the lines too: the kernel, DTB and initrd the host wrote, and
+     * whatever an earlier run of this VM left dirty in a shared cache, all reach memory,
+     * and the stub's next read of something the guest writes there before its own MMU is
+     * on (a hypercall argument) fetches memory rather than a stale line. Paid once per
+     * start, over all of the VM's RAM, whoever wrote it (MEM_WRITE, MEM_INFLATE, MEM_UNLZMA,
+     * MEM_FILL, mw, a previous run): no writer can be missed. */
+    maintain_ram(vm, RAM_CLEAN);
     vgic_init(vm);
     vpl011_init(&vm->console, vm_console_tx, vm);
     vm->stop_requested = 0;
@@ -377,28 +415,6 @@ int vm_stop(uint32_t id, char *why, unsigned n)
     return STATUS_OK;
 }
 
-/* Zero a destroyed VM's RAM so the next VM given those pages sees nothing of this one
- * (issue 13, hole 6). In 8-byte stores (the stub's data accesses are Device memory
- * while its MMU is off: no unaligned access, no DC ZVA), with the host link served
- * between chunks so a large VM does not stall it. */
-#define SCRUB_CHUNK 0x10000UL
-
-static void scrub_ram(const struct vm *vm)
-{
-    for (unsigned r = 0; r < vm->nregions; r++) {
-        const struct vm_region *m = &vm->regions[r];
-        if (m->kind != REGION_RAM)
-            continue;
-        for (uint64_t off = 0; off < m->size; off += SCRUB_CHUNK) {
-            volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)(m->pa + off);
-            uint64_t words = (m->size - off < SCRUB_CHUNK ? m->size - off : SCRUB_CHUNK) / 8;
-            for (uint64_t i = 0; i < words; i++)
-                p[i] = 0;
-            console_poll_link();
-        }
-    }
-}
-
 int vm_destroy(uint32_t id, char *why, unsigned n)
 {
     struct vm *vm = vm_get(id);
@@ -413,8 +429,15 @@ int vm_destroy(uint32_t id, char *why, unsigned n)
         percpus[vm->vcpus[k].pcpu].vcpu = NULL;
     stage2_release(&vm->s2);
     stage2_flush_tlb(&vm->s2);
-    scrub_ram(vm);                        /* its own RAM; shared pages only when no peer is left: */
-    ivc_release(vm);
+    /* Cache maintenance: scrub the VM's RAM (zero it with DC ZVA: issue 13, hole 6) and
+     * clean and invalidate it to PoC, so neither its contents reach the next owner of
+     * that RAM nor a dirty line of it is evicted later over an image the host writes
+     * there. Its cores are off (vm_stop waited for PSCI AFFINITY_INFO): PSCI CPU_OFF
+     * wrote their private caches back (Arm DEN0022, CPU_OFF: the implementation does the
+     * cache maintenance of a core it powers down), and the rest of the caches are
+     * coherent with the stub's Normal write-back accesses here. */
+    maintain_ram(vm, RAM_SCRUB);
+    ivc_release(vm);                      /* shared pages: scrubbed once no peer is left */
     vm->state = VM_FREE;
     return STATUS_OK;
 }

@@ -151,7 +151,7 @@ COMMANDS = {
         'INFO', 0x1, "protocol version, board, capabilities, RAM map, protected and reserved ranges, limits; gic_intids: the board GIC's INTID count; pa_bits: the physical address size (ID_AA64MMFR0_EL1.PARange), ipa_bits: a VM's guest-physical address size (VTCR_EL2.T0SZ)",
         Fields((), '<'),
         Fields(('protocol_version', 'max_payload', 'window', 'data_chunk', 'capabilities', 'staging_size', 'boot_id', 'ram_count', 'gic_intids', 'pa_bits', 'ipa_bits'), '<HHHHIIIIIII'),
-        '', 'ram ranges (base u64, size u64) x ram_count; protected count u32, then that many (base u64, size u64, name char[16]); reserved count u32, then that many (base u64, size u64, flags u32, name char[RESERVED_NAME]); then board name and version as NUL-terminated strings'),
+        '', 'ram ranges (base u64, size u64) x ram_count; protected count u32, then that many (base u64, size u64, name char[16]); reserved count u32, then that many (base u64, size u64, flags u32, name char[RESERVED_NAME]); then board name, version and the state of the stub\'s EL2 MMU and caches (e.g. "EL2 MMU on, caches on") as NUL-terminated strings'),
     Command.MEM_WRITE: CommandSpec(
         'MEM_WRITE', 0x2, 'write the data bytes at addr',
         Fields(('addr',), '<Q'),

@@ -33,6 +33,8 @@ static uint64_t *alloc_pages(uint16_t vmid, unsigned count)
             continue;
         for (unsigned k = 0; k < count; k++)
             owner[i + k] = vmid;
+        /* Cacheable stores, walked cacheably with the same attributes (stage2.h,
+         * VTCR_EL2): no cleaning, whichever VM used the page before. */
         memset(pool[i], 0, count * PAGE);
         return (uint64_t *)pool[i];
     }

@@ -40,7 +40,14 @@ struct stage2 {
 };
 
 /* VTCR_EL2: T0SZ 30 (34-bit IPA), SL0 0 (start at level 2 with the 4 KiB granule), inner/
- * outer write-back cacheable, inner shareable, TG0 4 KiB, PS 40 bits, bit 31 RES1. */
+ * outer write-back cacheable, inner shareable, TG0 4 KiB, PS 40 bits, bit 31 RES1.
+ * IRGN0 = ORGN0 = write-back and SH0 = inner are the attributes the stub's own EL2 map
+ * gives the pool these tables live in (el2_mmu.c: Normal write-back, inner shareable).
+ * The walker and the stub's stores are then coherent in the same domain, so a table entry
+ * needs no cleaning to be seen by a walk on any core, only the DSB before the walk or
+ * TLBI that depends on it (Arm ARM D8, "Translation table walk" memory attributes; D7).
+ * With the stub's caches off these disagreed: the stub's stores went to memory under
+ * lines a cacheable walk could still hit, e.g. when a pool page was reused. */
 #define VTCR_EL2_VALUE 0x8002351EUL
 
 int stage2_init(struct stage2 *s2, uint16_t vmid);

@@ -22,11 +22,15 @@ class BringupResult:
     banner: str
     image_size: int
     seconds: dict[str, float]
+    boot_log: str = ""          # what U-Boot printed between the boot command and the banner
 
 
 def bring_up(link: Expect, profile: BoardProfile, image: Path | None = None,
-             prompt_timeout: float = 60.0, progress=None, say=None) -> BringupResult:
-    """Each step has its own timeout; an error names the step that failed."""
+             prompt_timeout: float = 60.0, progress=None, say=None,
+             at_prompt=None) -> BringupResult:
+    """Each step has its own timeout; an error names the step that failed.
+    at_prompt(uboot), if given, runs once U-Boot's prompt is caught and before loady: a
+    caller (the selftest) asks U-Boot what it knows in the same bring-up."""
     say = say or (lambda text: None)
     image = image or profile.image()
     try:
@@ -42,6 +46,8 @@ def bring_up(link: Expect, profile: BoardProfile, image: Path | None = None,
     say("waiting for the U-Boot prompt")
     uboot.catch_prompt(prompt_timeout)
     seconds["prompt"] = time.monotonic() - started
+    if at_prompt is not None:
+        at_prompt(uboot)
 
     step = time.monotonic()
     say(f"loady {len(data)} bytes to {profile.load_address:#x}")
@@ -66,11 +72,15 @@ def bring_up(link: Expect, profile: BoardProfile, image: Path | None = None,
     command = profile.uboot.boot_command.format(addr=profile.load_address)
     say(command)
     link.drain()
+    boot_from = len(link.transcript)
     link.write(command + "\n")
     info = TextMonitor(link).wait_banner()
+    boot_log = bytes(link.transcript[boot_from:]).decode(errors="replace")
+    banner_at = boot_log.find("hvmon ")
+    boot_log = boot_log[:banner_at] if banner_at >= 0 else boot_log
     seconds["boot"] = time.monotonic() - step
     seconds["total"] = time.monotonic() - started
     if info["board"] != profile.name:
         raise BoardRefused(f"stub banner says board {info['board']}, expected {profile.name}")
     return BringupResult(info["version"], info["board"], info["el"], info["banner"], len(data),
-                         seconds)
+                         seconds, boot_log)

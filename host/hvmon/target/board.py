@@ -102,6 +102,7 @@ class BoardInfo:
     reserved: tuple[Reserved, ...] = ()
     pa_bits: int = 40            # physical addresses a VM's stage 2 can reach
     ipa_bits: int = 34           # a VM's guest-physical address space
+    memory: str = ""          # "EL2 MMU on, caches on"; empty from a stub that does not say
 
     @property
     def blocked(self) -> tuple[Range, ...]:
@@ -361,10 +362,11 @@ class Board:
             reserved.append(Reserved(base, size, P.ReservedFlag(flags),
                                      name.split(b"\0")[0].decode(errors="replace")))
             at += struct.calcsize(entry)
-        board, version_text = data[at:].split(b"\0")[:2]
+        board, version_text, memory = (data[at:].split(b"\0") + [b""] * 3)[:3]
         self._info = BoardInfo(version, max_payload, window, chunk, P.Capability(caps), staging,
                                boot_id, tuple(ram), tuple(protected), board.decode(),
-                               version_text.decode(), intids, tuple(reserved), pa_bits, ipa_bits)
+                               version_text.decode(), intids, tuple(reserved), pa_bits, ipa_bits,
+                               memory.decode())
         return self._info
 
     def check_range(self, addr: int, length: int, writing: bool) -> None:

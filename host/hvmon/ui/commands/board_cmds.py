@@ -18,6 +18,8 @@ def format_info(info: BoardInfo) -> str:
              f"data chunk {info.data_chunk}, staging {info.staging_size}",
              f"capabilities: {', '.join(c.name for c in type(info.capabilities) if c in info.capabilities)}",
              f"addresses: {info.pa_bits}-bit physical, {info.ipa_bits}-bit guest-physical"]
+    if info.memory:
+        lines.append(f"memory: {info.memory}")
     lines += [f"RAM        {r.base:#018x}-{r.end - 1:#018x} ({r.size >> 20} MiB)" for r in info.ram]
     lines += [f"protected  {r.base:#018x}-{r.end - 1:#018x} {r.name}" for r in info.protected]
     for r in info.reserved:
@@ -32,7 +34,8 @@ def format_info(info: BoardInfo) -> str:
 
 
 def info_json(info: BoardInfo) -> dict:
-    return {"version": info.version, "board": info.board, "protocol": info.protocol_version,
+    return {"version": info.version, "board": info.board, "memory": info.memory,
+            "protocol": info.protocol_version,
             "boot_id": info.boot_id, "max_payload": info.max_payload, "window": info.window,
             "data_chunk": info.data_chunk, "staging_size": info.staging_size,
             "pa_bits": info.pa_bits, "ipa_bits": info.ipa_bits,
