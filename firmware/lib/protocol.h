@@ -45,6 +45,7 @@
 #define STATUS_TOO_LARGE 0x8u  /* length larger than the stub accepts in one request */
 #define STATUS_NO_PRIVILEGE 0x9u  /* caller may not use this hypercall */
 #define STATUS_FAULTED 0xau  /* the stub took an exception while carrying out the request; the reason gives ESR, ELR and FAR (an EVENT FAULT follows) */
+#define STATUS_NOT_RUNNING 0xbu  /* the VM a request or hypercall needs (a doorbell's peer) is not running */
 
 #define CAP_DEFLATE 0x1u  /* MEM_STAGE + MEM_INFLATE (raw DEFLATE, RFC 1951) */
 #define CAP_CRC_LIST 0x2u  /* MEM_CRC with chunk > 0 */
@@ -185,6 +186,18 @@
 #define CMD_VM_IRQ_REQ_INTID 8u
 #define CMD_VM_IRQ_REQ_SIZE 12u
 #define CMD_VM_IRQ_RESP_SIZE 4u
+#define CMD_VM_SHARE 0x17u  /* map share `name` (pa, length) at ipa in the VM; the first VM naming it fixes pa and length (RAM, not the stub's, not another VM's), the second must give the same ones; at most two VMs per share. doorbell_irq: the SPI this VM receives when its peer calls ivc_ring (0: none) */
+#define CMD_VM_SHARE_REQ_VM 4u
+#define CMD_VM_SHARE_REQ_DOORBELL_IRQ 8u
+#define CMD_VM_SHARE_REQ_IPA 12u
+#define CMD_VM_SHARE_REQ_PA 20u
+#define CMD_VM_SHARE_REQ_LENGTH 28u
+#define CMD_VM_SHARE_REQ_SIZE 36u
+#define CMD_VM_SHARE_RESP_SIZE 4u
+#define CMD_VM_REGIONS 0x18u  /* every mapped region of every VM: vm u32, kind u32 (0 RAM, 1 device, 2 shared), ipa u64, pa u64, size u64, doorbell_irq u32, 0 u32, share name char[16] */
+#define CMD_VM_REGIONS_REQ_SIZE 4u
+#define CMD_VM_REGIONS_RESP_COUNT 4u
+#define CMD_VM_REGIONS_RESP_SIZE 8u
 #define CMD_VM_START 0x12u  /* start vCPU 0 at the entry (IPA) given to VM_CREATE, at EL1h with x0 = the dtb (IPA) given there */
 #define CMD_VM_START_REQ_VM 4u
 #define CMD_VM_START_REQ_SIZE 8u
@@ -224,6 +237,8 @@
 #define HVC_PRINT_PRIVILEGED 1
 #define HVC_MEM_CRC 0xc6000004u  /* CRC-32 of [addr, addr+len): a PA in the RAM map from the host, an IPA of its own RAM from a guest */
 #define HVC_MEM_CRC_PRIVILEGED 1
-#define HVC_COUNT 10u
+#define HVC_IVC_RING 0xc600000au  /* ring the doorbell of the shared region holding ipa (an IPA of the caller's): its peer VM gets its doorbell SPI. REFUSED_RANGE: not a shared region of the caller; NOT_RUNNING: no peer, or it is not running; NOT_SUPPORTED: the peer has no doorbell */
+#define HVC_IVC_RING_PRIVILEGED 0
+#define HVC_COUNT 11u
 
 #endif

@@ -7,6 +7,7 @@
 #include "gicv3.h"
 #include "hypercall.h"
 #include "inflate.h"
+#include "ivc.h"
 #include "unlzma.h"
 #include "libc.h"
 #include "link.h"
@@ -403,6 +404,55 @@ static void do_vm_irq(const struct request *rq)
     answer(rq, st, why, 0);
 }
 
+static void do_vm_share(const struct request *rq)
+{
+    char name[16] = {0}, why[128];
+    uint32_t n = rq->len - CMD_VM_SHARE_REQ_SIZE;
+    if (n == 0 || n > 15)
+        return refuse(rq, STATUS_BAD_REQUEST, "the share's name must be 1..15 bytes");
+    memcpy(name, rq->p + CMD_VM_SHARE_REQ_SIZE, n);
+    if (strlen(name) != n)
+        return refuse(rq, STATUS_BAD_REQUEST, "the share's name holds a NUL byte");
+    int st = vm_share(get32(rq->p + CMD_VM_SHARE_REQ_VM), name,
+                      get32(rq->p + CMD_VM_SHARE_REQ_DOORBELL_IRQ), get64(rq->p + CMD_VM_SHARE_REQ_IPA),
+                      get64(rq->p + CMD_VM_SHARE_REQ_PA), get64(rq->p + CMD_VM_SHARE_REQ_LENGTH),
+                      why, sizeof why);
+    answer(rq, st, why, 0);
+}
+
+#define REGION_ENTRY 56
+
+static void do_vm_regions(const struct request *rq)
+{
+    uint32_t count = 0;
+    uint8_t *out = response + CMD_VM_REGIONS_RESP_SIZE;
+    for (unsigned i = 0; i < MAX_VMS; i++) {
+        const struct vm *vm = &vms[i];
+        if (vm->state == VM_FREE)
+            continue;
+        for (unsigned r = 0; r < vm->nregions; r++) {
+            const struct vm_region *m = &vm->regions[r];
+            memset(out, 0, REGION_ENTRY);
+            put32(out, vm->id);
+            put32(out + 4, m->kind);
+            put64(out + 8, m->ipa);
+            put64(out + 16, m->pa);
+            put64(out + 24, m->size);
+            if (m->kind == REGION_SHARED) {
+                put32(out + 32, m->doorbell_irq);
+                memcpy(out + 40, ivc_share_name(m->share), 15);
+            }
+            out += REGION_ENTRY;
+            count++;
+        }
+    }
+    put32(response + CMD_VM_REGIONS_RESP_COUNT, count);
+    respond(rq, STATUS_OK, CMD_VM_REGIONS_RESP_SIZE - PROTO_PAYLOAD_HEADER + REGION_ENTRY * count);
+}
+
+_Static_assert(CMD_VM_REGIONS_RESP_SIZE + REGION_ENTRY * MAX_VMS * MAX_REGIONS <= PROTO_MAX_PAYLOAD,
+               "every region of every VM fits in one VM_REGIONS answer");
+
 static void do_vm_start(const struct request *rq)
 {
     char why[128];
@@ -467,6 +517,8 @@ static const struct handler handlers[] = {
     {CMD_VM_CREATE, CMD_VM_CREATE_REQ_SIZE, 1, do_vm_create},
     {CMD_VM_MAP, CMD_VM_MAP_REQ_SIZE, 0, do_vm_map},
     {CMD_VM_IRQ, CMD_VM_IRQ_REQ_SIZE, 0, do_vm_irq},
+    {CMD_VM_SHARE, CMD_VM_SHARE_REQ_SIZE, 1, do_vm_share},
+    {CMD_VM_REGIONS, CMD_VM_REGIONS_REQ_SIZE, 0, do_vm_regions},
     {CMD_VM_START, CMD_VM_START_REQ_SIZE, 0, do_vm_start},
     {CMD_VM_STOP, CMD_VM_STOP_REQ_SIZE, 0, do_vm_stop},
     {CMD_VM_DESTROY, CMD_VM_DESTROY_REQ_SIZE, 0, do_vm_destroy},

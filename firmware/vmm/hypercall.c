@@ -2,6 +2,7 @@
 
 #include "console.h"
 #include "crc32.h"
+#include "ivc.h"
 #include "memmap.h"
 #include "protocol.h"
 #include "timer.h"
@@ -150,6 +151,18 @@ static void hvc_core_stats(struct hvc_regs *r, struct vm *caller)
     r->x[3] = cpu->kicks;
 }
 
+/* The doorbell of an IVC share (ivc.h): x1 = an IPA inside one of the caller's shared
+ * regions. The host is no party of any share. */
+static void hvc_ivc_ring(struct hvc_regs *r, struct vm *caller)
+{
+    if (!caller) {
+        r->x[0] = HVC_RESULT_NOT_SUPPORTED;
+        return;
+    }
+    int st = ivc_ring(caller, r->x[1]);
+    r->x[0] = st == STATUS_OK ? 0 : status_result((unsigned)st);
+}
+
 static const struct hypercall table[] = {
     {HVC_VERSION, HVC_VERSION_PRIVILEGED, hvc_version},
     {HVC_ECHO, HVC_ECHO_PRIVILEGED, hvc_echo},
@@ -161,6 +174,7 @@ static const struct hypercall table[] = {
     {HVC_CORE_STATS, HVC_CORE_STATS_PRIVILEGED, hvc_core_stats},
     {HVC_PRINT, HVC_PRINT_PRIVILEGED, hvc_print},
     {HVC_MEM_CRC, HVC_MEM_CRC_PRIVILEGED, hvc_mem_crc},
+    {HVC_IVC_RING, HVC_IVC_RING_PRIVILEGED, hvc_ivc_ring},
 };
 
 _Static_assert(sizeof table / sizeof table[0] == HVC_COUNT,

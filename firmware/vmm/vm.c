@@ -5,6 +5,7 @@
 #include "console.h"
 #include "entry.h"
 #include "gicv3.h"
+#include "ivc.h"
 #include "libc.h"
 #include "memmap.h"
 #include "print.h"
@@ -39,7 +40,8 @@ int vm_owns_pa(uint64_t pa, uint64_t size, const struct vm *except)
         if (vm == except || vm->state == VM_FREE)
             continue;
         for (unsigned r = 0; r < vm->nregions; r++)
-            if (vm->regions[r].kind == REGION_RAM && overlaps(pa, size, vm->regions[r].pa, vm->regions[r].size))
+            if (vm->regions[r].kind != REGION_DEVICE &&
+                overlaps(pa, size, vm->regions[r].pa, vm->regions[r].size))
                 return 1;
     }
     return 0;
@@ -186,17 +188,10 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
         return fail(why, n, STATUS_BAD_REQUEST, "no such VM");
     if (vm->state != VM_CREATED)
         return fail(why, n, STATUS_BAD_REQUEST, "memory can only be added before the VM starts");
-    if (vm->nregions == MAX_REGIONS)
-        return fail(why, n, STATUS_TOO_LARGE, "too many regions");
     if (size == 0 || ((ipa | pa | size) & 0xFFF))
         return fail(why, n, STATUS_BAD_ALIGNMENT, "ipa, pa and size must be 4 KiB multiples");
-    /* Both ranges inside what stage 2 can express: a wider PA would be cut to the
-     * descriptor's bits and alias low memory (such as the stub itself). */
-    if (ipa + size < ipa || ipa + size > (1UL << S2_IPA_BITS)) {
-        snprintf_(why, n, "ipa 0x%lx+0x%lx is beyond the VM's %u-bit guest-physical space",
-                  ipa, size, S2_IPA_BITS);
-        return STATUS_REFUSED_RANGE;
-    }
+    /* The PA inside what stage 2 can express: a wider one would be cut to the descriptor's
+     * bits and alias low memory (such as the stub itself). The IPA: vm_add_region. */
     unsigned pa_bits = memmap_get()->pa_bits;
     if (pa + size < pa || pa + size > (1UL << pa_bits)) {
         snprintf_(why, n, "pa 0x%lx+0x%lx is beyond the board's %u-bit physical address range",
@@ -227,7 +222,20 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
             return STATUS_REFUSED_RANGE;
         }
     } else {
-        return fail(why, n, STATUS_BAD_REQUEST, "unknown region kind");
+        return fail(why, n, STATUS_BAD_REQUEST, "unknown region kind (shared memory: VM_SHARE)");
+    }
+    return vm_add_region(vm, kind, ipa, pa, size, NULL, why, n);
+}
+
+int vm_add_region(struct vm *vm, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
+                  struct vm_region **added, char *why, unsigned n)
+{
+    if (vm->nregions == MAX_REGIONS)
+        return fail(why, n, STATUS_TOO_LARGE, "too many regions");
+    if (ipa + size < ipa || ipa + size > (1UL << S2_IPA_BITS)) {
+        snprintf_(why, n, "ipa 0x%lx+0x%lx is beyond the VM's %u-bit guest-physical space",
+                  ipa, size, S2_IPA_BITS);
+        return STATUS_REFUSED_RANGE;
     }
     for (unsigned r = 0; r < vm->nregions; r++)
         if (overlaps(ipa, size, vm->regions[r].ipa, vm->regions[r].size))
@@ -238,12 +246,15 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
     if (overlaps(ipa, size, vm->gicd_ipa, VGIC_DIST_SIZE) ||
         overlaps(ipa, size, vm->gicr_ipa, (uint64_t)vm->nvcpus * VGIC_REDIST_FRAME))
         return fail(why, n, STATUS_REFUSED_RANGE, "ipa overlaps the virtual GIC");
-    if (stage2_map(&vm->s2, ipa, pa, size, kind == REGION_RAM ? S2_NORMAL : S2_DEVICE) != 0) {
+    if (stage2_map(&vm->s2, ipa, pa, size, kind == REGION_DEVICE ? S2_DEVICE : S2_NORMAL) != 0) {
         snprintf_(why, n, "not enough stage-2 table pages left for ipa 0x%lx+0x%lx (nothing "
                   "was mapped)", ipa, size);
         return STATUS_TOO_LARGE;
     }
-    vm->regions[vm->nregions++] = (struct vm_region){ipa, pa, size, kind};
+    struct vm_region *region = &vm->regions[vm->nregions++];
+    *region = (struct vm_region){ipa, pa, size, kind, 0, 0};
+    if (added)
+        *added = region;
     return STATUS_OK;
 }
 
@@ -258,6 +269,8 @@ int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n)
         return STATUS_BAD_REQUEST;
     if (intid == BOARD_UART_IRQ || intid == vm->console_irq)
         return fail(why, n, STATUS_REFUSED_RANGE, "the stub's UART and the VM's console keep their interrupts");
+    if (ivc_is_doorbell(vm, intid))
+        return fail(why, n, STATUS_REFUSED_RANGE, "the interrupt is a doorbell of this VM's shared memory");
     for (unsigned i = 0; i < MAX_VMS; i++)
         if (&vms[i] != vm && vms[i].state != VM_FREE && vm_owns_irq(&vms[i], intid))
             return fail(why, n, STATUS_REFUSED_RANGE, "another VM owns this interrupt");
@@ -424,6 +437,7 @@ int vm_destroy(uint32_t id, char *why, unsigned n)
      * cache maintenance of a core it powers down), and the rest of the caches are
      * coherent with the stub's Normal write-back accesses here. */
     maintain_ram(vm, RAM_SCRUB);
+    ivc_release(vm);                      /* shared pages: scrubbed once no peer is left */
     vm->state = VM_FREE;
     return STATUS_OK;
 }

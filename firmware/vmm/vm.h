@@ -20,11 +20,15 @@
 enum vm_state { VM_FREE = 0, VM_CREATED = 1, VM_RUNNING = 2, VM_STOPPED = 3 };
 enum vm_stop_reason { STOP_NONE = 0, STOP_SYSTEM_OFF = 1, STOP_SYSTEM_RESET = 2, STOP_FAULT = 3,
                       STOP_HOST = 4 };
-enum region_kind { REGION_RAM = 0, REGION_DEVICE = 1 };
+/* REGION_SHARED: RAM that one other VM maps too (an IVC share, ivc.h); only VM_SHARE
+ * makes one, never VM_MAP. */
+enum region_kind { REGION_RAM = 0, REGION_DEVICE = 1, REGION_SHARED = 2 };
 
 struct vm_region {
     uint64_t ipa, pa, size;
     uint32_t kind;
+    uint8_t share;                   /* REGION_SHARED: index into ivc.c's shares */
+    uint8_t doorbell_irq;            /* REGION_SHARED: SPI this VM gets when its peer rings, 0: none */
 };
 
 enum vcpu_state { VCPU_OFF = 0, VCPU_STARTING = 1, VCPU_ON = 2 };
@@ -81,6 +85,10 @@ int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t 
               uint64_t console_ipa, uint32_t console_irq, uint64_t entry, uint64_t dtb,
               uint64_t gicd_ipa, uint64_t gicr_ipa, uint32_t *id, char *why, unsigned n);
 int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size, char *why, unsigned n);
+/* The checks of the VM's IPA space that vm_map and ivc's vm_share share, then the stage-2
+ * mapping: the region is appended to vm->regions (*added, when not NULL). 0 or a status. */
+int vm_add_region(struct vm *vm, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
+                  struct vm_region **added, char *why, unsigned n);
 int vm_start(uint32_t id, char *why, unsigned n);
 int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n);
 int vm_stop(uint32_t id, char *why, unsigned n);
@@ -89,7 +97,7 @@ struct vm *vm_get(uint32_t id);
 /* A guest's pointer: [ipa, ipa+len) inside one RAM region of `vm` (not a device region,
  * not wrapping, not empty) gives its PA in *pa and 0; anything else -1. */
 int vm_ram_pa(const struct vm *vm, uint64_t ipa, uint64_t len, uint64_t *pa);
-/* Does [pa, pa+size) overlap the RAM of a VM other than `except`? */
+/* Does [pa, pa+size) overlap the RAM (own or shared) of a VM other than `except`? */
 int vm_owns_pa(uint64_t pa, uint64_t size, const struct vm *except);
 /* The device region (passthrough) of any VM overlapping [pa, pa+size), or NULL; a device
  * belongs to one VM only. */

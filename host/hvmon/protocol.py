@@ -55,6 +55,7 @@ class Status(IntEnum):
     TOO_LARGE = 0x8
     NO_PRIVILEGE = 0x9
     FAULTED = 0xa
+    NOT_RUNNING = 0xb
 
 
 class Capability(IntFlag):
@@ -89,6 +90,7 @@ STATUS_DOC = {
     Status.TOO_LARGE: 'length larger than the stub accepts in one request',
     Status.NO_PRIVILEGE: 'caller may not use this hypercall',
     Status.FAULTED: 'the stub took an exception while carrying out the request; the reason gives ESR, ELR and FAR (an EVENT FAULT follows)',
+    Status.NOT_RUNNING: "the VM a request or hypercall needs (a doorbell's peer) is not running",
 }
 
 
@@ -136,6 +138,8 @@ class Command(IntEnum):
     VM_CREATE = 0x10
     VM_MAP = 0x11
     VM_IRQ = 0x16
+    VM_SHARE = 0x17
+    VM_REGIONS = 0x18
     VM_START = 0x12
     VM_STOP = 0x13
     VM_DESTROY = 0x14
@@ -218,6 +222,16 @@ COMMANDS = {
         Fields(('vm', 'intid'), '<II'),
         Fields((), '<'),
         '', ''),
+    Command.VM_SHARE: CommandSpec(
+        'VM_SHARE', 0x17, "map share `name` (pa, length) at ipa in the VM; the first VM naming it fixes pa and length (RAM, not the stub's, not another VM's), the second must give the same ones; at most two VMs per share. doorbell_irq: the SPI this VM receives when its peer calls ivc_ring (0: none)",
+        Fields(('vm', 'doorbell_irq', 'ipa', 'pa', 'length'), '<IIQQQ'),
+        Fields((), '<'),
+        "the share's name (at most 15 bytes)", ''),
+    Command.VM_REGIONS: CommandSpec(
+        'VM_REGIONS', 0x18, 'every mapped region of every VM: vm u32, kind u32 (0 RAM, 1 device, 2 shared), ipa u64, pa u64, size u64, doorbell_irq u32, 0 u32, share name char[16]',
+        Fields((), '<'),
+        Fields(('count',), '<I'),
+        '', 'count entries of 56 bytes'),
     Command.VM_START: CommandSpec(
         'VM_START', 0x12, 'start vCPU 0 at the entry (IPA) given to VM_CREATE, at EL1h with x0 = the dtb (IPA) given there',
         Fields(('vm',), '<I'),
@@ -257,4 +271,5 @@ HYPERCALLS = (
     Hypercall('core_stats', 0xc6000009, "a physical core's guest exits, interrupts taken while its guest ran, kicks from other cores", ('core',), ('exits', 'irqs', 'kicks'), True),
     Hypercall('print', 0xc6000005, "print len bytes of text at addr: the host's on the LOG channel, a guest's (its own IPA, at most 1024 bytes) on its console", ('addr', 'len'), ('printed',), True),
     Hypercall('mem_crc', 0xc6000004, 'CRC-32 of [addr, addr+len): a PA in the RAM map from the host, an IPA of its own RAM from a guest', ('addr', 'len'), ('crc',), True),
+    Hypercall('ivc_ring', 0xc600000a, "ring the doorbell of the shared region holding ipa (an IPA of the caller's): its peer VM gets its doorbell SPI. REFUSED_RANGE: not a shared region of the caller; NOT_RUNNING: no peer, or it is not running; NOT_SUPPORTED: the peer has no doorbell", ('ipa',), (), False),
 )

@@ -14,7 +14,7 @@ from ..tomlfile import read_toml
 MIB2 = 2 << 20
 PAGE = 4096
 TOP_KEYS = {"name", "cpus", "memory", "kernel", "initrd", "dtb", "cmdline", "console", "gic",
-            "passthrough", "privileged"}
+            "passthrough", "privileged", "shared"}
 # The virtual GICv3's frames (firmware vgic.h): a 64 KiB distributor, and a redistributor
 # (RD_base + SGI_base, Arm IHI 0069 12.10) per vCPU.
 GIC_DIST_SIZE = 0x10000
@@ -46,6 +46,16 @@ class Passthrough:
 
 
 @dataclass(frozen=True)
+class Shared:
+    """IVC: RAM this VM shares with the one other VM whose config names it too. The host
+    picks its PA (vms.py) when the first of them is created."""
+    name: str
+    size: int
+    ipa: int
+    doorbell_irq: int = 0             # the SPI this VM gets when its peer rings (0: none)
+
+
+@dataclass(frozen=True)
 class VmConfig:
     path: Path
     name: str
@@ -62,6 +72,7 @@ class VmConfig:
     privileged: bool = False
     gic_dist: int | None = None       # IPA of the vGIC's distributor; None: where the DTB says
     gic_redist: int | None = None     # IPA of vCPU 0's redistributor frame
+    shared: tuple[Shared, ...] = ()
     pa_taken: tuple[tuple[int, int], ...] = field(default=(), repr=False)
 
 
@@ -231,11 +242,14 @@ def _parse(path: Path, data: dict, board: BoardLimits) -> VmConfig:
                    f"{len(regions)} memory and {len(passthrough)} passthrough regions: the stub "
                    f"maps at most {P.MAX_REGIONS} per VM")
 
+    shared = _parse_shared(path, data.get("shared", []), console_irq, passthrough)
+
     # IPA space of the VM: inside its ipa_bits; regions, console and passthrough must not
     # overlap.
     spans = [(f"memory[{i}]", r.ipa, r.end) for i, r in enumerate(regions)]
     spans += [("console", console_ipa, console_ipa + PAGE)]
     spans += [(f"passthrough[{i}]", p.ipa, p.ipa + p.size) for i, p in enumerate(passthrough)]
+    spans += [(f"shared[{i}]", sh.ipa, sh.ipa + sh.size) for i, sh in enumerate(shared)]
     if gic_dist is not None:
         spans += gic_spans(gic_dist, gic_redist, len(pcpus), "gic.distributor", "gic.redistributor")
     for key, start, end in spans:
@@ -300,7 +314,40 @@ def _parse(path: Path, data: dict, board: BoardLimits) -> VmConfig:
         raise _err(path, "privileged", "must be true or false")
     return VmConfig(path, name, len(pcpus), pcpus, tuple(regions), file_key("kernel"),
                     file_key("initrd"), file_key("dtb"), cmdline, console_ipa, console_irq,
-                    tuple(passthrough), privileged, gic_dist, gic_redist, tuple(taken))
+                    tuple(passthrough), privileged, gic_dist, gic_redist, shared, tuple(taken))
+
+
+def _parse_shared(path, entries, console_irq, passthrough) -> tuple[Shared, ...]:
+    """[[shared]] name, size, ipa, doorbell_irq: the stub's own checks (ivc.c), made here
+    first so that nothing is sent for a config it would refuse."""
+    if not isinstance(entries, list):
+        raise _err(path, "shared", "must be a list of {name, size, ipa, doorbell_irq} tables")
+    out = []
+    for i, entry in enumerate(entries):
+        key = f"shared[{i}]"
+        t = _table(path, key, entry, {"name", "size", "ipa", "doorbell_irq"})
+        name = t.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9-]{1,15}", name):
+            raise _err(path, f"{key}.name", "1-15 characters of a-z, 0-9 and '-'")
+        if any(sh.name == name for sh in out):
+            raise _err(path, f"{key}.name", f"share {name!r} is named twice")
+        size = _int(path, f"{key}.size", t.get("size"), 1)
+        ipa = _int(path, f"{key}.ipa", t.get("ipa"))
+        if (size | ipa) % PAGE:
+            raise _err(path, key, "size and ipa must be 4 KiB aligned")
+        irq = t.get("doorbell_irq", 0)
+        if irq != 0:
+            irq = _int(path, f"{key}.doorbell_irq", irq, 32)
+            if irq >= P.MAX_INTIDS:
+                raise _err(path, f"{key}.doorbell_irq", f"must be an SPI INTID below {P.MAX_INTIDS}")
+            if irq == console_irq:
+                raise _err(path, f"{key}.doorbell_irq", f"{irq} is the console's interrupt")
+            if any(irq in p.irqs for p in passthrough):
+                raise _err(path, f"{key}.doorbell_irq", f"{irq} is a passthrough interrupt")
+            if any(sh.doorbell_irq == irq for sh in out):
+                raise _err(path, f"{key}.doorbell_irq", f"{irq} rings for another share already")
+        out.append(Shared(name, size, ipa, irq))
+    return tuple(out)
 
 
 def gic_spans(dist: int, redist: int, vcpus: int, dist_name: str, redist_name: str):
@@ -322,6 +369,7 @@ def ipa_spans(config: VmConfig) -> list[tuple[str, int, int]]:
     spans = [(f"memory[{i}]", r.ipa, r.end) for i, r in enumerate(config.memory)]
     spans += [("console", config.console_ipa, config.console_ipa + PAGE)]
     spans += [(f"passthrough[{i}]", p.ipa, p.ipa + p.size) for i, p in enumerate(config.passthrough)]
+    spans += [(f"shared[{i}]", sh.ipa, sh.ipa + sh.size) for i, sh in enumerate(config.shared)]
     return spans
 
 

@@ -10,6 +10,8 @@
  *   storm:N                       N echo hypercalls, progress every 10000
  *   faults:N                      N undefined instructions caught at EL1 (0: for ever)
  *   mark / probe                  leave markers in per-core state and RAM / read it back
+ *   ping:IPA:N:IRQ  pong:IPA:N:IRQ  N IVC round trips through the shared page at IPA,
+ *                                 woken by doorbell SPI IRQ (ivc.c below)
  */
 #include <stdint.h>
 
@@ -24,8 +26,9 @@ void simd_read(uint64_t out[66]);
 uint64_t fault_loop(uint64_t count);
 
 static volatile uint32_t *uart;
+uint64_t gicd_base, gicr_base;             /* the vGIC, from the DTB's arm,gic-v3 node */
 
-static void putc_(char c)
+void putc_(char c)
 {
     if (!uart)
         return;
@@ -34,7 +37,7 @@ static void putc_(char c)
     uart[0] = (uint8_t)c;
 }
 
-static void puts_(const char *s)
+void puts_(const char *s)
 {
     while (*s)
         putc_(*s++);
@@ -47,7 +50,7 @@ static void puthex(uint64_t v)
         putc_("0123456789abcdef"[(v >> shift) & 15]);
 }
 
-static void putdec(uint64_t v)
+void putdec(uint64_t v)
 {
     char buf[24];
     int n = 0;
@@ -93,8 +96,8 @@ static void read_dtb(const uint8_t *dtb)
         return;
     const uint8_t *p = dtb + be32(dtb + 8);
     const char *strings = (const char *)dtb + be32(dtb + 12);
-    int depth = 0, in_chosen = 0, is_pl011 = 0;
-    uint64_t reg = 0;
+    int depth = 0, in_chosen = 0, is_pl011 = 0, is_gic = 0;
+    uint64_t reg = 0, reg2 = 0;
     for (;;) {
         uint32_t token = be32(p);
         p += 4;
@@ -102,14 +105,16 @@ static void read_dtb(const uint8_t *dtb)
             const char *name = (const char *)p;
             depth++;
             in_chosen = depth == 2 && streq(name, "chosen");
-            is_pl011 = 0;
-            reg = 0;
+            is_pl011 = is_gic = 0;
+            reg = reg2 = 0;
             while (*p)
                 p++;
             p = (const uint8_t *)(((uintptr_t)p + 4) & ~3UL);
         } else if (token == 2) {                            /* FDT_END_NODE */
             if (depth == 2 && is_pl011 && reg && !uart)
                 uart = (volatile uint32_t *)reg;
+            if (depth == 2 && is_gic && reg && !gicd_base)
+                gicd_base = reg, gicr_base = reg2;
             depth--;
             in_chosen = 0;
         } else if (token == 3) {                            /* FDT_PROP */
@@ -119,8 +124,12 @@ static void read_dtb(const uint8_t *dtb)
                 bootargs = value;
             if (depth == 2 && streq(name, "compatible") && list_has(value, len, "arm,pl011"))
                 is_pl011 = 1;
+            if (depth == 2 && streq(name, "compatible") && list_has(value, len, "arm,gic-v3"))
+                is_gic = 1;
             if (depth == 2 && streq(name, "reg") && len >= 8)      /* #address-cells = 2 */
                 reg = (uint64_t)be32(value) << 32 | be32(value + 4);
+            if (depth == 2 && streq(name, "reg") && len >= 24)     /* the GIC's second range */
+                reg2 = (uint64_t)be32(value + 16) << 32 | be32(value + 20);
             p += 8 + ((len + 3) & ~3u);
         } else if (token == 4) {                            /* FDT_NOP */
         } else {
@@ -152,9 +161,9 @@ static uint64_t parse_num(const char **s)
     return v;
 }
 
-struct call { uint64_t x[4]; };
+#include "hostile.h"
 
-static struct call hvc(uint64_t x0, uint64_t x1, uint64_t x2, uint64_t x3)
+struct call hvc(uint64_t x0, uint64_t x1, uint64_t x2, uint64_t x3)
 {
     register uint64_t r0 __asm__("x0") = x0, r1 __asm__("x1") = x1;
     register uint64_t r2 __asm__("x2") = x2, r3 __asm__("x3") = x3;
@@ -344,6 +353,10 @@ static void step(const char **cursor)
         mark();
     } else if (streq(name, "probe")) {
         probe();
+    } else if (streq(name, "ping")) {
+        ivc_ping(a[0], a[1], (uint32_t)a[2]);
+    } else if (streq(name, "pong")) {
+        ivc_pong(a[0], a[1], (uint32_t)a[2]);
     } else {
         puts_("unknown step\n");
     }

@@ -165,8 +165,11 @@ int vgic_dist_access(struct vm *vm, uint64_t off, unsigned size, int write, uint
         return 0;
     case GICD_ISPENDR:
     case GICD_ICPENDR:
-        if (write)
-            set_bits(&d->pending[word], v32 & valid, (off & ~0x7FUL) == GICD_ISPENDR);
+        /* Atomic: a doorbell (vgic_raise_spi) may set bits from another core. */
+        if (write && (off & ~0x7FUL) == GICD_ISPENDR)
+            __atomic_fetch_or(&d->pending[word], v32 & valid, __ATOMIC_SEQ_CST);
+        else if (write)
+            __atomic_fetch_and(&d->pending[word], ~(v32 & valid), __ATOMIC_SEQ_CST);
         else
             *value = d->pending[word] & valid;
         return 0;
@@ -320,6 +323,44 @@ static unsigned spi_target(struct vm *vm, uint32_t intid)
     return index < vm->nvcpus ? index : 0;
 }
 
+/* Edge SPIs made pending (GICD_ISPENDR, or a doorbell) and enabled, routed to this vCPU:
+ * into list registers. They go in with EOI maintenance (ICH_LR<n>_EL2.EOI, IHI 0069),
+ * so that one raised again while its list register is still in use is injected after the
+ * guest's EOI instead of being lost. Physical SPIs of the VM and its console have their
+ * own paths and are left out. */
+static void flush_pending_spis(struct vcpu *v)
+{
+    struct vgic_dist *d = &v->vm->vgic;
+    for (unsigned w = 1; w < VGIC_WORDS; w++) {
+        uint32_t bits = d->pending[w] & d->enabled[w] & ~v->vm->hw_irqs[w];
+        while (bits) {
+            uint32_t bit = (uint32_t)__builtin_ctz(bits), intid = 32 * w + bit;
+            bits &= bits - 1;
+            if (intid == v->vm->console_irq || spi_target(v->vm, intid) != v->index)
+                continue;
+            if (find_lr(intid) >= 0)
+                continue;                  /* still in use: its EOI brings us back here */
+            if (inject(intid, d->priority[intid], LR_EOI) < 0)
+                return;                    /* full: inject() asked for a maintenance IRQ */
+            __atomic_fetch_and(&d->pending[w], ~(1u << bit), __ATOMIC_SEQ_CST);
+        }
+    }
+}
+
+void vgic_raise_spi(struct vm *vm, uint32_t intid)
+{
+    if (intid < 32 || intid >= VGIC_MAX_INTIDS)
+        return;
+    __atomic_fetch_or(&vm->vgic.pending[intid / 32], 1u << (intid % 32), __ATOMIC_SEQ_CST);
+    struct vcpu *t = &vm->vcpus[spi_target(vm, intid)];
+    if (t->state != VCPU_ON)
+        return;                            /* flushed when it next enters its guest */
+    /* One SGI per kick is enough: a kick already under way flushes after taking it. */
+    uint32_t before = __atomic_fetch_or(&t->kick, KICK_VIRQ, __ATOMIC_SEQ_CST);
+    if (!(before & KICK_VIRQ))
+        gic_send_sgi(percpus[t->pcpu].mpidr, GIC_KICK_SGI);
+}
+
 void vgic_flush(struct vcpu *v)
 {
     struct vm *vm = v->vm;
@@ -330,6 +371,7 @@ void vgic_flush(struct vcpu *v)
         if (find_lr(i) >= 0 || inject(i, v->vgic.priority[i], 0) < 0)
             __atomic_fetch_or(&v->vgic.pending_sgis, 1u << i, __ATOMIC_SEQ_CST);
     }
+    flush_pending_spis(v);
     uint32_t irq = vm->console_irq;
     if (irq >= 32 && irq < VGIC_MAX_INTIDS && spi_target(vm, irq) == v->index) {
         spin_lock(&vm->console_lock);

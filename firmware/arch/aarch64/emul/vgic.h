@@ -53,6 +53,9 @@ void vgic_cpu_init(struct vcpu *v);
 /* On the vCPU's core: move what is pending and enabled into free list registers, and
  * retire the console interrupt if its line dropped. */
 void vgic_flush(struct vcpu *v);
+/* Any core: make edge SPI intid pending in vm (an IVC doorbell) and kick the vCPU it is
+ * routed to, whose core moves it into a list register on its way back to the guest. */
+void vgic_raise_spi(struct vm *vm, uint32_t intid);
 /* A guest wrote ICC_SGI1R_EL1 (trapped): raise the SGI on every targeted vCPU. */
 void vgic_send_sgi(struct vcpu *from, uint64_t sgi1r);
 /* A physical interrupt of this core arrived while its guest ran. */

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
@@ -22,6 +23,17 @@ def remembered(url: str, name: str) -> Path:
 def vm_table(entries) -> str:
     return "\n".join(f"{e.id}  {e.name:15} {e.state:8} {e.vcpus} vCPU  {e.stop_reason}".rstrip()
                      for e in entries)
+
+
+def share_line(sh) -> str:
+    """A shared region and its doorbells, as `vm info` shows it."""
+    bells = (f"doorbell: SPI {sh.doorbell_irq} here" if sh.doorbell_irq else "no doorbell here")
+    if sh.peer:
+        bells += f", SPI {sh.peer_doorbell_irq} in {sh.peer}" if sh.peer_doorbell_irq else \
+            f", none in {sh.peer}"
+    peer = sh.peer or "no peer yet"
+    return (f"  shared {sh.name}: IPA {sh.ipa:#x} PA {sh.pa:#x} size {sh.size:#x}, "
+            f"with {peer}; {bells}")
 
 
 def vm_json(e) -> dict:
@@ -135,8 +147,11 @@ def run_vm(ctx, args):
         ctx.emit([vm_json(e) for e in entries], vm_table(entries))
     elif args.action == "info":
         e = vms.find_vm(board, args.target)
-        ctx.emit(vm_json(e), f"VM {e.id} {e.name}: {e.state}, {e.vcpus} vCPU(s)"
-                 + (f", last stop: {e.stop_reason}" if e.stop_reason else ""))
+        shares = vms.vm_shares(board, e.id)
+        ctx.emit({**vm_json(e), "shared": [dataclasses.asdict(sh) for sh in shares]},
+                 f"VM {e.id} {e.name}: {e.state}, {e.vcpus} vCPU(s)"
+                 + (f", last stop: {e.stop_reason}" if e.stop_reason else "")
+                 + "".join("\n" + share_line(sh) for sh in shares))
     elif args.action in ("start", "stop", "destroy"):
         getattr(vms, f"{args.action}_vm")(board, args.target)
         ctx.emit({"action": args.action, "vm": args.target}, f"{args.action}: {args.target} done")
