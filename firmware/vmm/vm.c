@@ -9,6 +9,7 @@
 #include "print.h"
 #include "protocol.h"
 #include "psci.h"
+#include "uart.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 
 struct vm vms[MAX_VMS];
@@ -137,8 +138,13 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
         for (int r = 0; r < m->ram_count; r++)
             if (overlaps(pa, size, m->ram[r].base, m->ram[r].size))
                 return fail(why, n, STATUS_REFUSED_RANGE, "a device region may not cover RAM");
-        if (overlaps(pa, size, BOARD_UART_BASE & ~0xFFFUL, 0x1000) ||
-            overlaps(pa, size, BOARD_GICD_BASE, VGIC_DIST_SIZE) ||
+        struct uart_claim claims[UART_MAX_CLAIMS];
+        unsigned nclaims = uart_claims(claims);
+        for (unsigned c = 0; c < nclaims; c++)
+            if (overlaps(pa, size, claims[c].base, claims[c].size))
+                return fail(why, n, STATUS_REFUSED_RANGE,
+                            "the stub's UART and what places it are not handed out");
+        if (overlaps(pa, size, BOARD_GICD_BASE, VGIC_DIST_SIZE) ||
             overlaps(pa, size, BOARD_GICR_BASE, MAX_CPUS * VGIC_REDIST_FRAME))
             return fail(why, n, STATUS_REFUSED_RANGE, "the stub's UART and the GIC are not handed out");
     } else {
