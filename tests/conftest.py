@@ -91,6 +91,19 @@ def framed(request, stub: StubUnderTest) -> Board:
     return board
 
 
+@pytest.fixture(scope="session", autouse=True)
+def block_cache_of_this_run(tmp_path_factory):
+    """Board.write's block cache ($XDG_CACHE_HOME/hvmon/blocks) in a folder of the test
+    run, not the user's: every run starts cold, and leaves nothing behind."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
+
+
 @pytest.fixture(scope="module")
 def stub(request) -> StubUnderTest:
     """One stub per test module, shared by its tests."""

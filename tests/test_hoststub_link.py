@@ -15,7 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.target.board import Board
+from hvmon import protocol as P
+from hvmon.target import lzma2
+from hvmon.target.blockcache import BlockCache
+from hvmon.target.board import Board, StubError
+from hvmon.target.packing import DEFLATE, LZMA2
 from hvmon.transport.linksim import LinkSimulator
 from tests.budget import doing
 
@@ -81,10 +85,10 @@ def test_a_mib_through_a_noisy_line_into_the_host_engine_arrives_bit_exact(hosts
             assert [(r.base, r.size) for r in info.ram] == [(0x40000000, 512 << 20)]
             assert info.board == "host"
 
-            first = board.write(LOAD, data)                 # deflate + skip-unchanged, CRC verified
+            first = board.write(LOAD, data)                 # compressed + skip-unchanged, CRC verified
             assert first.skipped == 0                       # hoststub's RAM starts zeroed
-            assert first.deflated_from == 2 * BLOCK         # the word-salad blocks went deflated,
-            assert 0 < first.sent_deflated < BLOCK          # at under half their size,
+            assert first.compressed_from == 2 * BLOCK       # the word-salad blocks went compressed,
+            assert 0 < first.sent_compressed < BLOCK        # at under half their size,
             assert first.sent_raw == 2 * BLOCK              # the random ones as they are
             assert board.crc_list(LOAD, len(data)) == [zlib.crc32(data[o:o + CHUNK])
                                                        for o in range(0, len(data), CHUNK)]
@@ -117,6 +121,33 @@ def test_a_mib_through_a_noisy_line_into_the_host_engine_arrives_bit_exact(hosts
     # finds the socket closed by this host first, it ends just as cleanly.
     assert hoststub.wait(10) == 0
     assert "exiting" in hoststub.stderr.read()
+
+
+# 3 MiB of kernel at socket speed, twice, with LZMA2 compression on this host's cores.
+@pytest.mark.budget(processes=1, seconds=120)
+def test_kernel_blocks_as_lzma2_with_history_into_the_host_engine(hoststub, tmp_path):
+    """Board.write with LZMA2 only: blocks after the first refer back up to 1 MiB into the
+    stub's memory, a second push takes every stream from the block cache, and a stream the
+    engine must refuse changes nothing it should not."""
+    image = ROOT / "cache" / "guest" / "Image"
+    data = image.read_bytes()[4 << 20:7 << 20] if image.exists() else payload() * 3
+    with Board.open(f"socket://127.0.0.1:{hoststub.port}") as board:
+        assert P.Capability.LZMA2 in board.info().capabilities
+        board.codecs = (LZMA2,)
+        board.block_cache = BlockCache(tmp_path / "blocks")
+        first = board.write(LOAD, data)
+        assert first.blocks[LZMA2] >= len(data) // (512 << 10) and first.blocks[DEFLATE] == 0
+        assert first.lzma2_from + first.sent_raw == len(data) and first.cache_hits == 0
+        assert board.read(LOAD, len(data)) == data
+        again = board.write(LOAD, data, skip_unchanged=False)
+        assert again.cache_misses == 0 and again.sent_lzma2 == first.sent_lzma2
+
+        comp = lzma2.compress(data[:4096])
+        board.call(P.Command.MEM_STAGE, 0, data=comp[:-1] + b"\x01")   # not the end marker
+        with pytest.raises(StubError) as refused:
+            board.call(P.Command.MEM_UNLZMA, LOAD, 4096, len(comp), zlib.crc32(data[:4096]), 0)
+        assert refused.value.status == P.Status.BAD_DATA
+        assert board.crc(LOAD, len(data)) == zlib.crc32(data)
 
 
 @pytest.mark.budget(processes=2, sim_bytes=2 << 20, sim_baud=3_000_000)

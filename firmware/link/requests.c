@@ -1,9 +1,13 @@
 #include "requests.h"
 
 #include "bytes.h"
+#include <cache.h>    /* <>: host builds shadow it */
 #include "crc32.h"
+#include "el2_mmu.h"
+#include "gicv3.h"
 #include "hypercall.h"
 #include "inflate.h"
+#include "unlzma.h"
 #include "libc.h"
 #include "link.h"
 #include "memmap.h"
@@ -11,6 +15,7 @@
 #include "protocol.h"
 #include "psci.h"
 #include "session.h"
+#include "stage2.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "vm.h"
 
@@ -28,8 +33,14 @@ struct request {
     uint16_t tag;
 };
 
+/* The request being carried out (cmd 0: none) and whether it was answered yet: a fault
+ * in it must still answer it once, or the host's requests and answers fall out of step. */
+static struct request current;
+static int current_answered;
+
 static void respond(const struct request *rq, unsigned status, uint32_t body_len)
 {
+    current_answered = 1;
     response[0] = (uint8_t)(rq->cmd | CMD_RESPONSE);
     response[1] = (uint8_t)status;
     put16(response + 2, rq->tag);
@@ -80,6 +91,22 @@ static uint32_t put_range(uint8_t *out, uint64_t base, uint64_t size, const char
     return 16;
 }
 
+/* base u64, size u64, flags u32, name char[LIMIT_RESERVED_NAME] (NUL-padded). */
+static uint32_t put_reserved(uint8_t *out, const struct mem_reserved *r)
+{
+    put64(out, r->base);
+    put64(out + 8, r->size);
+    put32(out + 16, r->flags);
+    memset(out + 20, 0, LIMIT_RESERVED_NAME);
+    memcpy(out + 20, r->name, strlen(r->name));
+    return 20 + LIMIT_RESERVED_NAME;
+}
+
+/* The largest INFO must fit one response. */
+_Static_assert(CMD_INFO_RESP_SIZE + MEMMAP_MAX_RAM * 16 + 4 + 2 * 32 + 4 +
+               MEMMAP_MAX_RESERVED * (20 + LIMIT_RESERVED_NAME) + 64 <= PROTO_MAX_PAYLOAD,
+               "INFO outgrows a frame");
+
 static uint32_t put_string(uint8_t *out, const char *s)
 {
     uint32_t n = (uint32_t)strlen(s) + 1;
@@ -95,10 +122,13 @@ static void do_info(const struct request *rq)
     put16(r + CMD_INFO_RESP_MAX_PAYLOAD, PROTO_MAX_PAYLOAD);
     put16(r + CMD_INFO_RESP_WINDOW, PROTO_WINDOW);
     put16(r + CMD_INFO_RESP_DATA_CHUNK, PROTO_DATA_CHUNK);
-    put32(r + CMD_INFO_RESP_CAPABILITIES, CAP_DEFLATE | CAP_CRC_LIST | CAP_HVC);
+    put32(r + CMD_INFO_RESP_CAPABILITIES, CAP_DEFLATE | CAP_CRC_LIST | CAP_HVC | CAP_LZMA2);
     put32(r + CMD_INFO_RESP_STAGING_SIZE, PROTO_STAGING_SIZE);
     put32(r + CMD_INFO_RESP_BOOT_ID, session_boot_id());
     put32(r + CMD_INFO_RESP_RAM_COUNT, (uint32_t)m->ram_count);
+    put32(r + CMD_INFO_RESP_GIC_INTIDS, gic_intid_count());
+    put32(r + CMD_INFO_RESP_PA_BITS, m->pa_bits);
+    put32(r + CMD_INFO_RESP_IPA_BITS, S2_IPA_BITS);
     uint32_t at = CMD_INFO_RESP_SIZE;
     for (int i = 0; i < m->ram_count; i++)
         at += put_range(r + at, m->ram[i].base, m->ram[i].size, NULL);
@@ -107,8 +137,13 @@ static void do_info(const struct request *rq)
     at += put_range(r + at, m->stub_base, m->stub_end - m->stub_base, "stub");
     if (m->dtb_size)
         at += put_range(r + at, m->dtb, m->dtb_size, "boot-dtb");
+    put32(r + at, (uint32_t)m->reserved_count);
+    at += 4;
+    for (int i = 0; i < m->reserved_count; i++)
+        at += put_reserved(r + at, &m->reserved[i]);
     at += put_string(r + at, BOARD_NAME);
     at += put_string(r + at, HVMON_VERSION);
+    at += put_string(r + at, el2_mmu_state_text());
     respond(rq, STATUS_OK, at - PROTO_PAYLOAD_HEADER);
 }
 
@@ -121,6 +156,11 @@ static void do_mem_write(const struct request *rq)
     if (check_range(rq, addr, n, MEM_WRITE) != 0)
         return;
     memcpy((void *)(uintptr_t)addr, rq->p + CMD_MEM_WRITE_REQ_SIZE, n);
+    /* Cache maintenance (arch/aarch64/README.md, "EL2 MMU and caches"): what the host
+     * writes may next be run at EL2 by JUMP or `go`, which cannot know its extent: clean
+     * it to PoC (beyond PoU) now. A guest reading it with its MMU off is covered again at
+     * VM start (vm.c). */
+    dcache_clean_poc((const void *)(uintptr_t)addr, n);
     respond(rq, STATUS_OK, 0);
 }
 
@@ -134,39 +174,86 @@ static void do_mem_stage(const struct request *rq)
     respond(rq, STATUS_OK, 0);
 }
 
-static void do_mem_inflate(const struct request *rq)
+/* MEM_INFLATE and MEM_UNLZMA: the same fields, checks and CRC, a different decoder. */
+struct unpack {
+    uint64_t addr;
+    uint32_t raw_len, comp_len, raw_crc, history;
+};
+
+/* Both requests have the same layout (hvmon.toml); MEM_INFLATE's offsets name it. */
+_Static_assert(CMD_MEM_INFLATE_REQ_SIZE == CMD_MEM_UNLZMA_REQ_SIZE &&
+               CMD_MEM_INFLATE_REQ_HISTORY == CMD_MEM_UNLZMA_REQ_HISTORY, "one unpack layout");
+static struct unpack unpack_fields(const struct request *rq)
 {
-    uint64_t addr = get64(rq->p + CMD_MEM_INFLATE_REQ_ADDR);
-    uint32_t raw_len = get32(rq->p + CMD_MEM_INFLATE_REQ_RAW_LEN);
-    uint32_t comp_len = get32(rq->p + CMD_MEM_INFLATE_REQ_COMP_LEN);
-    uint32_t raw_crc = get32(rq->p + CMD_MEM_INFLATE_REQ_RAW_CRC);
-    uint32_t history = get32(rq->p + CMD_MEM_INFLATE_REQ_HISTORY);
-    if (comp_len > PROTO_STAGING_SIZE)
-        return refuse(rq, STATUS_TOO_LARGE, "comp_len beyond staging_size");
-    if (history > PROTO_INFLATE_HISTORY)
-        return refuse(rq, STATUS_TOO_LARGE, "history beyond 32768 (DEFLATE's window)");
-    if (history > addr)
-        return refuse(rq, STATUS_REFUSED_RANGE, "history before address 0");
+    return (struct unpack){get64(rq->p + CMD_MEM_INFLATE_REQ_ADDR), get32(rq->p + CMD_MEM_INFLATE_REQ_RAW_LEN),
+                           get32(rq->p + CMD_MEM_INFLATE_REQ_COMP_LEN), get32(rq->p + CMD_MEM_INFLATE_REQ_RAW_CRC),
+                           get32(rq->p + CMD_MEM_INFLATE_REQ_HISTORY)};
+}
+
+static int unpack_check(const struct request *rq, const struct unpack *u, uint32_t max_history,
+                        const char *history_why)
+{
+    if (u->comp_len > PROTO_STAGING_SIZE) {
+        refuse(rq, STATUS_TOO_LARGE, "comp_len beyond staging_size");
+        return -1;
+    }
+    if (u->history > max_history) {
+        refuse(rq, STATUS_TOO_LARGE, history_why);
+        return -1;
+    }
+    if (u->history > u->addr) {
+        refuse(rq, STATUS_REFUSED_RANGE, "history before address 0");
+        return -1;
+    }
     /* The bytes before addr are only read: RAM is enough, as for MEM_READ. */
-    if ((history && check_range(rq, addr - history, history, MEM_READ) != 0) ||
-        check_range(rq, addr, raw_len, MEM_WRITE) != 0)
-        return;
-    size_t produced = 0;
-    enum inflate_status st = inflate_raw(staging, comp_len, (uint8_t *)(uintptr_t)addr, raw_len,
-                                         history, &produced, link_poll);
+    if ((u->history && check_range(rq, u->addr - u->history, u->history, MEM_READ) != 0) ||
+        check_range(rq, u->addr, u->raw_len, MEM_WRITE) != 0)
+        return -1;
+    return 0;
+}
+
+/* status: the decoder's (0 = OK; inflate.h and unlzma.h share the numbers). */
+static void unpack_finish(const struct request *rq, const struct unpack *u, const char *what,
+                          unsigned status, size_t produced)
+{
+    static const char *const reasons[] = {"ended early", "corrupt", "truncated", "output beyond raw_len"};
     link_poll();
-    char why[96];
-    if (st != INFLATE_OK || produced != raw_len) {
-        snprintf_(why, sizeof why, "inflate status %u after %lu of %u bytes", (unsigned)st,
-                  (uint64_t)produced, raw_len);
+    char why[112];
+    if (status != 0 || produced != u->raw_len) {
+        snprintf_(why, sizeof why, "%s status %u (%s) after %lu of %u bytes", what, status,
+                  status < 4 ? reasons[status] : "?", (uint64_t)produced, u->raw_len);
         return refuse(rq, STATUS_BAD_DATA, why);
     }
-    uint32_t crc = crc_polling((const uint8_t *)(uintptr_t)addr, raw_len);
-    if (crc != raw_crc) {
-        snprintf_(why, sizeof why, "inflated CRC-32 %08x, expected %08x", crc, raw_crc);
+    uint32_t crc = crc_polling((const uint8_t *)(uintptr_t)u->addr, u->raw_len);
+    if (crc != u->raw_crc) {
+        snprintf_(why, sizeof why, "%s output CRC-32 %08x, expected %08x", what, crc, u->raw_crc);
         return refuse(rq, STATUS_CRC_MISMATCH, why);
     }
+    /* MEM_INFLATE and MEM_UNLZMA: clean what was unpacked, as for MEM_WRITE. */
+    dcache_clean_poc((const void *)(uintptr_t)u->addr, u->raw_len);
     respond(rq, STATUS_OK, 0);
+}
+
+static void do_mem_inflate(const struct request *rq)
+{
+    struct unpack u = unpack_fields(rq);
+    if (unpack_check(rq, &u, PROTO_INFLATE_HISTORY, "history beyond 32768 (DEFLATE's window)") != 0)
+        return;
+    size_t produced = 0;
+    enum inflate_status st = inflate_raw(staging, u.comp_len, (uint8_t *)(uintptr_t)u.addr, u.raw_len,
+                                         u.history, &produced, link_poll);
+    unpack_finish(rq, &u, "inflate", st, produced);
+}
+
+static void do_mem_unlzma(const struct request *rq)
+{
+    struct unpack u = unpack_fields(rq);
+    if (unpack_check(rq, &u, PROTO_UNLZMA_HISTORY, "history beyond unlzma_history") != 0)
+        return;
+    size_t produced = 0;
+    enum unlzma_status st = unlzma2_raw(staging, u.comp_len, (uint8_t *)(uintptr_t)u.addr, u.raw_len,
+                                        u.history, &produced, link_poll);
+    unpack_finish(rq, &u, "unlzma", st, produced);
 }
 
 static void do_mem_read(const struct request *rq)
@@ -217,6 +304,7 @@ static void do_mem_fill(const struct request *rq)
         if ((i & (POLL_EVERY - 1)) == 0)
             link_poll();
     }
+    dcache_clean_poc(p, len);                                   /* as for MEM_WRITE */
     respond(rq, STATUS_OK, 0);
 }
 
@@ -249,6 +337,11 @@ static void do_jump(const struct request *rq)
         return;
     respond(rq, STATUS_OK, 0);
     session_drain(ACK_WAIT_MS);
+    /* RAM is never executable at EL2 but for this (el2_mmu.h): the code the host wrote
+     * runs with the stub's privileges anyway, and could rewrite the tables itself. The
+     * stub does not come back from JUMP, so the window stays open. Its D-side was cleaned
+     * when written; the I-cache is invalidated here. */
+    el2_mmu_ram_exec(1);
     sync_icache_all();
     ((void (*)(uint64_t))(uintptr_t)addr)(arg);
     for (;;)                         /* code that returns has nowhere to go back to */
@@ -271,6 +364,8 @@ static void answer(const struct request *rq, int status, const char *why, uint32
     respond(rq, STATUS_OK, body_len);
 }
 
+_Static_assert(MAX_VCPUS <= 4, "VM_CREATE's pcpus field carries one byte per vCPU in a u32");
+
 static void do_vm_create(const struct request *rq)
 {
     char name[16] = {0}, why[128];
@@ -286,6 +381,7 @@ static void do_vm_create(const struct request *rq)
                        get64(rq->p + CMD_VM_CREATE_REQ_CONSOLE_IPA),
                        get32(rq->p + CMD_VM_CREATE_REQ_CONSOLE_IRQ),
                        get64(rq->p + CMD_VM_CREATE_REQ_ENTRY), get64(rq->p + CMD_VM_CREATE_REQ_DTB),
+                       get64(rq->p + CMD_VM_CREATE_REQ_GICD_IPA), get64(rq->p + CMD_VM_CREATE_REQ_GICR_IPA),
                        &id, why, sizeof why);
     put32(response + CMD_VM_CREATE_RESP_VM, id);
     answer(rq, st, why, CMD_VM_CREATE_RESP_SIZE - PROTO_PAYLOAD_HEADER);
@@ -360,6 +456,7 @@ static const struct handler handlers[] = {
     {CMD_MEM_WRITE, CMD_MEM_WRITE_REQ_SIZE, 1, do_mem_write},
     {CMD_MEM_STAGE, CMD_MEM_STAGE_REQ_SIZE, 1, do_mem_stage},
     {CMD_MEM_INFLATE, CMD_MEM_INFLATE_REQ_SIZE, 0, do_mem_inflate},
+    {CMD_MEM_UNLZMA, CMD_MEM_UNLZMA_REQ_SIZE, 0, do_mem_unlzma},
     {CMD_MEM_READ, CMD_MEM_READ_REQ_SIZE, 0, do_mem_read},
     {CMD_MEM_CRC, CMD_MEM_CRC_REQ_SIZE, 0, do_mem_crc},
     {CMD_MEM_FILL, CMD_MEM_FILL_REQ_SIZE, 0, do_mem_fill},
@@ -376,18 +473,48 @@ static const struct handler handlers[] = {
     {CMD_VM_LIST, CMD_VM_LIST_REQ_SIZE, 0, do_vm_list},
 };
 
+static void dispatch(const struct request *rq)
+{
+    if (rq->len < PROTO_PAYLOAD_HEADER)
+        return refuse(rq, STATUS_BAD_REQUEST, "request shorter than its header");
+    for (unsigned i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
+        const struct handler *h = &handlers[i];
+        if (h->cmd != rq->cmd)
+            continue;
+        if (rq->len < h->min_len || (!h->has_data && rq->len != h->min_len))
+            return refuse(rq, STATUS_BAD_REQUEST, "wrong request length");
+        return h->run(rq);
+    }
+    refuse(rq, STATUS_UNKNOWN_COMMAND, "unknown command");
+}
+
 void request_handle(const uint8_t *payload, uint32_t len)
 {
     struct request rq = {payload, len, len ? payload[0] : 0, len >= 4 ? get16(payload + 2) : 0};
-    if (len < PROTO_PAYLOAD_HEADER)
-        return refuse(&rq, STATUS_BAD_REQUEST, "request shorter than its header");
-    for (unsigned i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
-        const struct handler *h = &handlers[i];
-        if (h->cmd != rq.cmd)
-            continue;
-        if (len < h->min_len || (!h->has_data && len != h->min_len))
-            return refuse(&rq, STATUS_BAD_REQUEST, "wrong request length");
-        return h->run(&rq);
+    current = rq;
+    current_answered = 0;
+    dispatch(&rq);
+    current.cmd = 0;
+}
+
+void request_faulted(uint64_t esr, uint64_t elr, uint64_t far, uint64_t spsr)
+{
+    struct request rq = current;
+    int answered = current_answered;
+    current.cmd = 0;
+    session_abandon_request();
+    /* The request's payload lived in the slot just freed: only cmd and tag are used. */
+    if (rq.cmd != 0 && !answered) {
+        char why[128];
+        snprintf_(why, sizeof why, "the stub faulted: ESR 0x%lx ELR 0x%lx FAR 0x%lx", esr, elr, far);
+        refuse(&rq, STATUS_FAULTED, why);
     }
-    refuse(&rq, STATUS_UNKNOWN_COMMAND, "unknown command");
+    uint8_t event[EVENT_FAULT_SIZE] = {EVENT_FAULT, 0, 0, 0};
+    put64(event + EVENT_FAULT_ESR, esr);
+    put64(event + EVENT_FAULT_ELR, elr);
+    put64(event + EVENT_FAULT_FAR, far);
+    put64(event + EVENT_FAULT_SPSR, spsr);
+    put32(event + EVENT_FAULT_COMMAND, rq.cmd);
+    put32(event + EVENT_FAULT_TAG, rq.cmd ? rq.tag : 0);
+    session_send(CHANNEL_EVENT, event, sizeof event);
 }

@@ -7,14 +7,15 @@
 #include <stdint.h>
 
 #include "percpu.h"
+#include "protocol.h"
 #include "ring.h"
 #include "stage2.h"
 #include "vgic.h"
 #include "vpl011.h"
 
 #define MAX_VMS 4
-#define MAX_VCPUS 4
-#define MAX_REGIONS 8
+#define MAX_VCPUS LIMIT_MAX_VCPUS       /* protocol/hvmon.toml: the host checks configs against them */
+#define MAX_REGIONS LIMIT_MAX_REGIONS
 
 enum vm_state { VM_FREE = 0, VM_CREATED = 1, VM_RUNNING = 2, VM_STOPPED = 3 };
 enum vm_stop_reason { STOP_NONE = 0, STOP_SYSTEM_OFF = 1, STOP_SYSTEM_RESET = 2, STOP_FAULT = 3,
@@ -50,6 +51,7 @@ struct vm {
     struct vcpu vcpus[MAX_VCPUS];
     uint64_t entry, dtb;             /* IPA of the kernel entry and of its DTB */
     uint64_t console_ipa;
+    uint64_t gicd_ipa, gicr_ipa;     /* where the guest's vGIC frames trap (VM_CREATE) */
     uint32_t console_irq;
     struct vpl011 console;
     struct byte_ring console_in;     /* host -> guest: boot core produces */
@@ -60,12 +62,12 @@ struct vm {
     volatile uint32_t stop_reported;
     uint64_t fault_esr, fault_elr, fault_far, fault_ipa;
     volatile uint32_t console_lock;
-    uint32_t hw_irqs[VGIC_NR_IRQS / 32];   /* physical SPIs handed to this VM */
+    uint32_t hw_irqs[VGIC_WORDS];    /* physical SPIs handed to this VM */
 };
 
 static inline int vm_owns_irq(const struct vm *vm, uint32_t intid)
 {
-    return intid < VGIC_NR_IRQS && (vm->hw_irqs[intid / 32] >> (intid % 32)) & 1;
+    return intid < VGIC_MAX_INTIDS && (vm->hw_irqs[intid / 32] >> (intid % 32)) & 1;
 }
 
 #define KICK_STOP    1u
@@ -77,15 +79,21 @@ extern struct vm vms[MAX_VMS];
 /* Management, on the boot core. Each returns 0 or a protocol status, with a reason. */
 int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t privileged,
               uint64_t console_ipa, uint32_t console_irq, uint64_t entry, uint64_t dtb,
-              uint32_t *id, char *why, unsigned n);
+              uint64_t gicd_ipa, uint64_t gicr_ipa, uint32_t *id, char *why, unsigned n);
 int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size, char *why, unsigned n);
 int vm_start(uint32_t id, char *why, unsigned n);
 int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n);
 int vm_stop(uint32_t id, char *why, unsigned n);
 int vm_destroy(uint32_t id, char *why, unsigned n);
 struct vm *vm_get(uint32_t id);
+/* A guest's pointer: [ipa, ipa+len) inside one RAM region of `vm` (not a device region,
+ * not wrapping, not empty) gives its PA in *pa and 0; anything else -1. */
+int vm_ram_pa(const struct vm *vm, uint64_t ipa, uint64_t len, uint64_t *pa);
 /* Does [pa, pa+size) overlap the RAM of a VM other than `except`? */
 int vm_owns_pa(uint64_t pa, uint64_t size, const struct vm *except);
+/* The device region (passthrough) of any VM overlapping [pa, pa+size), or NULL; a device
+ * belongs to one VM only. */
+const struct vm_region *vm_device_holder(uint64_t pa, uint64_t size, const struct vm **holder);
 
 /* Boot core, every loop: console bytes and stop events towards the host. */
 void vm_poll(void);
@@ -100,5 +108,7 @@ void vcpu_start_on_this_core(struct percpu *cpu) __attribute__((noreturn));
 /* Guest cores: one exit of the guest (the guest_exit_handler main.c installs). */
 void guest_trap(struct percpu *cpu, uint64_t slot);
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
+/* Guest cores: the stub faulted here (exception_set_guest_core_handler, from main.c). */
+void vcpu_stub_fault(uint64_t esr, uint64_t elr, uint64_t far) __attribute__((noreturn));
 
 #endif

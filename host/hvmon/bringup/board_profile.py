@@ -10,14 +10,24 @@ from ..errors import ConfigError
 from ..tomlfile import read_toml
 
 REPO_ROOT = Path(__file__).resolve().parents[3]    # host/hvmon/bringup/ -> the repository
+# An installed wheel carries the profiles and stub images here (setup.py copies them).
+PACKAGED = Path(__file__).resolve().parents[1] / "data"
 
 
 def boards_dir() -> Path:
-    return Path(os.environ.get("HVMON_BOARDS", REPO_ROOT / "boards"))
+    """$HVMON_BOARDS, else the profiles installed with hvmon, else the checkout's."""
+    return _first("HVMON_BOARDS", PACKAGED / "boards", REPO_ROOT / "boards")
 
 
 def firmware_dir() -> Path:
-    return Path(os.environ.get("HVMON_FIRMWARE", REPO_ROOT / "firmware" / "build"))
+    """$HVMON_FIRMWARE, else the stub images installed with hvmon, else `make firmware`'s."""
+    return _first("HVMON_FIRMWARE", PACKAGED / "firmware", REPO_ROOT / "firmware" / "build")
+
+
+def _first(variable: str, packaged: Path, checkout: Path) -> Path:
+    if os.environ.get(variable):
+        return Path(os.environ[variable])
+    return packaged if packaged.is_dir() else checkout
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,9 @@ class UBootProfile:
     baud: int
     interrupt: str
     boot_command: str
+    # Commands run at the U-Boot prompt after the stub is loaded and checked, before
+    # boot_command: e.g. `fdt` commands that edit the DTB the stub is started with.
+    before_boot: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,10 +57,13 @@ class QemuProfile:
 @dataclass(frozen=True)
 class PowerProfile:
     """Shell commands that press a board's buttons (a relay, a switchable USB hub, a lab
-    PDU): the HIL plugin runs them to recover a board whose stub stopped answering."""
+    PDU): `hvmon power`, `up` from a board that is off, the `power` fixture, and the HIL
+    plugin's recovery of a board whose stub stopped answering run them."""
     reset: str | None = None
     power_cycle: str | None = None
     timeout: float = 30.0          # seconds each command may take
+    on: str | None = None
+    off: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,18 +98,26 @@ def _power(data: dict, path: Path) -> PowerProfile:
     section = data.get("power", {})
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: power must be a section [power]")
-    known = {"reset", "power_cycle", "timeout"}
+    known = {"reset", "power_cycle", "timeout", "on", "off"}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigError(f"{path}: [power] unknown key {unknown[0]!r} "
                           f"(known: {', '.join(sorted(known))})")
-    for key in ("reset", "power_cycle"):
+    for key in ("reset", "power_cycle", "on", "off"):
         if key in section and (not isinstance(section[key], str) or not section[key].strip()):
             raise ConfigError(f"{path}: [power] {key} must be a non-empty shell command")
     timeout = section.get("timeout", 30)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise ConfigError(f"{path}: [power] timeout must be a positive number of seconds")
-    return PowerProfile(section.get("reset"), section.get("power_cycle"), float(timeout))
+    return PowerProfile(section.get("reset"), section.get("power_cycle"), float(timeout),
+                        section.get("on"), section.get("off"))
+
+
+def _before_boot(section: dict, path: Path) -> tuple[str, ...]:
+    value = section.get("before_boot", [])
+    if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
+        raise ConfigError(f"{path}: [uboot] before_boot must be a list of U-Boot command lines")
+    return tuple(value)
 
 
 def load_profile(name_or_path: str | Path) -> BoardProfile:
@@ -123,7 +147,8 @@ def load_profile(name_or_path: str | Path) -> BoardProfile:
         power=_power(data, path),
         path=path,
         load_address=fw["load_address"],
-        uboot=UBootProfile(ub["prompt"], ub["baud"], ub["interrupt"], ub["boot_command"]),
+        uboot=UBootProfile(ub["prompt"], ub["baud"], ub["interrupt"], ub["boot_command"],
+                           _before_boot(ub, path)),
         qemu=qemu,
         firmware=fw,
     )

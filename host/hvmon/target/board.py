@@ -8,23 +8,25 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 import zlib
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import protocol as P
 from ..errors import BoardRefused, ConfigError, HvmonError
+from .blockcache import BlockCache
 from ..transport.link import open_link
 from ..transport.session import Session
+from .packing import CODECS, DEFLATE, LZMA2, RAW, Packer, Piece, block_chunks_for, changed_blocks
 
 Progress = Callable[[int, int], None]
 MAX_IN_FLIGHT = 2 * P.WINDOW         # requests queued ahead of the window
-COMPRESS_WORTH = 0.9                 # send a block deflated only below this ratio
-DEFLATE_CHUNKS = 4                   # CRC chunks per deflate block: 256 KiB
+COMPRESS_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 class StubError(BoardRefused):
@@ -53,6 +55,37 @@ class Range:
 
 
 @dataclass(frozen=True)
+class Reserved:
+    """A range the board's boot DTB reserves (/memreserve/ or a /reserved-memory child):
+    the stub refuses every request and VM region that touches it. A DYNAMIC one (size,
+    no reg) was placed by nobody and reserves nothing."""
+    base: int
+    size: int
+    flags: P.ReservedFlag
+    name: str
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+    @property
+    def path(self) -> str:
+        """How the stub names it: /reserved-memory/NAME, or /memreserve/."""
+        if self.flags & (P.ReservedFlag.MEMRESERVE | P.ReservedFlag.MERGED):
+            return self.name
+        return f"/reserved-memory/{self.name}"
+
+    @property
+    def enforced(self) -> bool:
+        return not self.flags & P.ReservedFlag.DYNAMIC
+
+    def __str__(self) -> str:
+        if not self.enforced:
+            return f"{self.path} (size {self.size:#x}, not placed)"
+        return f"{self.path} {self.base:#x}-{self.end - 1:#x}"
+
+
+@dataclass(frozen=True)
 class BoardInfo:
     protocol_version: int
     max_payload: int
@@ -65,6 +98,18 @@ class BoardInfo:
     protected: tuple[Range, ...]
     board: str
     version: str
+    gic_intids: int = P.MAX_INTIDS          # INTIDs 0..gic_intids-1 exist on the board's GIC
+    reserved: tuple[Reserved, ...] = ()
+    pa_bits: int = 40            # physical addresses a VM's stage 2 can reach
+    ipa_bits: int = 34           # a VM's guest-physical address space
+    memory: str = ""          # "EL2 MMU on, caches on"; empty from a stub that does not say
+
+    @property
+    def blocked(self) -> tuple[Range, ...]:
+        """What no write and no VM's RAM may touch: the protected ranges and every
+        placed reservation (named as the stub names them)."""
+        return self.protected + tuple(Range(r.base, r.size, r.path) for r in self.reserved
+                                      if r.enforced)
 
 
 @dataclass(frozen=True)
@@ -79,6 +124,31 @@ class HvcResult:
         return value - (1 << 64) if value >= 1 << 63 else value
 
 
+@dataclass(frozen=True)
+class StubFault:
+    """An EVENT FAULT: the stub took an unexpected exception in framed mode. `command` and
+    `tag` name the request it was carrying out (0 and 0: none); a request not yet answered
+    is answered FAULTED, one answered before it ran on (JUMP) only has this event."""
+    esr: int
+    elr: int
+    far: int
+    spsr: int
+    command: int
+    tag: int
+
+    @property
+    def command_name(self) -> str:
+        if self.command == 0:
+            return ""
+        known = self.command in P.Command.__members__.values()
+        return P.Command(self.command).name if known else f"{self.command:#x}"
+
+
+def parse_fault(payload: bytes) -> StubFault:
+    return StubFault(*struct.unpack_from(P.EVENT_FIELDS[P.Event.FAULT].format, payload,
+                                         P.PAYLOAD_HEADER))
+
+
 @dataclass
 class WriteStats:
     total: int = 0
@@ -86,7 +156,21 @@ class WriteStats:
     sent_raw: int = 0
     sent_deflated: int = 0       # compressed bytes on the wire for deflated chunks
     deflated_from: int = 0       # raw bytes those chunks stand for
+    sent_lzma2: int = 0          # the same for LZMA2 (MEM_UNLZMA)
+    lzma2_from: int = 0
+    blocks: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CODECS, 0))
+    cache_hits: int = 0          # compressed streams found in the block cache
+    cache_misses: int = 0        # streams compressed now (and stored there)
+    compress_seconds: float = 0.0    # until the last block was compressed
     seconds: float = 0.0
+
+    @property
+    def sent_compressed(self) -> int:
+        return self.sent_deflated + self.sent_lzma2
+
+    @property
+    def compressed_from(self) -> int:
+        return self.deflated_from + self.lzma2_from
 
 
 def hypercall(name_or_id: str | int) -> P.Hypercall:
@@ -109,7 +193,12 @@ class Board:
         self.consoles: dict[int, bytearray] = {}
         self.on_console = None
         self.on_event = None
+        # f(channel, data) on the pump thread as each frame arrives, like _record: logs
+        # (hvmon.target.channel_logs) see every byte in arrival order.
+        self.recorders: list[Callable[[int, bytes], None]] = []
         self._info: BoardInfo | None = None
+        self.codecs: tuple[str, ...] = (DEFLATE, LZMA2)   # what write() may use, if the stub can
+        self.block_cache: BlockCache | None = BlockCache()  # None: compress every time
 
     @classmethod
     def open(cls, url: str, baud: int = 1_500_000, trace=None) -> "Board":
@@ -122,8 +211,7 @@ class Board:
         The stub may be at its text monitor or in framed mode already."""
         port.timeout = 0.002              # the session's pump polls; see Session._pump
         board = cls(None, port)
-        board.session = Session(port, on_stream=board._on_stream, on_event=board._on_event,
-                                trace=trace)
+        board.session = board._start_session(port, trace=trace)
         try:
             board.session.hello()
             board.info(refresh=True)
@@ -132,23 +220,55 @@ class Board:
             raise
         return board
 
-    def _on_stream(self, channel: int, data: bytes) -> None:
+    def _start_session(self, port, **options) -> Session:
+        """A Session filling this board's buffers and calling its callbacks."""
+        return Session(port, on_stream=self._on_stream, on_event=self._on_event,
+                       record=self._record, **options)
+
+    def _record(self, channel: int, data: bytes) -> None:
+        """On the session's pump thread, as each frame arrives: log, consoles and events
+        are complete and in step with the answers, whatever the callbacks do."""
         if channel == P.Channel.LOG:
             self.log += data
+        elif channel == P.Channel.EVENT:
+            self.events.append((data[0] if data else 0, data))
         elif channel >= P.Channel.CONSOLE_BASE:
-            vm = channel - P.Channel.CONSOLE_BASE
-            self.consoles.setdefault(vm, bytearray()).extend(data)
-            if self.on_console:
-                self.on_console(vm, data)
+            self.consoles.setdefault(channel - P.Channel.CONSOLE_BASE, bytearray()).extend(data)
+        for recorder in self.recorders:
+            recorder(channel, data)
+
+    def _on_stream(self, channel: int, data: bytes) -> None:
+        """On the session's dispatcher thread (see Session): on_console may block, raise
+        (which fails the session with its message) or write to a console."""
+        if channel >= P.Channel.CONSOLE_BASE and self.on_console:
+            self.on_console(channel - P.Channel.CONSOLE_BASE, data)
 
     def console_write(self, vm: int, data: bytes) -> None:
         """Input for guest vm's console (its emulated UART's receive FIFO)."""
         self.session.send_stream(P.Channel.CONSOLE_BASE + vm, data)
 
     def _on_event(self, event: int, payload: bytes) -> None:
-        self.events.append((event, payload))
+        """On the dispatcher thread, like _on_stream. It also gets the host's own LOST
+        events (flags byte session.HOST_LOST), which Board.events does not hold."""
         if self.on_event:
             self.on_event(event, payload)
+
+    def wait_event(self, kind: P.Event, timeout: float = 10.0, start: int = 0) -> bytes:
+        """The payload of the first event of this kind at or after index `start` of
+        `events` (events arrive on the session's thread); AssertionError after timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for event, payload in self.events[start:]:
+                if event == kind:
+                    return payload
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no {P.Event(kind).name} event within {timeout:g} s")
+            time.sleep(0.02)
+
+    @property
+    def faults(self) -> list[StubFault]:
+        """Every EVENT FAULT this session received, oldest first."""
+        return [parse_fault(payload) for event, payload in list(self.events) if event == P.Event.FAULT]
 
     def close(self) -> None:
         if self.session:
@@ -219,7 +339,8 @@ class Board:
         if self._info and not refresh:
             return self._info
         fields, data = self.call(P.Command.INFO)
-        (version, max_payload, window, chunk, caps, staging, boot_id, ram_count) = fields
+        (version, max_payload, window, chunk, caps, staging, boot_id, ram_count, intids, pa_bits,
+         ipa_bits) = fields
         ram, at = [], 0
         for _ in range(ram_count):
             base, size = struct.unpack_from("<QQ", data, at)
@@ -232,9 +353,20 @@ class Board:
             base, size, name = struct.unpack_from("<QQ16s", data, at)
             protected.append(Range(base, size, name.rstrip(b"\0").decode()))
             at += 32
-        board, version_text = data[at:].split(b"\0")[:2]
+        (count,) = struct.unpack_from("<I", data, at)
+        at += 4
+        reserved = []
+        entry = f"<QQI{P.RESERVED_NAME}s"
+        for _ in range(count):
+            base, size, flags, name = struct.unpack_from(entry, data, at)
+            reserved.append(Reserved(base, size, P.ReservedFlag(flags),
+                                     name.split(b"\0")[0].decode(errors="replace")))
+            at += struct.calcsize(entry)
+        board, version_text, memory = (data[at:].split(b"\0") + [b""] * 3)[:3]
         self._info = BoardInfo(version, max_payload, window, chunk, P.Capability(caps), staging,
-                               boot_id, tuple(ram), tuple(protected), board.decode(), version_text.decode())
+                               boot_id, tuple(ram), tuple(protected), board.decode(),
+                               version_text.decode(), intids, tuple(reserved), pa_bits, ipa_bits,
+                               memory.decode())
         return self._info
 
     def check_range(self, addr: int, length: int, writing: bool) -> None:
@@ -245,6 +377,12 @@ class Board:
         if not any(r.base <= addr and addr + length <= r.end for r in info.ram):
             rams = ", ".join(map(str, info.ram))
             raise ConfigError(f"{addr:#x}+{length:#x} is not inside RAM ({rams})")
+        dtb = next((r for r in info.protected if r.name == "boot-dtb"), None)
+        if not writing and dtb and dtb.base <= addr and addr + length <= dtb.end:
+            return                        # the boot DTB reads even where a reservation covers it
+        for r in info.reserved:
+            if r.enforced and addr < r.end and r.base < addr + length:
+                raise ConfigError(f"{addr:#x}+{length:#x} overlaps reserved memory {r}")
         if writing:
             for r in info.protected:
                 if addr < r.end and r.base < addr + length:
@@ -253,7 +391,8 @@ class Board:
     def write(self, addr: int, data: bytes | str | Path, progress: Progress | None = None,
               compress: bool = True, skip_unchanged: bool = True, verify: bool = True) -> WriteStats:
         """Load bytes (or a file) at addr: unchanged 64 KiB chunks are skipped, the rest
-        sent deflated where that pays, and the whole range is CRC-checked at the end."""
+        sent deflated or as LZMA2 where that pays (packing.py: per block, the fewest bytes
+        on the wire), and the whole range is CRC-checked at the end."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             path = Path(data)
             try:
@@ -273,74 +412,66 @@ class Board:
         else:
             changed = offsets
         stats.skipped = len(data) - sum(len(data[o:o + chunk]) for o in changed)
-        use_deflate = compress and P.Capability.DEFLATE in info.capabilities
+        codecs = tuple(codec for codec, capability in ((DEFLATE, P.Capability.DEFLATE),
+                                                       (LZMA2, P.Capability.LZMA2))
+                       if compress and capability in info.capabilities and codec in self.codecs)
+        block_chunks = block_chunks_for(codecs)
 
         def blocks():
-            """Runs of consecutive changed chunks, at most DEFLATE_CHUNKS long."""
-            run: list[int] = []
-            for offset in changed:
-                if run and (offset != run[-1] + chunk or len(run) == DEFLATE_CHUNKS):
-                    yield run[0], run[-1] + chunk
-                    run = []
-                run.append(offset)
-            if run:
-                yield run[0], run[-1] + chunk
+            return changed_blocks(changed, chunk, block_chunks, len(data))
 
-        def deflate(offset: int, end: int) -> bytes:
-            """Raw DEFLATE of data[offset:end] with the up to 32 KiB before it as a preset
-            dictionary. By the time the stub inflates this block those bytes are in its
-            memory: the requests before it wrote them, or skip-unchanged found them equal."""
-            history = data[max(0, offset - P.INFLATE_HISTORY):offset]
-            packer = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY,
-                                      *([history] if history else []))
-            return packer.compress(data[offset:end]) + packer.flush()
-
-        def deflated(offset: int, end: int):
-            """(offset, end, compressed or None) pieces covering [offset, end): a block whose
-            deflate output overflows the stub's staging buffer is halved until it fits, so
-            a well-compressing block is never sent raw for its size alone."""
-            raw = data[offset:end]
-            comp = deflate(offset, end)
-            if len(comp) > COMPRESS_WORTH * len(raw):
-                yield offset, end, None
-            elif len(comp) <= info.staging_size:
-                yield offset, end, comp
-            elif end - offset <= info.data_chunk:
-                yield offset, end, None
-            else:
-                middle = offset + (end - offset) // 2
-                yield from deflated(offset, middle)
-                yield from deflated(middle, end)
+        cache = self.block_cache
+        hits, misses = (cache.hits, cache.misses) if cache else (0, 0)
+        packer = Packer(data, codecs, info.staging_size, info.data_chunk, cache)
+        commands = {DEFLATE: P.Command.MEM_INFLATE, LZMA2: P.Command.MEM_UNLZMA}
+        # Blocks compress in worker threads ahead of the sender (zlib, lzma and liblzma
+        # release the GIL), so the line does not wait for LZMA2 at preset 9e.
+        pool = ThreadPoolExecutor(max_workers=COMPRESS_WORKERS) if codecs else None
 
         def pieces():
-            for offset, end in blocks():
-                if use_deflate:
-                    yield from deflated(offset, end)
-                else:
-                    yield offset, end, None
+            if pool is None:
+                for offset, end in blocks():
+                    yield Piece(offset, end, RAW, None, 0)
+                return
+            futures = [pool.submit(packer.pieces, offset, end) for offset, end in blocks()]
+            for future in futures:
+                yield from future.result()
+            stats.compress_seconds = time.monotonic() - started
 
         def requests():
-            for offset, end, comp in pieces():
+            for piece in pieces():
+                offset, end, comp = piece.offset, piece.end, piece.comp
                 raw = data[offset:end]
+                stats.blocks[piece.codec] += 1
                 if comp is None:
                     stats.sent_raw += len(raw)
                     for i in range(0, len(raw), info.data_chunk):
-                        piece = raw[i:i + info.data_chunk]
-                        yield (P.Command.MEM_WRITE, (addr + offset + i,), piece,
-                               f"at {addr + offset + i:#x}", len(piece))
+                        chunk_bytes = raw[i:i + info.data_chunk]
+                        yield (P.Command.MEM_WRITE, (addr + offset + i,), chunk_bytes,
+                               f"at {addr + offset + i:#x}", len(chunk_bytes))
                     continue
-                stats.sent_deflated += len(comp)
-                stats.deflated_from += len(raw)
+                if piece.codec == LZMA2:
+                    stats.sent_lzma2 += len(comp)
+                    stats.lzma2_from += len(raw)
+                else:
+                    stats.sent_deflated += len(comp)
+                    stats.deflated_from += len(raw)
                 for i in range(0, len(comp), info.data_chunk):
                     yield (P.Command.MEM_STAGE, (i,), comp[i:i + info.data_chunk], "", 0)
-                yield (P.Command.MEM_INFLATE, (addr + offset, len(raw), len(comp), zlib.crc32(raw),
-                                               min(offset, P.INFLATE_HISTORY)),
+                yield (commands[piece.codec], (addr + offset, len(raw), len(comp), zlib.crc32(raw),
+                                               piece.history),
                        b"", f"at {addr + offset:#x}", len(raw))
 
         to_send = len(data) - stats.skipped
         if progress:
             progress(0, to_send)
-        self._pipeline(requests(), progress, to_send)
+        try:
+            self._pipeline(requests(), progress, to_send)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        if cache:
+            stats.cache_hits, stats.cache_misses = cache.hits - hits, cache.misses - misses
         if verify:
             theirs = self.crc(addr, len(data))
             if theirs != zlib.crc32(data):

@@ -9,9 +9,8 @@ from pathlib import Path
 from .. import protocol as P
 from ..errors import ConfigError
 from .board import Board
-from .guest_dtb import build_guest_dtb
-from .kernel import load_kernel
-from .vmconfig import VmConfig, load_vm_config, plan_layout
+from .vm_prepare import prepare_vm
+from .vmconfig import VmConfig, load_vm_config
 
 STATES = {1: "created", 2: "running", 3: "stopped"}
 REASONS = {0: "", 1: "SYSTEM_OFF", 2: "SYSTEM_RESET", 3: "fault", 4: "stopped"}
@@ -71,23 +70,19 @@ def create_vm(board: Board, config_path: str | Path, progress=None) -> tuple[int
     """Everything is validated and built on the host before the first request is sent."""
     info = board.info()
     existing = vm_list(board)
-    config = load_vm_config(config_path, info.ram, info.protected)
+    config = load_vm_config(config_path, info.ram, info.protected, reserved=info.reserved,
+                            gic_intids=info.gic_intids, pa_bits=info.pa_bits,
+                            ipa_bits=info.ipa_bits)
     if any(e.name == config.name for e in existing):
         raise ConfigError(f"{config.path}: name: a VM called {config.name!r} exists already "
                           "(vm destroy it first)")
-    kernel = load_kernel(config.kernel)
-    initrd = config.initrd.read_bytes() if config.initrd else b""
-    if config.dtb:
-        dtb = config.dtb.read_bytes()
-        layout = plan_layout(config, kernel, len(initrd), len(dtb))
-    else:
-        layout = plan_layout(config, kernel, len(initrd))
-        dtb = build_guest_dtb(board_dtb(board), config, layout, len(initrd))
-        layout = plan_layout(config, kernel, len(initrd), len(dtb))
+    vm = prepare_vm(config, lambda: board_dtb(board), f"the {info.board} board's DTB")
+    layout = vm.layout
     pcpus = sum(c << (8 * i) for i, c in enumerate(config.pcpus))
     (vm_id,), _ = board.call(P.Command.VM_CREATE, config.vcpus, int(config.privileged),
                              config.console_irq, config.console_ipa, pcpus, layout.entry_ipa,
-                             layout.dtb_ipa, data=config.name.encode(), what=config.name)
+                             layout.dtb_ipa, vm.gic_dist, vm.gic_redist,
+                             data=config.name.encode(), what=config.name)
     try:
         for region in config.memory:
             board.call(P.Command.VM_MAP, vm_id, 0, region.ipa, region.pa, region.size,
@@ -97,10 +92,8 @@ def create_vm(board: Board, config_path: str | Path, progress=None) -> tuple[int
                        what=f"{config.name} passthrough {p.pa:#x}")
             for intid in p.irqs:
                 board.call(P.Command.VM_IRQ, vm_id, intid, what=f"{config.name} interrupt {intid}")
-        board.write(layout.pa(config, layout.kernel_ipa), kernel.data, progress=progress)
-        if initrd:
-            board.write(layout.pa(config, layout.initrd_ipa), initrd, progress=progress)
-        board.write(layout.pa(config, layout.dtb_ipa), dtb)
+        for what, ipa, data in vm.images():
+            board.write(layout.pa(config, ipa), data, progress=progress if what != "dtb" else None)
     except BaseException:
         board.call(P.Command.VM_DESTROY, vm_id)
         raise

@@ -4,6 +4,14 @@ One pump thread owns the port: it reads and decodes frames, acknowledges the stu
 frames, sends queued requests while the window has room, and retransmits (go-back-N)
 on NAK or timeout. Callers submit request payloads and get futures for the responses,
 which the stub sends in request order.
+
+What the stub sends on its own (guest consoles, its log, events) is handed to a second
+thread, the dispatcher, which runs the callbacks (on_stream, on_event) in the order the
+frames arrived. The pump itself only moves bytes, so a callback that blocks (a stdout
+nobody reads) does not stop acknowledgements or answers, and one that writes to a console
+(send_stream) or even waits for a request does not deadlock. A callback that raises fails
+the session with its message: every caller waiting for an answer gets the error at once.
+Only `record` runs on the pump: quick bookkeeping such as Board's buffers.
 """
 
 from __future__ import annotations
@@ -28,10 +36,23 @@ RTO_MIN, RTO_MAX, RTO_INITIAL = 0.4, 2.0, 1.0
 DEAD_RETRIES = 4          # retransmissions of one frame before silence means "gone"
 NAK_REPEAT = 0.15         # while a gap in the stub's frames persists, ask again this often
 READ_BLOCK = 16384
+# Stream bytes (and events) waiting for the dispatcher at most: 8 s of a 1.5 Mbaud line.
+# Beyond it deliveries are dropped and counted, and the callbacks get an EVENT LOST (its
+# flags byte HOST_LOST) once they catch up, as the stub reports its own drops. Not
+# acknowledging instead would stall every channel, answers included (the sequence and
+# its acknowledgements are shared by all channels), and make the stub drop the bytes
+# anyway, its buffers being bounded too. `record` has seen every byte that was dropped.
+DISPATCH_LIMIT = 1 << 20
+HOST_LOST = 1               # a LOST event made by the host: its dispatcher's drops
 
 
 class LinkLost(LinkError):
     """The stub stopped acknowledging, or the board reset under the session."""
+
+
+class CallbackFailed(LinkError):
+    """A callback for the stub's stream data or events raised: the session is failed, as
+    for a lost link (the exception it raised is the __cause__)."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +77,15 @@ class _Outstanding:
 class Session:
     def __init__(self, port: serial.SerialBase, *, on_stream: Callable[[int, bytes], None] | None = None,
                  on_event: Callable[[int, bytes], None] | None = None, dead_after: float = 5.0,
-                 trace=None):
+                 trace=None, record: Callable[[int, bytes], None] | None = None):
+        """on_stream(channel, data) and on_event(event, payload) run on the dispatcher
+        thread; record(channel, payload), for every stream and EVENT frame, on the pump
+        thread before it is acknowledged: it must be quick and must not block or call
+        into the session."""
         self.port = port
         self.on_stream = on_stream or (lambda channel, data: None)
         self.on_event = on_event or (lambda event, payload: None)
+        self.record = record
         self.dead_after = dead_after
         self.trace = trace                          # optional binary file: raw bytes received
         self.decoder = framing.FrameDecoder()
@@ -83,6 +109,15 @@ class Session:
         self.failure: HvmonError | None = None
         self.stats = collections.Counter()
         self.running = True
+        # The dispatcher's queue: (channel, payload) in arrival order, its stream bytes,
+        # and what was dropped beyond dispatch_limit, per channel, not yet reported.
+        self.dispatch_limit = DISPATCH_LIMIT
+        self.deliveries: collections.deque[tuple[int, bytes]] = collections.deque()
+        self.delivery_bytes = 0
+        self.undelivered: dict[int, int] = {}
+        self.delivery_ready = threading.Condition(threading.Lock())
+        self.dispatcher = threading.Thread(target=self._dispatch, name="hvmon-callbacks", daemon=True)
+        self.dispatcher.start()
         self.thread = threading.Thread(target=self._pump, name="hvmon-session", daemon=True)
         self.thread.start()
 
@@ -131,8 +166,13 @@ class Session:
             return len(self.queue) + len(self.waiting)
 
     def close(self) -> None:
+        """Stop the pump; the dispatcher runs what already arrived, then ends too."""
         self.running = False
         self.thread.join(2)
+        with self.delivery_ready:
+            self.delivery_ready.notify()
+        if threading.current_thread() is not self.dispatcher:
+            self.dispatcher.join(2)
 
     # --- the pump thread ---------------------------------------------------------------
 
@@ -174,17 +214,25 @@ class Session:
                     self._fail(LinkLost(f"serial link broke: {exc}"))
                 return
             with self.lock:
-                if data:
-                    if self.trace:
-                        self.trace.write(data)
-                    for frame in self.decoder.feed(data):
-                        self._on_frame(frame)
-                    self._check_reset_banner()
-                self._send_new()
-                self._check_timers()
-                if self.ack_due:
-                    self.stats["acks_out"] += 1
-                    self._send_frame(Frame(P.FrameType.ACK, ack=self.rx_expected))
+                try:
+                    self._turn(data)
+                except Exception as exc:     # a bug here must not end the pump unheard
+                    self._fail(LinkLost(f"the session's pump failed: {type(exc).__name__}: {exc}"))
+                    self.running = False
+                    raise
+
+    def _turn(self, data: bytes) -> None:
+        if data:
+            if self.trace:
+                self.trace.write(data)
+            for frame in self.decoder.feed(data):
+                self._on_frame(frame)
+            self._check_reset_banner()
+        self._send_new()
+        self._check_timers()
+        if self.ack_due:
+            self.stats["acks_out"] += 1
+            self._send_frame(Frame(P.FrameType.ACK, ack=self.rx_expected))
 
     def _on_frame(self, frame: Frame) -> None:
         self.stats["frames_in"] += 1
@@ -238,10 +286,59 @@ class Session:
                 future = self.waiting.popleft()
                 if not future.done():
                     future.set_result(frame.payload)
-        elif frame.channel == P.Channel.EVENT:
-            self.on_event(frame.payload[0] if frame.payload else 0, frame.payload)
-        else:
-            self.on_stream(frame.channel, frame.payload)
+            return
+        if self.record is not None:
+            try:
+                self.record(frame.channel, frame.payload)
+            except BaseException as exc:
+                self._fail(_callback_failed("record", exc))
+        self._queue_delivery(frame.channel, frame.payload)
+
+    # --- the dispatcher thread ---------------------------------------------------------
+
+    def _queue_delivery(self, channel: int, payload: bytes) -> None:
+        """On the pump: never waits for the dispatcher (see DISPATCH_LIMIT)."""
+        with self.delivery_ready:
+            if self.delivery_bytes and self.delivery_bytes + len(payload) > self.dispatch_limit:
+                self.undelivered[channel] = self.undelivered.get(channel, 0) + len(payload)
+                self.stats["undelivered_bytes"] += len(payload)
+                return
+            self._report_undelivered()               # the loss comes before what follows it
+            self.deliveries.append((channel, payload))
+            self.delivery_bytes += len(payload)
+            self.delivery_ready.notify()
+
+    def _report_undelivered(self) -> None:
+        """A LOST event for each channel that lost deliveries (delivery_ready held)."""
+        for channel, count in self.undelivered.items():
+            fields = struct.pack(P.EVENT_FIELDS[P.Event.LOST].format, channel, count)
+            event = struct.pack("<BBH", P.Event.LOST, HOST_LOST, 0) + fields
+            self.deliveries.append((P.Channel.EVENT, event))
+            self.delivery_bytes += len(event)
+        self.undelivered.clear()
+
+    def _dispatch(self) -> None:
+        while True:
+            with self.delivery_ready:
+                while not self.deliveries:
+                    if self.undelivered:
+                        self._report_undelivered()
+                        continue
+                    if not self.running:
+                        return
+                    self.delivery_ready.wait(0.5)
+                channel, payload = self.deliveries.popleft()
+                self.delivery_bytes -= len(payload)
+            if isinstance(self.failure, CallbackFailed):
+                continue                             # until a new HELLO: calls back no more
+            try:
+                if channel == P.Channel.EVENT:
+                    self.on_event(payload[0] if payload else 0, payload)
+                else:
+                    self.on_stream(channel, payload)
+            except BaseException as exc:             # SystemExit too: never end this thread
+                with self.lock:
+                    self._fail(_callback_failed(_channel_name(channel), exc))
 
     def _take_ack(self, ack: int) -> None:
         progressed = False
@@ -335,9 +432,21 @@ class Session:
 
     def _fail(self, error: HvmonError) -> None:
         self.failure = error
-        for future in list(self.waiting) + [f for _, f, _ in self.queue]:
+        for future in list(self.waiting) + [f for _, f, _ in self.queue] + [self.hello_future]:
             if future is not None and not future.done():
                 future.set_exception(error)
         self.waiting.clear()
         self.queue.clear()
         self.unacked.clear()
+
+
+def _callback_failed(what: str, exc: BaseException) -> CallbackFailed:
+    error = CallbackFailed(f"the {what} callback raised {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def _channel_name(channel: int) -> str:
+    if channel >= P.Channel.CONSOLE_BASE:
+        return f"VM {channel - P.Channel.CONSOLE_BASE} console"
+    return {P.Channel.LOG: "stub log", P.Channel.EVENT: "event"}.get(channel, f"channel {channel}")

@@ -16,22 +16,39 @@ def format_info(info: BoardInfo) -> str:
              f"boot id {info.boot_id:08x}",
              f"frames: payload <= {info.max_payload} bytes, window {info.window}, "
              f"data chunk {info.data_chunk}, staging {info.staging_size}",
-             f"capabilities: {', '.join(c.name for c in type(info.capabilities) if c in info.capabilities)}"]
+             f"capabilities: {', '.join(c.name for c in type(info.capabilities) if c in info.capabilities)}",
+             f"addresses: {info.pa_bits}-bit physical, {info.ipa_bits}-bit guest-physical"]
+    if info.memory:
+        lines.append(f"memory: {info.memory}")
     lines += [f"RAM        {r.base:#018x}-{r.end - 1:#018x} ({r.size >> 20} MiB)" for r in info.ram]
     lines += [f"protected  {r.base:#018x}-{r.end - 1:#018x} {r.name}" for r in info.protected]
+    for r in info.reserved:
+        if r.enforced:
+            no_map = " (no-map)" if r.flags & P.ReservedFlag.NO_MAP else ""
+            lines.append(f"reserved   {r.base:#018x}-{r.end - 1:#018x} {r.path}{no_map}")
+        else:
+            lines.append(f"reserved   {r.path}: size {r.size:#x} only, not placed: nothing reserved")
+    lines.append(f"GIC        INTIDs 0-{info.gic_intids - 1}: SPIs 32-{info.gic_intids - 1} "
+                 "for consoles and passthrough")
     return "\n".join(lines)
 
 
 def info_json(info: BoardInfo) -> dict:
-    return {"version": info.version, "board": info.board, "protocol": info.protocol_version,
+    return {"version": info.version, "board": info.board, "memory": info.memory,
+            "protocol": info.protocol_version,
             "boot_id": info.boot_id, "max_payload": info.max_payload, "window": info.window,
             "data_chunk": info.data_chunk, "staging_size": info.staging_size,
+            "pa_bits": info.pa_bits, "ipa_bits": info.ipa_bits,
             "capabilities": [c.name for c in type(info.capabilities) if c in info.capabilities],
             "ram": [{"base": r.base, "size": r.size} for r in info.ram],
-            "protected": [{"base": r.base, "size": r.size, "name": r.name} for r in info.protected]}
+            "protected": [{"base": r.base, "size": r.size, "name": r.name} for r in info.protected],
+            "reserved": [{"base": r.base, "size": r.size, "name": r.path,
+                          "flags": [f.name for f in P.ReservedFlag if f in r.flags]}
+                         for r in info.reserved],
+            "gic_intids": info.gic_intids}
 
 
-@command("info", "protocol, board, RAM map and protected ranges (framed)")
+@command("info", "protocol, board, RAM map, protected and reserved ranges, GIC INTIDs (framed)")
 def run_info(ctx, args):
     info = ctx.board().info(refresh=True)
     ctx.emit(info_json(info), format_info(info))
@@ -45,8 +62,8 @@ def _load_args(p):
     p.add_argument("--no-verify", action="store_true", help="skip the final CRC check")
 
 
-@command("load", "load FILE at ADDR: skip unchanged, deflate, verify CRC", _load_args,
-         complete=("file",))
+@command("load", "load FILE at ADDR: skip unchanged, deflate or LZMA2, verify CRC",
+         _load_args, complete=("file",))
 def run_load(ctx, args):
     addr = number(args.addr, "ADDR")
     path = Path(args.file)
@@ -54,14 +71,19 @@ def run_load(ctx, args):
     with ctx.progress(f"{path.name} -> {addr:#x}") as progress:
         stats = board.write(addr, path, progress=progress, compress=not args.raw,
                             skip_unchanged=not args.no_skip, verify=not args.no_verify)
-    wire = stats.sent_raw + stats.sent_deflated
+    wire = stats.sent_raw + stats.sent_compressed
+    blocks = ", ".join(f"{n} {codec}" for codec, n in stats.blocks.items() if n)
     ctx.emit({"addr": addr, "total": stats.total, "skipped": stats.skipped,
               "sent_raw": stats.sent_raw, "sent_deflated": stats.sent_deflated,
-              "deflated_from": stats.deflated_from, "seconds": stats.seconds,
-              "verified": not args.no_verify},
+              "deflated_from": stats.deflated_from, "sent_lzma2": stats.sent_lzma2,
+              "lzma2_from": stats.lzma2_from, "blocks": stats.blocks,
+              "cache_hits": stats.cache_hits, "cache_misses": stats.cache_misses,
+              "seconds": stats.seconds, "verified": not args.no_verify},
              f"loaded {stats.total} bytes at {addr:#x} in {stats.seconds:.2f} s: "
              f"{stats.skipped} unchanged, {stats.sent_raw} sent raw, {stats.deflated_from} sent "
-             f"deflated as {stats.sent_deflated}; {wire} bytes of data on the wire"
+             f"deflated as {stats.sent_deflated}, {stats.lzma2_from} as LZMA2 in {stats.sent_lzma2}"
+             f"; {wire} bytes of data on the wire"
+             + (f" (blocks: {blocks}; {stats.cache_hits} from the block cache)" if blocks else "")
              + ("" if args.no_verify else ", CRC verified"))
 
 

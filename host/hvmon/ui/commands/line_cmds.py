@@ -114,4 +114,4 @@ def run_monitor(ctx, args):
 def run_term(ctx, args):
     from ..terminal import attach
     ctx.link()
-    attach(ctx.port(), wake=b"\r")
+    attach(ctx.port(), wake=b"\r", log=ctx.serial_log(), stamper=ctx.screen_stamper())
