@@ -1,5 +1,5 @@
 # hvmon: `make demo` runs the stub on the QEMU board; `make test` runs every test.
-BOARDS := qemu-virt rk3588
+BOARDS := qemu-virt qemu-virt-16550 rk3588
 VENV := .venv
 PY := $(VENV)/bin/python
 

@@ -8,8 +8,12 @@
 FW_LIB_HOST := lib/print.c lib/fdt.c lib/crc32.c lib/ring.c
 FW_LIB := $(FW_LIB_HOST) lib/libc.c
 
-# Needs UART from the board profile: drivers/uart_$(UART).c.
-FW_DRIVERS = drivers/uart_$(UART).c
+# Needs UART from the board profile: drivers/uart_$(UART).c. A board whose UART is found
+# at run time names its locator (UART_LOCATOR, [firmware] uart_locator), one of these:
+FW_UART_LOCATORS := drivers/pci_ecam_serial.c
+FW_DRIVERS = drivers/uart_$(UART).c $(if $(UART_LOCATOR),$(or \
+	$(filter drivers/$(UART_LOCATOR).c,$(FW_UART_LOCATORS)),\
+	$(error [firmware] uart_locator = "$(UART_LOCATOR)": no such locator, known: $(FW_UART_LOCATORS))))
 
 FW_ARCH_HOST := arch/aarch64/stage2.c arch/aarch64/gicv3.c arch/aarch64/percpu.c \
 	arch/aarch64/exception.c arch/aarch64/el2_mmu.c

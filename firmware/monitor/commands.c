@@ -84,8 +84,10 @@ void print_info(void)
     printf_("MIDR_EL1 0x%08lx MPIDR_EL1 0x%08lx CNTFRQ_EL0 %lu Hz ID_AA64MMFR0_EL1 0x%lx\n",
             read_sysreg(midr_el1), read_sysreg(mpidr_el1), read_sysreg(cntfrq_el0),
             read_sysreg(id_aa64mmfr0_el1));
+    struct uart_claim uart[UART_MAX_CLAIMS];
+    uart_claims(uart);                     /* [0]: the UART's register page */
     printf_("UART  0x%08lx, GIC distributor 0x%08lx, redistributors 0x%08lx\n",
-            (uint64_t)BOARD_UART_BASE, (uint64_t)BOARD_GICD_BASE, (uint64_t)BOARD_GICR_BASE);
+            uart[0].base, (uint64_t)BOARD_GICD_BASE, (uint64_t)BOARD_GICR_BASE);
     printf_("MMU   %s: identity map, %u table pages; RAM write-back, devices nGnRE, "
             "only the stub's text executable\n", el2_mmu_state_text(), el2_mmu_table_pages());
     printf_("GIC   INTIDs 0-%u (GICD_TYPER 0x%08x): SPIs 32-%u can go to guests\n",

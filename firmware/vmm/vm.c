@@ -11,6 +11,7 @@
 #include "print.h"
 #include "protocol.h"
 #include "psci.h"
+#include "uart.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 
 struct vm vms[MAX_VMS];
@@ -210,8 +211,13 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
                 return fail(why, n, STATUS_REFUSED_RANGE, "a device region may not cover RAM");
         if (memmap_check_reserved(pa, size, why, n) != 0)   /* firmware's, outside /memory */
             return STATUS_REFUSED_RANGE;
-        if (overlaps(pa, size, BOARD_UART_BASE & ~0xFFFUL, 0x1000) ||
-            overlaps(pa, size, BOARD_GICD_BASE, VGIC_DIST_SIZE) ||
+        struct uart_claim claims[UART_MAX_CLAIMS];
+        unsigned nclaims = uart_claims(claims);
+        for (unsigned c = 0; c < nclaims; c++)
+            if (overlaps(pa, size, claims[c].base, claims[c].size))
+                return fail(why, n, STATUS_REFUSED_RANGE,
+                            "the stub's UART and what places it are not handed out");
+        if (overlaps(pa, size, BOARD_GICD_BASE, VGIC_DIST_SIZE) ||
             overlaps(pa, size, BOARD_GICR_BASE, MAX_CPUS * VGIC_REDIST_FRAME))
             return fail(why, n, STATUS_REFUSED_RANGE, "the stub's UART and the GIC are not handed out");
         const struct vm *holder;

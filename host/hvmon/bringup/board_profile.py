@@ -48,6 +48,10 @@ class QemuProfile:
     bios: str
     memory: str
     smp: int
+    # The stub's own line when it is not U-Boot's serial0: a QEMU -device (e.g.
+    # "pci-serial,addr=01.0") given a loopback chardev of its own. U-Boot, loady and booti
+    # stay on serial0; the stub's banner, monitor and framed link come on this one.
+    stub_serial: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,12 @@ def load_profile(name_or_path: str | Path) -> BoardProfile:
     if "qemu" in data:
         q = _section(data, "qemu", path,
                      {"machine": str, "cpu": str, "bios": str, "memory": str, "smp": int})
-        qemu = QemuProfile(q["machine"], q["cpu"], q["bios"], q["memory"], q["smp"])
+        stub_serial = q.get("stub_serial")
+        if stub_serial is not None and (not isinstance(stub_serial, str) or not stub_serial.strip()
+                                        or "chardev=" in stub_serial):
+            raise ConfigError(f"{path}: [qemu] stub_serial must be a QEMU -device without its "
+                              "chardev (e.g. \"pci-serial,addr=01.0\"); hvmon adds the chardev")
+        qemu = QemuProfile(q["machine"], q["cpu"], q["bios"], q["memory"], q["smp"], stub_serial)
     return BoardProfile(
         name=data.get("name", path.parent.name),
         power=_power(data, path),

@@ -7,7 +7,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BoardRefused, ConfigError
+from ..errors import BoardRefused, ConfigError, StepTimeout
 from ..target.monitor import TextMonitor
 from ..transport.expect import Expect
 from .board_profile import BoardProfile
@@ -27,8 +27,10 @@ class BringupResult:
 
 def bring_up(link: Expect, profile: BoardProfile, image: Path | None = None,
              prompt_timeout: float = 60.0, progress=None, say=None,
-             at_prompt=None) -> BringupResult:
-    """Each step has its own timeout; an error names the step that failed.
+             stub_link: Expect | None = None, at_prompt=None) -> BringupResult:
+    """Each step has its own timeout; an error names the step that failed. `link` is
+    U-Boot's line; `stub_link` the stub's where it has its own (a profile's [qemu]
+    stub_serial), else the stub answers on `link` too.
     at_prompt(uboot), if given, runs once U-Boot's prompt is caught and before loady: a
     caller (the selftest) asks U-Boot what it knows in the same bring-up."""
     say = say or (lambda text: None)
@@ -72,9 +74,18 @@ def bring_up(link: Expect, profile: BoardProfile, image: Path | None = None,
     command = profile.uboot.boot_command.format(addr=profile.load_address)
     say(command)
     link.drain()
+    if stub_link is not None:
+        stub_link.drain()
     boot_from = len(link.transcript)
     link.write(command + "\n")
-    info = TextMonitor(link).wait_banner()
+    try:
+        info = TextMonitor(stub_link or link).wait_banner()
+    except StepTimeout as exc:
+        if stub_link is None:
+            raise
+        raise StepTimeout(exc.step, f"the stub's banner on its own line ({profile.qemu.stub_serial}"
+                          "; if the stub could not find that UART it stays silent)",
+                          exc.timeout, link.transcript[-400:].decode(errors="replace")) from None
     boot_log = bytes(link.transcript[boot_from:]).decode(errors="replace")
     banner_at = boot_log.find("hvmon ")
     boot_log = boot_log[:banner_at] if banner_at >= 0 else boot_log

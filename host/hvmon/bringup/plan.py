@@ -250,12 +250,23 @@ def reach_board(plan: Plan, url: str | None = None, log=print, image: Path | Non
                                       "says reach = \"running\")", 5.0, "") from None
                 log(f"no stub answers on {url}: bringing it up through U-Boot")
         port = open_link(url, baud)
+        stub_port = None
         try:
-            result = bring_up(Expect(port, serial_log), profile, image=image, say=log)
+            if qemu is not None and qemu.stub_port is not None:
+                # The stub has a line of its own: U-Boot's ends its part at booti.
+                stub_port = open_link(qemu.stub_url, baud)
+                log(f"the stub's own line: {qemu.stub_url}")
+            result = bring_up(Expect(port, serial_log), profile, image=image, say=log,
+                              stub_link=Expect(stub_port) if stub_port else None)
             log(f"stub {result.version} up on {result.board} in {result.seconds['total']:.2f} s")
+            if stub_port is not None:
+                port.close()
+                port, url = stub_port, qemu.stub_url
             board = Board.attach(port)
         except BaseException:
             port.close()
+            if stub_port is not None:
+                stub_port.close()
             raise
         return Reached(board, port, url, qemu, brought_up=True)
     except BaseException:

@@ -39,8 +39,12 @@ class BoardTarget:
         self.serial_sink = self.logs.serial
         self.framed_sink = framed_sink or LogRouter(folder / "framed-rx.bin")
         self.qemu: QemuBoard | None = None
-        self.port = None
+        self.port = None                      # the stub's line
         self.link: Expect | None = None
+        # U-Boot's line when the stub has its own ([qemu] stub_serial), else None: then
+        # U-Boot and the stub share self.port.
+        self.uboot_port = None
+        self.uboot_link: Expect | None = None
         self.board: Board | None = None
         self.bringup: BringupResult | None = None
         self.recoveries: list[str] = []
@@ -87,15 +91,32 @@ class BoardTarget:
         self.say(f"QEMU board pid {self.qemu.pid} on {self.qemu.url}")
 
     def _open(self) -> None:
-        if self.port is not None:
-            self.port.close()
+        self._close_ports()
         self.port = open_link(self.url, baud=self.profile.uboot.baud)
         self.link = Expect(self.port, self.serial_sink)
+        if self.qemu is not None and self.qemu.stub_port is not None:
+            # Both lines log into serial.log: U-Boot's until booti, then the stub's.
+            self.uboot_port, self.uboot_link = self.port, self.link
+            self.port = open_link(self.qemu.stub_url, baud=self.profile.uboot.baud)
+            self.link = Expect(self.port, self.serial_sink)
+
+    def _close_ports(self) -> None:
+        for port in (self.port, self.uboot_port):
+            if port is not None:
+                port.close()
+        self.port = self.uboot_port = None
+        self.link = self.uboot_link = None
 
     def _bring_up_stub(self, framed: bool) -> None:
         self.port.timeout = 0.05
         self.link.discard()
-        self.bringup = bring_up(self.link, self.profile, say=self.say)
+        if self.uboot_link is not None:
+            self.uboot_port.timeout = 0.05
+            self.uboot_link.discard()
+            self.bringup = bring_up(self.uboot_link, self.profile, say=self.say,
+                                    stub_link=self.link)
+        else:
+            self.bringup = bring_up(self.link, self.profile, say=self.say)
         self.say(f"stub {self.bringup.version} up on {self.bringup.board} in "
                  f"{self.bringup.seconds['total']:.1f} s")
         if framed:
@@ -131,9 +152,7 @@ class BoardTarget:
         if self.board is not None:
             self.board.session.close()
             self.board = None
-        if self.port is not None:
-            self.port.close()
-            self.port = None
+        self._close_ports()
         if self.qemu is not None:
             self.qemu.stop()
         self.logs.close()

@@ -142,7 +142,7 @@ def _demo_monitor(ctx, args):
     with QemuBoard(ctx.profile(), memory=args.memory, smp=args.smp) as board:
         ctx.notify(f"QEMU running as pid {board.pid}, serial on {board.url}")
         ctx.set_url(board.url)
-        bringup(ctx, args.image)
+        bringup(ctx, args.image, stub_url=board.stub_url if board.stub_port else None)
         if not args.no_terminal:
             attach(ctx.port(), wake=b"\r", log=ctx.serial_log(), stamper=ctx.screen_stamper())
         ctx.close()
