@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.bringup.board_profile import BoardProfile, load_profile
+from hvmon.bringup.board_profile import BoardProfile
 from hvmon.bringup.bring_up import BringupResult
 from hvmon.bringup.qemu import QemuBoard
 from hvmon.hil.artifacts import folder_for_test

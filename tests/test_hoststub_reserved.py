@@ -5,8 +5,6 @@ reason naming the node, while `info` (text and framed) lists them. No QEMU."""
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +15,8 @@ from hvmon.target.monitor import TextMonitor
 from hvmon.transport.expect import Expect
 from hvmon.transport.link import open_link
 from hvmon.ui.commands.board_cmds import format_info
+from tests.hoststub import running_hoststub
 
-ROOT = Path(__file__).resolve().parents[1]
 BL31, RAMOOPS, MEMRESERVE = 0x4E000000, 0x4F000000, 0x4D000000
 ARGS = ["--reserved", f"bl31@4e000000={BL31:#x},0x200000,no-map",
         "--reserved", f"ramoops@4f000000={RAMOOPS:#x},0x100000",
@@ -30,24 +28,9 @@ pytestmark = pytest.mark.budget(processes=2)
 
 @pytest.fixture
 def hoststub(tmp_path):
-    """hoststub with the reservations above, two connections (text, then framed); stopped
-    by PID afterwards."""
-    build = subprocess.run(["make", "-s", "-C", str(ROOT / "bench" / "hoststub"), f"OUT={tmp_path}",
-                            f"{tmp_path}/hoststub"], capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr
-    engine = subprocess.Popen([str(tmp_path / "hoststub"), "--port", "0", "--connections", "2",
-                               *ARGS], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = engine.stdout.readline()
-        assert line.strip().isdigit(), f"no port from hoststub: {line!r} {engine.stderr.read()}"
-        engine.url = f"socket://127.0.0.1:{int(line)}"
+    """hoststub with the reservations above, two connections (text, then framed)."""
+    with running_hoststub(tmp_path, *ARGS) as engine:
         yield engine
-    finally:
-        if engine.poll() is None:
-            engine.terminate()
-        engine.wait(10)
-        engine.stdout.close()
-        engine.stderr.close()
 
 
 def test_reserved_memory_is_listed_and_never_handed_out(hoststub):

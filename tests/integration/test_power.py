@@ -42,8 +42,11 @@ def powered_profile(tmp_path: Path, port: int) -> dict[str, str]:
     boards = tmp_path / "boards"
     shutil.copytree(REPO / "boards/qemu-virt", boards / "qemu-virt")
     pid = tmp_path / "qemu.pid"
+    # `on` returns once the board's line is there, as a relay's command that waits for the
+    # board's USB serial port would: `hvmon qemu` prints its URL when QEMU listens.
     on = (f"{sys.executable} -m hvmon.ui.cli -b qemu-virt qemu --tcp-port {port} --for 600 "
-          f"> {tmp_path}/qemu-out.log 2>&1 & echo $! > {pid}")
+          f"> {tmp_path}/qemu-out.log 2>&1 & echo $! > {pid}; for i in $(seq 150); do "
+          f"grep -q socket:// {tmp_path}/qemu-out.log && break; sleep 0.1; done")
     off = f"kill $(cat {pid}); while kill -0 $(cat {pid}) 2>/dev/null; do sleep 0.1; done"
     with open(boards / "qemu-virt/board.toml", "a") as f:
         f.write(f"\n[power]\non = {on!r}\noff = {off!r}\ntimeout = 20\n".replace("'", '"'))

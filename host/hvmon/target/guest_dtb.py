@@ -15,7 +15,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .. import protocol as P
 from ..errors import ConfigError
 from .dtb_cpus import keep_cpus
 from .dtb_refs import drop_dangling
