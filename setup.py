@@ -18,6 +18,10 @@ IMAGE_SUFFIXES = ("bin", "elf")
 class build_py_with_boards(build_py):
     def run(self):
         super().run()
+        if getattr(self, "editable_mode", False):
+            # `pip install -e .` (make setup, before `make firmware` has built anything):
+            # an editable install reads profiles and images from the checkout.
+            return
         data = Path(self.build_lib) / "hvmon" / "data"
         for profile in sorted((ROOT / "boards").glob("*/board.toml")):
             name = profile.parent.name
