@@ -1,9 +1,9 @@
 # hvmon: `make demo` runs the stub on the QEMU board; `make test` runs every test.
-BOARDS := qemu-virt rk3588
+BOARDS := qemu-virt qemu-virt-16550 rk3588
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all setup firmware protocol guest demo test unit bench fuzz clean
+.PHONY: all setup firmware protocol guest demo selftest test unit bench fuzz clean
 
 all: firmware
 
@@ -12,6 +12,7 @@ setup:
 
 firmware: setup
 	@for board in $(BOARDS); do $(MAKE) -s -C firmware BOARD=$$board || exit 1; done
+	@$(MAKE) -s -C tests/guests/hostile
 
 # Regenerate firmware/lib/protocol.h and host/hvmon/protocol.py from protocol/hvmon.toml.
 protocol:
@@ -23,6 +24,12 @@ guest: setup
 
 demo: firmware
 	$(VENV)/bin/hvmon demo
+
+# The board's selftest: report printed and saved in results/selftest/. Without PORT the
+# profile's QEMU board is started for the run: make selftest BOARD=rk3588 PORT=/dev/ttyUSB0
+BOARD ?= qemu-virt
+selftest: firmware guest
+	$(VENV)/bin/hvmon -b $(BOARD) $(if $(PORT),-p $(PORT)) selftest
 
 # Two xdist workers, a test file each at a time (a module's tests share its QEMU board).
 test: firmware guest

@@ -8,19 +8,24 @@
 FW_LIB_HOST := lib/print.c lib/fdt.c lib/crc32.c lib/ring.c
 FW_LIB := $(FW_LIB_HOST) lib/libc.c
 
-# Needs UART from the board profile: drivers/uart_$(UART).c.
-FW_DRIVERS = drivers/uart_$(UART).c
+# Needs UART from the board profile: drivers/uart_$(UART).c. A board whose UART is found
+# at run time names its locator (UART_LOCATOR, [firmware] uart_locator), one of these:
+FW_UART_LOCATORS := drivers/pci_ecam_serial.c
+FW_DRIVERS = drivers/uart_$(UART).c $(if $(UART_LOCATOR),$(or \
+	$(filter drivers/$(UART_LOCATOR).c,$(FW_UART_LOCATORS)),\
+	$(error [firmware] uart_locator = "$(UART_LOCATOR)": no such locator, known: $(FW_UART_LOCATORS))))
 
 FW_ARCH_HOST := arch/aarch64/stage2.c arch/aarch64/gicv3.c arch/aarch64/percpu.c \
-	arch/aarch64/exception.c
+	arch/aarch64/exception.c arch/aarch64/el2_mmu.c
 FW_ARCH := arch/aarch64/start.S arch/aarch64/vectors.S arch/aarch64/restart.S \
-	arch/aarch64/psci.c arch/aarch64/idle.c arch/aarch64/guest_tlbi.c $(FW_ARCH_HOST)
+	arch/aarch64/psci.c arch/aarch64/idle.c arch/aarch64/guest_tlbi.c arch/aarch64/guest_state.c \
+	$(FW_ARCH_HOST)
 
 # The device models a guest sees: beside the architecture they emulate, but they work on
 # the VMM's struct vm, so they sit in the vmm layer.
 FW_EMUL := arch/aarch64/emul/vgic.c arch/aarch64/emul/vpl011.c
 
-FW_VMM_HOST := vmm/memmap.c vmm/hypercall.c vmm/vm.c vmm/console.c
+FW_VMM_HOST := vmm/memmap.c vmm/hypercall.c vmm/vm.c vmm/ivc.c vmm/console.c
 FW_VMM := $(FW_VMM_HOST) vmm/vcpu.c
 
 FW_LINK_HOST := link/session.c link/requests.c link/cobs.c link/crc32c.c link/inflate.c link/unlzma.c

@@ -47,7 +47,7 @@ def size_of(fields: list) -> int:
 
 
 def check_unique(spec: dict) -> None:
-    for table in ("frame_types", "channels", "status", "capabilities", "events"):
+    for table in ("frame_types", "channels", "status", "capabilities", "events", "reserved_flags"):
         values = [v["value"] for v in spec[table].values()]
         if len(values) != len(set(values)):
             raise SystemExit(f"{SOURCE}: duplicate value in [{table}]")
@@ -63,14 +63,22 @@ LIMITS = ("version", "magic", "max_payload", "data_chunk", "window", "staging_si
           "inflate_history", "unlzma_history", "crc_chunk", "header_size", "crc_size", "delimiter")
 
 
+def _number(value: int) -> str:
+    """Sizes in hex, counts in decimal, as the TOML writes them."""
+    return f"{value:#x}" if value >= 0x1000 else str(value)
+
+
 def c_header(spec: dict) -> str:
     p = spec["protocol"]
     lines = [f"/* {NOTICE} */", "#ifndef HVMON_PROTOCOL_H", "#define HVMON_PROTOCOL_H", ""]
     for key in LIMITS:
         lines.append(f"#define PROTO_{key.upper()} {p[key]:#x}u")
     lines.append(f"#define PROTO_PAYLOAD_HEADER {PAYLOAD_HEADER}u")
+    lines.append("")
+    for name, entry in spec["limits"].items():
+        lines.append(f"#define LIMIT_{name} {_number(entry['value'])}u  /* {entry['doc']} */")
     for table, prefix in (("frame_types", "FRAME"), ("channels", "CHANNEL"), ("status", "STATUS"),
-                          ("capabilities", "CAP"), ("events", "EVENT")):
+                          ("capabilities", "CAP"), ("events", "EVENT"), ("reserved_flags", "RESERVED")):
         lines.append("")
         for name, entry in spec[table].items():
             lines.append(f"#define {prefix}_{name} {entry['value']:#x}u  /* {entry['doc']} */")
@@ -105,9 +113,12 @@ def py_module(spec: dict) -> str:
         out.append(f"{key.upper()} = {p[key]:#x}")
     out.append(f"PAYLOAD_HEADER = {PAYLOAD_HEADER}")
     out.append("RESPONSE = 0x80")
+    out.append("")
+    for name, entry in spec["limits"].items():
+        out.append(f"{name} = {_number(entry['value'])}  # {entry['doc']}")
     for table, cls, base in (("frame_types", "FrameType", "IntEnum"), ("channels", "Channel", "IntEnum"),
                              ("status", "Status", "IntEnum"), ("capabilities", "Capability", "IntFlag"),
-                             ("events", "Event", "IntEnum")):
+                             ("events", "Event", "IntEnum"), ("reserved_flags", "ReservedFlag", "IntFlag")):
         out += ["", "", f"class {cls}({base}):"]
         for name, entry in spec[table].items():
             out.append(f"    {name} = {entry['value']:#x}")

@@ -20,6 +20,7 @@ APT_PACKAGES=(
     ser2net                # RFC 2217 export of a serial line: the HIL remote-board test
     clang                  # libFuzzer for the stub's decoder (make fuzz)
     libclang-rt-14-dev
+    fish zsh               # the shells whose completion scripts the tests run
 )
 
 missing=()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.bringup.board_profile import BoardProfile, load_profile
+from hvmon.bringup.board_profile import BoardProfile
 from hvmon.bringup.bring_up import BringupResult
 from hvmon.bringup.qemu import QemuBoard
 from hvmon.hil.artifacts import folder_for_test
@@ -58,6 +58,13 @@ class StubUnderTest:
     target: BoardTarget | None = None
 
 
+def run_profile(request) -> BoardProfile:
+    """The board profile of this run: --hvmon-board (default qemu-virt). The integration
+    modules run on every QEMU board profile this way (tests/integration/test_boards_16550.py)."""
+    from hvmon.hil.plugin import settings
+    return settings(request.config).profile
+
+
 def results_dir(request) -> Path:
     path = RESULTS / folder_for_test(request.node.nodeid)
     path.mkdir(parents=True, exist_ok=True)
@@ -67,7 +74,7 @@ def results_dir(request) -> Path:
 def start_stub(request, profile: BoardProfile | None = None, qmp: bool = False) -> StubUnderTest:
     """Start QEMU, bring the stub up through U-Boot and leave it at its text monitor; the
     finalizer stops QEMU by its PID. (QMP is always on: `qmp` is kept for callers.)"""
-    profile = profile or load_profile("qemu-virt")
+    profile = profile or run_profile(request)
     target = BoardTarget(profile, results_dir(request), qemu_options={"lifetime": qemu_lifetime(request)})
     request.addfinalizer(target.stop)
     target.start(framed=False)

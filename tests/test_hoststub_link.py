@@ -9,7 +9,6 @@ reads a MiB back through a line that damages the stub's responses. No QEMU."""
 from __future__ import annotations
 
 import random
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from hvmon.target.board import Board, StubError
 from hvmon.target.packing import DEFLATE, LZMA2
 from hvmon.transport.linksim import LinkSimulator
 from tests.budget import doing
+from tests.hoststub import running_hoststub
 
 ROOT = Path(__file__).resolve().parents[1]
 LOAD = 0x48000000               # inside hoststub's RAM at the QEMU board's 0x40000000
@@ -32,23 +32,9 @@ SEED = 5
 
 @pytest.fixture
 def hoststub(tmp_path):
-    """A built and started hoststub: yields its port, stops it by PID afterwards."""
-    build = subprocess.run(["make", "-s", "-C", str(ROOT / "bench" / "hoststub"), f"OUT={tmp_path}",
-                            f"{tmp_path}/hoststub"], capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr
-    engine = subprocess.Popen([str(tmp_path / "hoststub"), "--port", "0", "--connections", "2"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = engine.stdout.readline()
-        assert line.strip().isdigit(), f"no port from hoststub: {line!r}"
-        engine.port = int(line)
+    """A built and started hoststub, stopped by its PID afterwards."""
+    with running_hoststub(tmp_path) as engine:
         yield engine
-    finally:
-        if engine.poll() is None:
-            engine.terminate()
-        engine.wait(10)
-        engine.stdout.close()
-        engine.stderr.close()
 
 
 def payload() -> bytes:

@@ -3,6 +3,12 @@
  * measured against a receiver that keeps up with the line (QEMU's PL011 does not).
  *
  *   hoststub --port N | --listen 127.0.0.1:N  [--ram-mib M] [--connections K]
+ *            [--memreserve ADDR,SIZE] [--reserved NAME=ADDR,SIZE[,no-map]]
+ *            [--reserved-size NAME=SIZE] ...
+ *
+ * The reservation options put what a board's firmware reserves into the boot DTB (a
+ * /memreserve/ entry; a /reserved-memory child with reg, or with only a size), so the
+ * engine's handling of them can be tried without a board.
  *
  * It prints the port on stdout (N = 0: any free port), accepts a connection, prints the
  * banner on it as stub_main does and runs monitor_run(): the host's usual handshake
@@ -44,6 +50,7 @@
 #include "psci.h"
 #include "requests.h"
 #include "session.h"
+#include "uart.h"
 
 #define RAM_BASE 0x40000000UL            /* QEMU virt; bench and tests load at 0x48000000 */
 #define COUNTER_HZ 62500000u             /* 16 ns per tick */
@@ -124,6 +131,12 @@ void vm_console_tx(void *vm, uint8_t byte) { (void)vm; (void)byte; }
 
 void uart_init(void) {}
 void uart_flush(void) { tx_flush(); }
+/* The board UART's page, as the PL011 driver claims it, so VM_MAP refuses it here too. */
+unsigned uart_claims(struct uart_claim *out)
+{
+    out[0] = (struct uart_claim){BOARD_UART_BASE, 0x1000};
+    return 1;
+}
 
 /* --- the link (replaces firmware/link/link.c) ------------------------------------------
  * Receive: non-blocking reads into a ring the size of the stub's. TCP has flow control,
@@ -251,16 +264,52 @@ void link_write(const uint8_t *data, uint32_t len)
 uint32_t link_rx_overruns(void) { return 0; }
 
 /* --- RAM and the boot DTB: tests/fuzz/host/mini_dtb.h's memory node, so memmap_init()
- * takes the RAM map "from DTB". */
-static uint8_t dtb[MINI_DTB_SIZE] __attribute__((aligned(8)));
+ * takes the RAM map "from DTB", and the reservations the command line asks for. */
+#define MAX_RESERVATIONS 40              /* more than the stub's table: its merging shows */
+static uint8_t dtb[MINI_DTB_MAX] __attribute__((aligned(8)));
+static struct mini_reservation reservations[MAX_RESERVATIONS];
+static unsigned reservation_count;
 
 /* --- start-up ------------------------------------------------------------------------- */
 
 static void usage(void)
 {
     fprintf(stderr, "usage: hoststub --port N | --listen 127.0.0.1:N [--ram-mib M] "
-            "[--connections K]\n");
+            "[--connections K] [--memreserve ADDR,SIZE] [--reserved NAME=ADDR,SIZE[,no-map]] "
+            "[--reserved-size NAME=SIZE]\n");
     exit(2);
+}
+
+/* One reservation option's value: NAME (up to '=': node names may hold commas), ADDR and
+ * SIZE (numbers in C syntax); the name stays in argv. */
+static void add_reservation(const char *kind, char *spec)
+{
+    if (reservation_count == MAX_RESERVATIONS)
+        usage();
+    struct mini_reservation *r = &reservations[reservation_count++];
+    memset(r, 0, sizeof *r);
+    char *end;
+    if (strcmp(kind, "--memreserve") != 0) {
+        r->name = spec;
+        spec = strchr(spec, '=');
+        if (spec == NULL || spec == r->name)
+            usage();
+        *spec++ = '\0';
+    }
+    r->dynamic = strcmp(kind, "--reserved-size") == 0;
+    if (!r->dynamic) {
+        r->base = strtoull(spec, &end, 0);
+        if (end == spec || *end != ',')
+            usage();
+        spec = end + 1;
+    }
+    r->size = strtoull(spec, &end, 0);
+    if (end == spec || r->size == 0)
+        usage();
+    if (*end == ',' && r->name && !r->dynamic && strcmp(end + 1, "no-map") == 0)
+        r->no_map = 1;
+    else if (*end != '\0')
+        usage();
 }
 
 static int listen_loopback(long port)
@@ -297,6 +346,10 @@ int main(int argc, char **argv)
             ram_mib = strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--connections") == 0 && i + 1 < argc) {
             connections = strtoul(argv[++i], NULL, 10);
+        } else if ((strcmp(argv[i], "--memreserve") == 0 || strcmp(argv[i], "--reserved") == 0 ||
+                    strcmp(argv[i], "--reserved-size") == 0) && i + 1 < argc) {
+            add_reservation(argv[i], argv[i + 1]);
+            i++;
         } else {
             usage();
         }
@@ -315,7 +368,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "hoststub: cannot map RAM at 0x%lx: %s\n", RAM_BASE, strerror(errno));
         return 1;
     }
-    mini_dtb_build(dtb, RAM_BASE, ram_size);
+    if (mini_dtb_build_reserved(dtb, sizeof dtb, RAM_BASE, ram_size, reservations,
+                                reservation_count) == 0) {
+        fprintf(stderr, "hoststub: the reservations do not fit a %zu-byte DTB\n", sizeof dtb);
+        return 1;
+    }
 
     listener = listen_loopback(port);
     connections_left = (unsigned)connections;

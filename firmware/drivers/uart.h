@@ -26,4 +26,14 @@ void uart_rx_irq_enable(int enable);
 /* Wait until every byte handed to uart_putc has left the shift register. */
 void uart_flush(void);
 
+/* A physical range the stub's UART depends on: its registers, and on a board where the
+ * UART is found on a bus (PCI), the configuration space that places it there. */
+struct uart_claim {
+    uint64_t base, size;
+};
+#define UART_MAX_CLAIMS 2
+/* Fill out[] with what no guest may be handed (UART_MAX_CLAIMS at most); returns how
+ * many. Valid after uart_init. */
+unsigned uart_claims(struct uart_claim *out);
+
 #endif

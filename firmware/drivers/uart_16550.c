@@ -1,72 +1,159 @@
-/* Synopsys DesignWare APB UART (16550-compatible): RK3588's debug UART2.
+/* 16550-compatible UARTs: RK3588's Synopsys DesignWare APB UART2, and the PCI 16550 that
+ * QEMU's `-device pci-serial` puts on the virt board (boards/qemu-virt-16550).
  *
- * Register indices and bits: the 16550 map as in Linux include/uapi/linux/serial_reg.h;
- * the DW-specific USR index (0x1f) as in Linux drivers/tty/serial/8250/8250_dwlib.h.
- * Each index is shifted by BOARD_UART_REG_SHIFT (RK3588: reg-shift = <2>,
- * reg-io-width = <4> in Linux arch/arm64/boot/dts/rockchip/rk3588-base.dtsi, formerly
- * rk3588s.dtsi), so every register is a 32-bit word and is only accessed as one.
+ * Register indices and bits: the 16550 map as in Linux include/uapi/linux/serial_reg.h
+ * (the National PC16550D datasheet's RBR/THR/IER/IIR/FCR/LCR/MCR/LSR); the DW-specific CPR
+ * (offset 0xf4, index 0x3d) as in Linux drivers/tty/serial/8250/8250_dwlib.h and the
+ * DW_apb_uart databook. The board profile says how the registers sit on the bus:
+ * BOARD_UART_REG_SHIFT spaces index i at (i << shift) bytes, BOARD_UART_IO_WIDTH is the
+ * access size (RK3588: reg-shift = <2>, reg-io-width = <4> in Linux
+ * arch/arm64/boot/dts/rockchip/rk3588-base.dtsi; QEMU's pci-serial: 8 one-byte registers,
+ * hw/char/serial-pci.c and hw/char/serial.c, whose 32-bit read of LSR would also read
+ * MSR, SCR and a byte past the BAR).
  *
- * The boot loader set the baud rate (1,500,000 on RK3588) and 8N1. This driver never
- * writes LCR or the divisor latch: the DW UART ignores LCR writes while USR.BUSY is set
- * (Linux 8250_dw.c works around it), and the host tool only knows U-Boot's baud. */
+ * On RK3588 the boot loader set the baud rate (1,500,000) and 8N1, and this driver keeps
+ * them: the DW UART ignores LCR writes while USR.BUSY is set (Linux 8250_dw.c works around
+ * it), and the host tool only knows U-Boot's baud. A UART no boot loader configured
+ * (QEMU's PCI one: U-Boot prints on the PL011) gets 8N1 and BOARD_UART_DIVISOR here. */
 #include <stdint.h>
 #include <mmio.h>   /* <>: host tests shadow it */
 #include "uart.h"
 
-#ifndef BOARD_UART_BASE
-#error "BOARD_UART_BASE missing: set [firmware] uart_base in the board profile"
-#endif
 #ifndef BOARD_UART_REG_SHIFT
 #error "BOARD_UART_REG_SHIFT missing: set [firmware] uart_reg_shift in the board profile"
+#endif
+#ifndef BOARD_UART_IO_WIDTH
+#error "BOARD_UART_IO_WIDTH missing: set [firmware] uart_io_width (1 or 4) in the board profile"
+#endif
+#if BOARD_UART_IO_WIDTH != 1 && BOARD_UART_IO_WIDTH != 4
+#error "[firmware] uart_io_width must be 1 (8-bit registers) or 4 (32-bit registers)"
+#endif
+#if BOARD_UART_IO_WIDTH > (1 << BOARD_UART_REG_SHIFT)
+#error "[firmware] uart_io_width is wider than the register spacing 1 << uart_reg_shift"
+#endif
+#if !defined(BOARD_UART_FIFO_DEPTH)
+#error "BOARD_UART_FIFO_DEPTH missing: set [firmware] uart_fifo_depth (16550A: 16)"
+#endif
+#if defined(BOARD_UART_CPR) && BOARD_UART_CPR && BOARD_UART_IO_WIDTH != 4
+#error "[firmware] uart_cpr needs uart_io_width = 4: CPR is a 32-bit DW register"
+#endif
+#if defined(BOARD_UART_RX_TRIGGER) && BOARD_UART_RX_TRIGGER > 3
+#error "[firmware] uart_rx_trigger is FCR bits 7:6, 0..3"
+#endif
+
+#if defined(BOARD_UART_BASE)
+#define uart_phys ((uintptr_t)BOARD_UART_BASE)
+#else
+/* The board finds its UART at run time (e.g. drivers/pci_ecam_serial.c). */
+#include "uart_locate.h"
+static uintptr_t uart_phys;            /* BSS: the loaded image is never written */
 #endif
 
 #define UART_RBR    0x00    /* read, DLAB = 0 */
 #define UART_THR    0x00    /* write, DLAB = 0 */
+#define UART_DLL    0x00    /* DLAB = 1 */
 #define UART_IER    0x01    /* DLAB = 0 */
+#define UART_DLM    0x01    /* DLAB = 1 */
 #define UART_FCR    0x02    /* write; reads return IIR */
+#define UART_LCR    0x03
 #define UART_LSR    0x05
+#define DW_UART_CPR 0x3d    /* byte offset 0xf4 with reg-shift 2 */
 
 #define IER_NONE        0x00    /* also clears DW IER.PTIME (bit 7), see uart_putc */
 #define IER_ERBFI       0x01    /* received data available (and, with FIFOs, its timeout) */
 #define FCR_ENABLE      0x01
 #define FCR_CLEAR_RX    0x02
 #define FCR_CLEAR_TX    0x04
+#define FCR_RX_TRIGGER_SHIFT 6  /* bits 7:6; 16550A: 1, 4, 8, 14 bytes */
+#define LCR_8N1         0x03    /* word length 8 (bits 1:0 = 11), 1 stop bit, no parity */
+#define LCR_DLAB        0x80
 #define LSR_DR          0x01    /* receive data ready */
 #define LSR_THRE        0x20    /* transmit holding register / TX FIFO empty */
 #define LSR_TEMT        0x40    /* TX FIFO and shift register empty */
+#define CPR_FIFO_MODE(cpr) (((cpr) >> 16) & 0xff)  /* depth / 16; 0: no FIFO */
+
+#ifndef BOARD_UART_RX_TRIGGER
+#define BOARD_UART_RX_TRIGGER 0
+#endif
+
+/* The TX FIFO's depth, set by uart_init: CPR where the board has it, else the profile. */
+static unsigned tx_fifo_depth;
 
 static inline uintptr_t reg_addr(uint32_t index)
 {
-    return (uintptr_t)BOARD_UART_BASE + ((uintptr_t)index << BOARD_UART_REG_SHIFT);
+    return uart_phys + ((uintptr_t)index << BOARD_UART_REG_SHIFT);
 }
 
 static inline uint32_t reg_read(uint32_t index)
 {
+#if BOARD_UART_IO_WIDTH == 1
+    return mmio_read8(reg_addr(index));
+#else
     return mmio_read32(reg_addr(index));
+#endif
 }
 
 static inline void reg_write(uint32_t index, uint32_t v)
 {
+#if BOARD_UART_IO_WIDTH == 1
+    mmio_write8(reg_addr(index), (uint8_t)v);
+#else
     mmio_write32(reg_addr(index), v);
+#endif
 }
+
+static unsigned fifo_depth(void)
+{
+#if defined(BOARD_UART_CPR) && BOARD_UART_CPR
+    /* CPR reads 0 when the IP was built without UART_ADD_ENCODED_PARAMS (DW databook):
+     * then the profile's depth stands. */
+    uint32_t mode = CPR_FIFO_MODE(mmio_read32(reg_addr(DW_UART_CPR)));
+    if (mode)
+        return mode * 16;
+#endif
+    return BOARD_UART_FIFO_DEPTH;
+}
+
+#if defined(BOARD_UART_DIVISOR)
+/* Only for a UART no boot loader set up. Divisor = clock / (16 x baud) (PC16550D, "Baud
+ * rate generator"); the profile gives it, since the clock is a board fact. */
+static void set_line(void)
+{
+    reg_write(UART_LCR, LCR_DLAB | LCR_8N1);
+    reg_write(UART_DLL, BOARD_UART_DIVISOR & 0xff);
+    reg_write(UART_DLM, (BOARD_UART_DIVISOR >> 8) & 0xff);
+    reg_write(UART_LCR, LCR_8N1);
+}
+#endif
 
 void uart_init(void)
 {
+#if !defined(BOARD_UART_BASE)
+    uart_phys = uart_locate();         /* does not return if the UART is missing */
+#endif
     /* Let the boot loader's last bytes ("Starting kernel ...") leave the wire before the
      * FIFO reset below would throw them away. */
     uart_flush();
     /* No interrupt may reach the GIC before the stub is ready for it (idle_init). */
     reg_write(UART_IER, IER_NONE);
-    /* FIFOs on (RK3588: 64 bytes each way, not yet read from CPR on a board), both
-     * emptied: drops Ctrl-C bytes the host sent while U-Boot was still running. */
-    reg_write(UART_FCR, FCR_ENABLE | FCR_CLEAR_RX | FCR_CLEAR_TX);
+#if defined(BOARD_UART_DIVISOR)
+    set_line();
+#endif
+    /* FIFOs on, both emptied: drops Ctrl-C bytes the host sent while U-Boot was still
+     * running. The receive trigger (FCR bits 7:6, profile uart_rx_trigger) decides how
+     * many bytes wait before the interrupt rises; fewer wait for the character timeout
+     * (4 character times). On QEMU it also bounds how many bytes the model accepts per
+     * turn of its main loop (hw/char/serial.c, serial_can_receive). */
+    reg_write(UART_FCR, FCR_ENABLE | FCR_CLEAR_RX | FCR_CLEAR_TX |
+                        (BOARD_UART_RX_TRIGGER << FCR_RX_TRIGGER_SHIFT));
     /* Reading LSR clears error flags (OE/PE/FE/BI) left over from boot-time noise. */
     (void)reg_read(UART_LSR);
+    tx_fifo_depth = fifo_depth();
 }
 
-/* FCR's receive trigger stays at 1 byte (bits 7:6 = 0, written by uart_init), so the
- * interrupt is up whenever data waits; it drops when the FIFO is read empty. PTIME stays
- * clear: the transmit side keeps its meaning described below. */
+/* The interrupt is up while the FIFO holds the trigger level or bytes sat there for the
+ * character timeout; it drops when the FIFO is read empty. PTIME stays clear: the
+ * transmit side keeps its meaning described below. */
 void uart_rx_irq_enable(int enable)
 {
     reg_write(UART_IER, enable ? IER_ERBFI : IER_NONE);
@@ -77,8 +164,8 @@ void uart_rx_irq_enable(int enable)
  * public confirms for RK3588. With FIFOs on and IER.PTIME clear (uart_init writes
  * IER = 0), THRE means "TX FIFO empty", so one byte waits behind the one being shifted
  * out and the line never idles; the price is that putc blocks for up to one character
- * time (~6.7 us at 1.5 Mbaud) instead of queueing 64 bytes. With PTIME set, DW's THRE
- * would instead mean "FIFO full" -- another reason to keep IER at 0. */
+ * time (~6.7 us at 1.5 Mbaud) instead of queueing a FIFO's worth. With PTIME set, DW's
+ * THRE would instead mean "FIFO full" -- another reason to keep IER at 0. */
 void uart_putc(char c)
 {
     while (!(reg_read(UART_LSR) & LSR_THRE))
@@ -86,15 +173,12 @@ void uart_putc(char c)
     reg_write(UART_THR, (uint8_t)c);
 }
 
-/* THRE means the TX FIFO is empty (see uart_putc), so a whole FIFO may follow. 16 is the
- * 16550A's depth; RK3588's DW UART has 64, but its depth is not read from CPR yet. A
- * caller that comes back within 16 character times (~107 us at 1.5 Mbaud) keeps the
+/* THRE means the TX FIFO is empty (see uart_putc), so a whole FIFO may follow. A caller
+ * that comes back within that many character times (16: ~107 us at 1.5 Mbaud) keeps the
  * line busy. */
-#define TX_FIFO_DEPTH 16
-
 unsigned uart_tx_room(void)
 {
-    return (reg_read(UART_LSR) & LSR_THRE) ? TX_FIFO_DEPTH : 0;
+    return (reg_read(UART_LSR) & LSR_THRE) ? tx_fifo_depth : 0;
 }
 
 void uart_tx_byte(uint8_t c)
@@ -116,4 +200,15 @@ void uart_flush(void)
 {
     while (!(reg_read(UART_LSR) & LSR_TEMT))
         ;
+}
+
+/* The register page: 8 registers << reg-shift fit in 4 KiB (RK3588: 0x100 bytes). */
+unsigned uart_claims(struct uart_claim *out)
+{
+    unsigned n = 0;
+    out[n++] = (struct uart_claim){uart_phys & ~(uint64_t)0xfff, 0x1000};
+#if !defined(BOARD_UART_BASE)
+    n += uart_locate_claims(&out[n], UART_MAX_CLAIMS - n);
+#endif
+    return n;
 }

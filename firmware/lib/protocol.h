@@ -2,7 +2,7 @@
 #ifndef HVMON_PROTOCOL_H
 #define HVMON_PROTOCOL_H
 
-#define PROTO_VERSION 0x2u
+#define PROTO_VERSION 0x3u
 #define PROTO_MAGIC 0x4e4d5648u
 #define PROTO_MAX_PAYLOAD 0x1100u
 #define PROTO_DATA_CHUNK 0x1000u
@@ -15,6 +15,13 @@
 #define PROTO_CRC_SIZE 0x4u
 #define PROTO_DELIMITER 0x0u
 #define PROTO_PAYLOAD_HEADER 4u
+
+#define LIMIT_MAX_VCPUS 4u  /* vCPUs of one VM (each pinned to a physical core of its own) */
+#define LIMIT_MAX_REGIONS 8u  /* VM_MAP regions (RAM and passthrough) of one VM */
+#define LIMIT_MAX_INTIDS 1020u  /* INTIDs the vGIC has state for: GICv3's largest SPI is 1019 (IHI 0069, 2.2.1); a board has 32 * (GICD_TYPER.ITLinesNumber + 1) of them, at most this */
+#define LIMIT_GICR_FRAME 0x20000u  /* bytes of one GICv3 redistributor (RD_base + SGI_base, IHI 0069, 12.10) */
+#define LIMIT_MAX_RESERVED 32u  /* reserved ranges the stub records from the boot DTB; more are merged into the last one */
+#define LIMIT_RESERVED_NAME 44u  /* bytes of a reserved range's name in INFO (a node name of up to 31 characters, '@' and its unit address; NUL-padded) */
 
 #define FRAME_DATA 0x10u  /* sequenced payload on a channel; carries the cumulative ack */
 #define FRAME_ACK 0x11u  /* no payload; ack = next sequence number expected */
@@ -37,6 +44,8 @@
 #define STATUS_NOT_SUPPORTED 0x7u  /* hypercall or feature not implemented */
 #define STATUS_TOO_LARGE 0x8u  /* length larger than the stub accepts in one request */
 #define STATUS_NO_PRIVILEGE 0x9u  /* caller may not use this hypercall */
+#define STATUS_FAULTED 0xau  /* the stub took an exception while carrying out the request; the reason gives ESR, ELR and FAR (an EVENT FAULT follows) */
+#define STATUS_NOT_RUNNING 0xbu  /* the VM a request or hypercall needs (a doorbell's peer) is not running */
 
 #define CAP_DEFLATE 0x1u  /* MEM_STAGE + MEM_INFLATE (raw DEFLATE, RFC 1951) */
 #define CAP_CRC_LIST 0x2u  /* MEM_CRC with chunk > 0 */
@@ -44,8 +53,13 @@
 #define CAP_LZMA2 0x8u  /* MEM_STAGE + MEM_UNLZMA (raw LZMA2 chunks, as in .xz files) */
 
 #define EVENT_LOST 0x1u  /* bytes of a channel were dropped because the host did not drain them */
-#define EVENT_FAULT 0x2u  /* the stub took an unexpected exception while in framed mode */
+#define EVENT_FAULT 0x2u  /* the stub took an unexpected exception while in framed mode; command and tag name the request it was carrying out (0, 0: none), which is answered FAULTED unless its answer went before it ran on (JUMP) */
 #define EVENT_VM_STOPPED 0x3u  /* a VM stopped: reason 1 SYSTEM_OFF, 2 SYSTEM_RESET, 3 fault (esr/elr/far/ipa of the guest), 4 stopped by the host */
+
+#define RESERVED_NO_MAP 0x1u  /* a /reserved-memory child with no-map */
+#define RESERVED_MEMRESERVE 0x2u  /* an entry of the DTB header's memory reservation block (/memreserve/) */
+#define RESERVED_DYNAMIC 0x4u  /* a /reserved-memory child with size but no reg: placed by nobody, reserves nothing (base 0) */
+#define RESERVED_MERGED 0x8u  /* covers several reservations (the stub's table was full), or all RAM when /reserved-memory could not be read */
 #define EVENT_LOST_CHANNEL 4u
 #define EVENT_LOST_BYTES 8u
 #define EVENT_LOST_SIZE 12u
@@ -53,7 +67,9 @@
 #define EVENT_FAULT_ELR 12u
 #define EVENT_FAULT_FAR 20u
 #define EVENT_FAULT_SPSR 28u
-#define EVENT_FAULT_SIZE 36u
+#define EVENT_FAULT_COMMAND 36u
+#define EVENT_FAULT_TAG 40u
+#define EVENT_FAULT_SIZE 44u
 #define EVENT_VM_STOPPED_VM 4u
 #define EVENT_VM_STOPPED_REASON 8u
 #define EVENT_VM_STOPPED_ESR 12u
@@ -63,7 +79,7 @@
 #define EVENT_VM_STOPPED_SIZE 44u
 
 /* Commands; *_REQ_x / *_RESP_x are byte offsets of fields in the payload. */
-#define CMD_INFO 0x1u  /* protocol version, board, capabilities, RAM map, protected ranges, limits */
+#define CMD_INFO 0x1u  /* protocol version, board, capabilities, RAM map, protected and reserved ranges, limits; gic_intids: the board GIC's INTID count; pa_bits: the physical address size (ID_AA64MMFR0_EL1.PARange), ipa_bits: a VM's guest-physical address size (VTCR_EL2.T0SZ) */
 #define CMD_INFO_REQ_SIZE 4u
 #define CMD_INFO_RESP_PROTOCOL_VERSION 4u
 #define CMD_INFO_RESP_MAX_PAYLOAD 6u
@@ -73,7 +89,10 @@
 #define CMD_INFO_RESP_STAGING_SIZE 16u
 #define CMD_INFO_RESP_BOOT_ID 20u
 #define CMD_INFO_RESP_RAM_COUNT 24u
-#define CMD_INFO_RESP_SIZE 28u
+#define CMD_INFO_RESP_GIC_INTIDS 28u
+#define CMD_INFO_RESP_PA_BITS 32u
+#define CMD_INFO_RESP_IPA_BITS 36u
+#define CMD_INFO_RESP_SIZE 40u
 #define CMD_MEM_WRITE 0x2u  /* write the data bytes at addr */
 #define CMD_MEM_WRITE_REQ_ADDR 4u
 #define CMD_MEM_WRITE_REQ_SIZE 12u
@@ -141,7 +160,7 @@
 #define CMD_BYE 0xbu  /* reply, then go back to the text monitor */
 #define CMD_BYE_REQ_SIZE 4u
 #define CMD_BYE_RESP_SIZE 4u
-#define CMD_VM_CREATE 0x10u  /* create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console */
+#define CMD_VM_CREATE 0x10u  /* create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console, virtual GIC frames at gicd_ipa/gicr_ipa (0: the board GIC's addresses) */
 #define CMD_VM_CREATE_REQ_VCPUS 4u
 #define CMD_VM_CREATE_REQ_PRIVILEGED 8u
 #define CMD_VM_CREATE_REQ_CONSOLE_IRQ 12u
@@ -149,10 +168,12 @@
 #define CMD_VM_CREATE_REQ_PCPUS 24u
 #define CMD_VM_CREATE_REQ_ENTRY 28u
 #define CMD_VM_CREATE_REQ_DTB 36u
-#define CMD_VM_CREATE_REQ_SIZE 44u
+#define CMD_VM_CREATE_REQ_GICD_IPA 44u
+#define CMD_VM_CREATE_REQ_GICR_IPA 52u
+#define CMD_VM_CREATE_REQ_SIZE 60u
 #define CMD_VM_CREATE_RESP_VM 4u
 #define CMD_VM_CREATE_RESP_SIZE 8u
-#define CMD_VM_MAP 0x11u  /* map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not another VM's), 1 device passthrough (must not be RAM, the stub's UART or the GIC) */
+#define CMD_VM_MAP 0x11u  /* map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not reserved memory, not another VM's), 1 device passthrough (must not be RAM, reserved memory, the stub's UART, the GIC or a device another VM holds); pa below 2^pa_bits and ipa below 2^ipa_bits (INFO); all or nothing */
 #define CMD_VM_MAP_REQ_VM 4u
 #define CMD_VM_MAP_REQ_KIND 8u
 #define CMD_VM_MAP_REQ_IPA 12u
@@ -160,11 +181,23 @@
 #define CMD_VM_MAP_REQ_LENGTH 28u
 #define CMD_VM_MAP_REQ_SIZE 36u
 #define CMD_VM_MAP_RESP_SIZE 4u
-#define CMD_VM_IRQ 0x16u  /* hand physical SPI intid to the VM (same INTID inside): routed to its vCPU 0's core, injected with the HW bit so the guest's EOI deactivates it */
+#define CMD_VM_IRQ 0x16u  /* hand physical SPI intid (below the board's gic_intids) to the VM (same INTID inside): routed to its vCPU 0's core, injected with the HW bit so the guest's EOI deactivates it */
 #define CMD_VM_IRQ_REQ_VM 4u
 #define CMD_VM_IRQ_REQ_INTID 8u
 #define CMD_VM_IRQ_REQ_SIZE 12u
 #define CMD_VM_IRQ_RESP_SIZE 4u
+#define CMD_VM_SHARE 0x17u  /* map share `name` (pa, length) at ipa in the VM; the first VM naming it fixes pa and length (RAM, not the stub's, not another VM's), the second must give the same ones; at most two VMs per share. doorbell_irq: the SPI this VM receives when its peer calls ivc_ring (0: none) */
+#define CMD_VM_SHARE_REQ_VM 4u
+#define CMD_VM_SHARE_REQ_DOORBELL_IRQ 8u
+#define CMD_VM_SHARE_REQ_IPA 12u
+#define CMD_VM_SHARE_REQ_PA 20u
+#define CMD_VM_SHARE_REQ_LENGTH 28u
+#define CMD_VM_SHARE_REQ_SIZE 36u
+#define CMD_VM_SHARE_RESP_SIZE 4u
+#define CMD_VM_REGIONS 0x18u  /* every mapped region of every VM: vm u32, kind u32 (0 RAM, 1 device, 2 shared), ipa u64, pa u64, size u64, doorbell_irq u32, 0 u32, share name char[16] */
+#define CMD_VM_REGIONS_REQ_SIZE 4u
+#define CMD_VM_REGIONS_RESP_COUNT 4u
+#define CMD_VM_REGIONS_RESP_SIZE 8u
 #define CMD_VM_START 0x12u  /* start vCPU 0 at the entry (IPA) given to VM_CREATE, at EL1h with x0 = the dtb (IPA) given there */
 #define CMD_VM_START_REQ_VM 4u
 #define CMD_VM_START_REQ_SIZE 8u
@@ -200,10 +233,12 @@
 #define HVC_VM_STOP_PRIVILEGED 1
 #define HVC_CORE_STATS 0xc6000009u  /* a physical core's guest exits, interrupts taken while its guest ran, kicks from other cores */
 #define HVC_CORE_STATS_PRIVILEGED 1
-#define HVC_PRINT 0xc6000005u  /* print len bytes of text at addr on the stub's console (LOG channel in framed mode) */
+#define HVC_PRINT 0xc6000005u  /* print len bytes of text at addr: the host's on the LOG channel, a guest's (its own IPA, at most 1024 bytes) on its console */
 #define HVC_PRINT_PRIVILEGED 1
-#define HVC_MEM_CRC 0xc6000004u  /* CRC-32 of [addr, addr+len) in the stub's RAM map */
+#define HVC_MEM_CRC 0xc6000004u  /* CRC-32 of [addr, addr+len): a PA in the RAM map from the host, an IPA of its own RAM from a guest */
 #define HVC_MEM_CRC_PRIVILEGED 1
-#define HVC_COUNT 10u
+#define HVC_IVC_RING 0xc600000au  /* ring the doorbell of the shared region holding ipa (an IPA of the caller's): its peer VM gets its doorbell SPI. REFUSED_RANGE: not a shared region of the caller; NOT_RUNNING: no peer, or it is not running; NOT_SUPPORTED: the peer has no doorbell */
+#define HVC_IVC_RING_PRIVILEGED 0
+#define HVC_COUNT 11u
 
 #endif

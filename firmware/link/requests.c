@@ -1,9 +1,13 @@
 #include "requests.h"
 
 #include "bytes.h"
+#include <cache.h>    /* <>: host builds shadow it */
 #include "crc32.h"
+#include "el2_mmu.h"
+#include "gicv3.h"
 #include "hypercall.h"
 #include "inflate.h"
+#include "ivc.h"
 #include "unlzma.h"
 #include "libc.h"
 #include "link.h"
@@ -12,6 +16,7 @@
 #include "protocol.h"
 #include "psci.h"
 #include "session.h"
+#include "stage2.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "vm.h"
 
@@ -29,8 +34,14 @@ struct request {
     uint16_t tag;
 };
 
+/* The request being carried out (cmd 0: none) and whether it was answered yet: a fault
+ * in it must still answer it once, or the host's requests and answers fall out of step. */
+static struct request current;
+static int current_answered;
+
 static void respond(const struct request *rq, unsigned status, uint32_t body_len)
 {
+    current_answered = 1;
     response[0] = (uint8_t)(rq->cmd | CMD_RESPONSE);
     response[1] = (uint8_t)status;
     put16(response + 2, rq->tag);
@@ -81,6 +92,22 @@ static uint32_t put_range(uint8_t *out, uint64_t base, uint64_t size, const char
     return 16;
 }
 
+/* base u64, size u64, flags u32, name char[LIMIT_RESERVED_NAME] (NUL-padded). */
+static uint32_t put_reserved(uint8_t *out, const struct mem_reserved *r)
+{
+    put64(out, r->base);
+    put64(out + 8, r->size);
+    put32(out + 16, r->flags);
+    memset(out + 20, 0, LIMIT_RESERVED_NAME);
+    memcpy(out + 20, r->name, strlen(r->name));
+    return 20 + LIMIT_RESERVED_NAME;
+}
+
+/* The largest INFO must fit one response. */
+_Static_assert(CMD_INFO_RESP_SIZE + MEMMAP_MAX_RAM * 16 + 4 + 2 * 32 + 4 +
+               MEMMAP_MAX_RESERVED * (20 + LIMIT_RESERVED_NAME) + 64 <= PROTO_MAX_PAYLOAD,
+               "INFO outgrows a frame");
+
 static uint32_t put_string(uint8_t *out, const char *s)
 {
     uint32_t n = (uint32_t)strlen(s) + 1;
@@ -100,6 +127,9 @@ static void do_info(const struct request *rq)
     put32(r + CMD_INFO_RESP_STAGING_SIZE, PROTO_STAGING_SIZE);
     put32(r + CMD_INFO_RESP_BOOT_ID, session_boot_id());
     put32(r + CMD_INFO_RESP_RAM_COUNT, (uint32_t)m->ram_count);
+    put32(r + CMD_INFO_RESP_GIC_INTIDS, gic_intid_count());
+    put32(r + CMD_INFO_RESP_PA_BITS, m->pa_bits);
+    put32(r + CMD_INFO_RESP_IPA_BITS, S2_IPA_BITS);
     uint32_t at = CMD_INFO_RESP_SIZE;
     for (int i = 0; i < m->ram_count; i++)
         at += put_range(r + at, m->ram[i].base, m->ram[i].size, NULL);
@@ -108,8 +138,13 @@ static void do_info(const struct request *rq)
     at += put_range(r + at, m->stub_base, m->stub_end - m->stub_base, "stub");
     if (m->dtb_size)
         at += put_range(r + at, m->dtb, m->dtb_size, "boot-dtb");
+    put32(r + at, (uint32_t)m->reserved_count);
+    at += 4;
+    for (int i = 0; i < m->reserved_count; i++)
+        at += put_reserved(r + at, &m->reserved[i]);
     at += put_string(r + at, BOARD_NAME);
     at += put_string(r + at, HVMON_VERSION);
+    at += put_string(r + at, el2_mmu_state_text());
     respond(rq, STATUS_OK, at - PROTO_PAYLOAD_HEADER);
 }
 
@@ -122,6 +157,11 @@ static void do_mem_write(const struct request *rq)
     if (check_range(rq, addr, n, MEM_WRITE) != 0)
         return;
     memcpy((void *)(uintptr_t)addr, rq->p + CMD_MEM_WRITE_REQ_SIZE, n);
+    /* Cache maintenance (arch/aarch64/README.md, "EL2 MMU and caches"): what the host
+     * writes may next be run at EL2 by JUMP or `go`, which cannot know its extent: clean
+     * it to PoC (beyond PoU) now. A guest reading it with its MMU off is covered again at
+     * VM start (vm.c). */
+    dcache_clean_poc((const void *)(uintptr_t)addr, n);
     respond(rq, STATUS_OK, 0);
 }
 
@@ -190,6 +230,8 @@ static void unpack_finish(const struct request *rq, const struct unpack *u, cons
         snprintf_(why, sizeof why, "%s output CRC-32 %08x, expected %08x", what, crc, u->raw_crc);
         return refuse(rq, STATUS_CRC_MISMATCH, why);
     }
+    /* MEM_INFLATE and MEM_UNLZMA: clean what was unpacked, as for MEM_WRITE. */
+    dcache_clean_poc((const void *)(uintptr_t)u->addr, u->raw_len);
     respond(rq, STATUS_OK, 0);
 }
 
@@ -263,6 +305,7 @@ static void do_mem_fill(const struct request *rq)
         if ((i & (POLL_EVERY - 1)) == 0)
             link_poll();
     }
+    dcache_clean_poc(p, len);                                   /* as for MEM_WRITE */
     respond(rq, STATUS_OK, 0);
 }
 
@@ -295,6 +338,11 @@ static void do_jump(const struct request *rq)
         return;
     respond(rq, STATUS_OK, 0);
     session_drain(ACK_WAIT_MS);
+    /* RAM is never executable at EL2 but for this (el2_mmu.h): the code the host wrote
+     * runs with the stub's privileges anyway, and could rewrite the tables itself. The
+     * stub does not come back from JUMP, so the window stays open. Its D-side was cleaned
+     * when written; the I-cache is invalidated here. */
+    el2_mmu_ram_exec(1);
     sync_icache_all();
     ((void (*)(uint64_t))(uintptr_t)addr)(arg);
     for (;;)                         /* code that returns has nowhere to go back to */
@@ -317,6 +365,8 @@ static void answer(const struct request *rq, int status, const char *why, uint32
     respond(rq, STATUS_OK, body_len);
 }
 
+_Static_assert(MAX_VCPUS <= 4, "VM_CREATE's pcpus field carries one byte per vCPU in a u32");
+
 static void do_vm_create(const struct request *rq)
 {
     char name[16] = {0}, why[128];
@@ -332,6 +382,7 @@ static void do_vm_create(const struct request *rq)
                        get64(rq->p + CMD_VM_CREATE_REQ_CONSOLE_IPA),
                        get32(rq->p + CMD_VM_CREATE_REQ_CONSOLE_IRQ),
                        get64(rq->p + CMD_VM_CREATE_REQ_ENTRY), get64(rq->p + CMD_VM_CREATE_REQ_DTB),
+                       get64(rq->p + CMD_VM_CREATE_REQ_GICD_IPA), get64(rq->p + CMD_VM_CREATE_REQ_GICR_IPA),
                        &id, why, sizeof why);
     put32(response + CMD_VM_CREATE_RESP_VM, id);
     answer(rq, st, why, CMD_VM_CREATE_RESP_SIZE - PROTO_PAYLOAD_HEADER);
@@ -352,6 +403,55 @@ static void do_vm_irq(const struct request *rq)
     int st = vm_irq(get32(rq->p + CMD_VM_IRQ_REQ_VM), get32(rq->p + CMD_VM_IRQ_REQ_INTID), why, sizeof why);
     answer(rq, st, why, 0);
 }
+
+static void do_vm_share(const struct request *rq)
+{
+    char name[16] = {0}, why[128];
+    uint32_t n = rq->len - CMD_VM_SHARE_REQ_SIZE;
+    if (n == 0 || n > 15)
+        return refuse(rq, STATUS_BAD_REQUEST, "the share's name must be 1..15 bytes");
+    memcpy(name, rq->p + CMD_VM_SHARE_REQ_SIZE, n);
+    if (strlen(name) != n)
+        return refuse(rq, STATUS_BAD_REQUEST, "the share's name holds a NUL byte");
+    int st = vm_share(get32(rq->p + CMD_VM_SHARE_REQ_VM), name,
+                      get32(rq->p + CMD_VM_SHARE_REQ_DOORBELL_IRQ), get64(rq->p + CMD_VM_SHARE_REQ_IPA),
+                      get64(rq->p + CMD_VM_SHARE_REQ_PA), get64(rq->p + CMD_VM_SHARE_REQ_LENGTH),
+                      why, sizeof why);
+    answer(rq, st, why, 0);
+}
+
+#define REGION_ENTRY 56
+
+static void do_vm_regions(const struct request *rq)
+{
+    uint32_t count = 0;
+    uint8_t *out = response + CMD_VM_REGIONS_RESP_SIZE;
+    for (unsigned i = 0; i < MAX_VMS; i++) {
+        const struct vm *vm = &vms[i];
+        if (vm->state == VM_FREE)
+            continue;
+        for (unsigned r = 0; r < vm->nregions; r++) {
+            const struct vm_region *m = &vm->regions[r];
+            memset(out, 0, REGION_ENTRY);
+            put32(out, vm->id);
+            put32(out + 4, m->kind);
+            put64(out + 8, m->ipa);
+            put64(out + 16, m->pa);
+            put64(out + 24, m->size);
+            if (m->kind == REGION_SHARED) {
+                put32(out + 32, m->doorbell_irq);
+                memcpy(out + 40, ivc_share_name(m->share), 15);
+            }
+            out += REGION_ENTRY;
+            count++;
+        }
+    }
+    put32(response + CMD_VM_REGIONS_RESP_COUNT, count);
+    respond(rq, STATUS_OK, CMD_VM_REGIONS_RESP_SIZE - PROTO_PAYLOAD_HEADER + REGION_ENTRY * count);
+}
+
+_Static_assert(CMD_VM_REGIONS_RESP_SIZE + REGION_ENTRY * MAX_VMS * MAX_REGIONS <= PROTO_MAX_PAYLOAD,
+               "every region of every VM fits in one VM_REGIONS answer");
 
 static void do_vm_start(const struct request *rq)
 {
@@ -417,24 +517,56 @@ static const struct handler handlers[] = {
     {CMD_VM_CREATE, CMD_VM_CREATE_REQ_SIZE, 1, do_vm_create},
     {CMD_VM_MAP, CMD_VM_MAP_REQ_SIZE, 0, do_vm_map},
     {CMD_VM_IRQ, CMD_VM_IRQ_REQ_SIZE, 0, do_vm_irq},
+    {CMD_VM_SHARE, CMD_VM_SHARE_REQ_SIZE, 1, do_vm_share},
+    {CMD_VM_REGIONS, CMD_VM_REGIONS_REQ_SIZE, 0, do_vm_regions},
     {CMD_VM_START, CMD_VM_START_REQ_SIZE, 0, do_vm_start},
     {CMD_VM_STOP, CMD_VM_STOP_REQ_SIZE, 0, do_vm_stop},
     {CMD_VM_DESTROY, CMD_VM_DESTROY_REQ_SIZE, 0, do_vm_destroy},
     {CMD_VM_LIST, CMD_VM_LIST_REQ_SIZE, 0, do_vm_list},
 };
 
+static void dispatch(const struct request *rq)
+{
+    if (rq->len < PROTO_PAYLOAD_HEADER)
+        return refuse(rq, STATUS_BAD_REQUEST, "request shorter than its header");
+    for (unsigned i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
+        const struct handler *h = &handlers[i];
+        if (h->cmd != rq->cmd)
+            continue;
+        if (rq->len < h->min_len || (!h->has_data && rq->len != h->min_len))
+            return refuse(rq, STATUS_BAD_REQUEST, "wrong request length");
+        return h->run(rq);
+    }
+    refuse(rq, STATUS_UNKNOWN_COMMAND, "unknown command");
+}
+
 void request_handle(const uint8_t *payload, uint32_t len)
 {
     struct request rq = {payload, len, len ? payload[0] : 0, len >= 4 ? get16(payload + 2) : 0};
-    if (len < PROTO_PAYLOAD_HEADER)
-        return refuse(&rq, STATUS_BAD_REQUEST, "request shorter than its header");
-    for (unsigned i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
-        const struct handler *h = &handlers[i];
-        if (h->cmd != rq.cmd)
-            continue;
-        if (len < h->min_len || (!h->has_data && len != h->min_len))
-            return refuse(&rq, STATUS_BAD_REQUEST, "wrong request length");
-        return h->run(&rq);
+    current = rq;
+    current_answered = 0;
+    dispatch(&rq);
+    current.cmd = 0;
+}
+
+void request_faulted(uint64_t esr, uint64_t elr, uint64_t far, uint64_t spsr)
+{
+    struct request rq = current;
+    int answered = current_answered;
+    current.cmd = 0;
+    session_abandon_request();
+    /* The request's payload lived in the slot just freed: only cmd and tag are used. */
+    if (rq.cmd != 0 && !answered) {
+        char why[128];
+        snprintf_(why, sizeof why, "the stub faulted: ESR 0x%lx ELR 0x%lx FAR 0x%lx", esr, elr, far);
+        refuse(&rq, STATUS_FAULTED, why);
     }
-    refuse(&rq, STATUS_UNKNOWN_COMMAND, "unknown command");
+    uint8_t event[EVENT_FAULT_SIZE] = {EVENT_FAULT, 0, 0, 0};
+    put64(event + EVENT_FAULT_ESR, esr);
+    put64(event + EVENT_FAULT_ELR, elr);
+    put64(event + EVENT_FAULT_FAR, far);
+    put64(event + EVENT_FAULT_SPSR, spsr);
+    put32(event + EVENT_FAULT_COMMAND, rq.cmd);
+    put32(event + EVENT_FAULT_TAG, rq.cmd ? rq.tag : 0);
+    session_send(CHANNEL_EVENT, event, sizeof event);
 }

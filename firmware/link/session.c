@@ -51,6 +51,10 @@ struct rx_slot {
     uint8_t frame[FRAME_MAX];
 };
 static struct rx_slot rx_slots[PROTO_WINDOW];
+/* The slot whose frame is being carried out, until it is done. A fault abandons the
+ * request half-way (the monitor restarts on a fresh stack): session_abandon_request()
+ * then frees the slot, or the old frame would run again when its slot comes round. */
+static struct rx_slot *running;
 
 static uint16_t rx_expected, acked_to_host, nak_for;
 static int nak_valid, active;
@@ -273,6 +277,14 @@ static void flush_streams(void)
     pump();
 }
 
+uint32_t session_stream_lost(unsigned channel)
+{
+    for (unsigned i = 0; i < sizeof streams / sizeof streams[0]; i++)
+        if (streams[i].channel == channel)
+            return streams[i].lost;
+    return 0;
+}
+
 void session_stream_write(unsigned channel, const uint8_t *data, uint32_t len)
 {
     for (unsigned i = 0; i < sizeof streams / sizeof streams[0]; i++) {
@@ -281,7 +293,8 @@ void session_stream_write(unsigned channel, const uint8_t *data, uint32_t len)
             continue;
         for (uint32_t k = 0; k < len; k++) {
             if (s->head - s->tail == s->size) {
-                s->lost++;
+                if (s->lost != UINT32_MAX)       /* the event's field: saturate, not wrap */
+                    s->lost++;
                 bytes_lost++;
             } else {
                 s->buf[s->head++ % s->size] = data[k];
@@ -428,12 +441,14 @@ static void deliver_ready(void)
         if (!slot->full)
             break;
         rx_expected++;
+        running = slot;
         uint8_t channel = slot->frame[1];
         if (channel == CHANNEL_CONTROL && request_fn)
             request_fn(slot->frame + PROTO_HEADER_SIZE, get16(slot->frame + 6));
         else if (channel >= CHANNEL_CONSOLE_BASE && channel < CHANNEL_CONSOLE_BASE + MAX_VMS)
             vm_console_input(channel - CHANNEL_CONSOLE_BASE, slot->frame + PROTO_HEADER_SIZE,
                              get16(slot->frame + 6));
+        running = NULL;
         slot->full = 0;
     }
     if (acked_to_host != rx_expected)
@@ -533,6 +548,13 @@ void session_drain(uint64_t timeout_ms)
     }
 }
 
+void session_abandon_request(void)
+{
+    if (running)
+        running->full = 0;
+    running = NULL;
+}
+
 void session_leave(void)
 {
     active = 0;
@@ -579,8 +601,18 @@ void session_try_enter(void)
     }
 }
 
+/* The VMM's long waits on the boot core (a VM's cores stopping, its RAM scrubbed at
+ * destroy): keep the receiver drained, and acknowledge the request that runs, so the host
+ * does not take the wait for a dead stub; it gives the response a timeout of its own. */
+static void session_poll_link(void)
+{
+    link_poll();
+    if (active && acked_to_host != rx_expected)
+        transmit(FRAME_ACK, CHANNEL_CONTROL, 0, NULL, 0);
+}
+
 const struct console_link session_console_link = {
-    .poll = link_poll,
+    .poll = session_poll_link,
     .putc = link_putc,
     .session_active = session_active,
     .stream_write = session_stream_write,

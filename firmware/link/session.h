@@ -20,12 +20,18 @@ int session_active(void);
  * does not drain it and the buffer is full, bytes are counted as lost and the host is
  * told with an EVENT LOST. */
 void session_stream_write(unsigned channel, const uint8_t *data, uint32_t len);
+/* Bytes of a stream channel dropped since the host was last told (EVENT LOST). */
+uint32_t session_stream_lost(unsigned channel);
 
 /* One message on CONTROL or EVENT, delivered reliably; waits for window room. */
 void session_send(unsigned channel, const uint8_t *payload, uint32_t len);
 
 /* Wait (at most timeout_ms) until the host acknowledged everything sent. */
 void session_drain(uint64_t timeout_ms);
+
+/* After a fault cut a request short: free its window slot, so that frame is not carried
+ * out again when the sequence comes round to the slot (requests.c's request_faulted). */
+void session_abandon_request(void);
 
 /* Leave framed mode (BYE). */
 void session_leave(void);

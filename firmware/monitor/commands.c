@@ -2,14 +2,20 @@
 
 #include <stdint.h>
 
+#include <cache.h>    /* <>: host builds shadow it */
 #include "crc32.h"
+#include "el2_mmu.h"
+#include "gicv3.h"
 #include "libc.h"
 #include "memmap.h"
 #include "parse.h"
 #include "print.h"
+#include "protocol.h"
 #include "psci.h"
+#include "session.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "uart.h"
+#include "vm.h"
 
 #define MD_DEFAULT_LEN 0x100
 
@@ -40,6 +46,24 @@ static void cmd_help(int argc, char **argv)
     }
 }
 
+/* What the boot DTB reserves: never handed out (memmap.c says why each kind). */
+static void print_reserved(const struct memmap *m)
+{
+    for (int i = 0; i < m->reserved_count; i++) {
+        const struct mem_reserved *r = &m->reserved[i];
+        char path[LIMIT_RESERVED_NAME + 20];
+        memmap_reserved_path(r, path, sizeof path);
+        if (r->flags & RESERVED_DYNAMIC) {
+            printf_("rsvd  %s: %lu KiB, size only (no reg): not placed, nothing reserved\n", path,
+                    r->size >> 10);
+            continue;
+        }
+        printf_("rsvd  0x%016lx-0x%016lx %s%s%s\n", r->base, r->base + r->size - 1, path,
+                (r->flags & RESERVED_NO_MAP) ? " (no-map)" : "",
+                (r->flags & RESERVED_MERGED) ? " (covers more than was reserved)" : "");
+    }
+}
+
 void print_info(void)
 {
     const struct memmap *m = memmap_get();
@@ -56,18 +80,32 @@ void print_info(void)
                 m->dtb + m->dtb_size - 1, m->dtb_size);
     else
         printf_("DTB   none valid was passed in x0\n");
+    print_reserved(m);
     printf_("MIDR_EL1 0x%08lx MPIDR_EL1 0x%08lx CNTFRQ_EL0 %lu Hz ID_AA64MMFR0_EL1 0x%lx\n",
             read_sysreg(midr_el1), read_sysreg(mpidr_el1), read_sysreg(cntfrq_el0),
             read_sysreg(id_aa64mmfr0_el1));
+    struct uart_claim uart[UART_MAX_CLAIMS];
+    uart_claims(uart);                     /* [0]: the UART's register page */
     printf_("UART  0x%08lx, GIC distributor 0x%08lx, redistributors 0x%08lx\n",
-            (uint64_t)BOARD_UART_BASE, (uint64_t)BOARD_GICD_BASE, (uint64_t)BOARD_GICR_BASE);
+            uart[0].base, (uint64_t)BOARD_GICD_BASE, (uint64_t)BOARD_GICR_BASE);
+    printf_("MMU   %s: identity map, %u table pages; RAM write-back, devices nGnRE, "
+            "only the stub's text executable\n", el2_mmu_state_text(), el2_mmu_table_pages());
+    printf_("GIC   INTIDs 0-%u (GICD_TYPER 0x%08x): SPIs 32-%u can go to guests\n",
+            gic_intid_count() - 1, gic_typer(), gic_intid_count() - 1);
 }
 
 static void cmd_info(int argc, char **argv)
 {
+    static const char *const states[] = {"free", "created", "running", "stopped"};
     (void)argc;
     (void)argv;
     print_info();
+    /* Guests run on at the text monitor; what they print while no host reads it is
+     * counted here until a host's session reports it (EVENT LOST). */
+    for (unsigned i = 0; i < MAX_VMS; i++)
+        if (vms[i].state != VM_FREE)
+            printf_("VM %u (%s) %s, %u bytes of console output lost\n", i, vms[i].name,
+                    states[vms[i].state & 3], session_stream_lost(CHANNEL_CONSOLE_BASE + i));
 }
 
 static void cmd_md(int argc, char **argv)
@@ -116,6 +154,9 @@ static void cmd_mw(int argc, char **argv)
     volatile uint32_t *p = (volatile uint32_t *)(uintptr_t)addr;
     for (uint64_t i = 0; i < count; i++)
         p[i] = (uint32_t)value;
+    /* `go` may run these words next: clean them to PoC now, as requests.c does for
+     * MEM_WRITE (arch/aarch64/README.md, "EL2 MMU and caches"). */
+    dcache_clean_poc(p, count * 4);
 }
 
 static void cmd_crc(int argc, char **argv)
@@ -144,9 +185,15 @@ static void cmd_go(int argc, char **argv)
         return;
     printf_("## calling 0x%lx at EL2\n", addr);
     uart_flush();
+    /* RAM outside the stub is executable only while `go` runs (el2_mmu.h: a bring-up
+     * tool; what it calls has the stub's privileges anyway). A fault in it ends in the
+     * monitor's restart, which closes the window (main.c). The D-side was cleaned when
+     * mw or MEM_WRITE wrote it; the I-cache is invalidated here. */
+    el2_mmu_ram_exec(1);
     sync_icache_all();
     uint64_t (*entry)(void) = (uint64_t (*)(void))(uintptr_t)addr;
     uint64_t ret = entry();
+    el2_mmu_ram_exec(0);
     printf_("## returned x0=0x%lx\n", ret);
 }
 

@@ -2,6 +2,7 @@
 
 #include "link.h"
 #include "session.h"
+#include "vm.h"
 
 static int last_was_cr;
 
@@ -11,6 +12,10 @@ int readline(char *buf, size_t size)
     for (;;) {
         int c = link_getc();
         if (c < 0) {
+            /* Guests run on while a person types: their console output goes on into the
+             * stream buffers (what overflows is counted as lost and reported when a host
+             * says HELLO), so no guest waits for a reader that is not there. */
+            vm_poll();
             link_idle();
             continue;
         }

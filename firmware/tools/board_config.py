@@ -15,6 +15,8 @@ def main() -> int:
     parser.add_argument("profile")
     parser.add_argument("--cflags", action="store_true")
     parser.add_argument("--get")
+    parser.add_argument("--optional", action="store_true",
+                        help="with --get: print nothing (and succeed) when the key is absent")
     args = parser.parse_args()
     try:
         with open(args.profile, "rb") as f:
@@ -25,6 +27,8 @@ def main() -> int:
         return 1
     if args.get:
         value = fw.get(args.get)
+        if value is None and args.optional:
+            return 0
         if value is None:
             print(f"{args.profile}: [firmware] has no key {args.get!r}", file=sys.stderr)
             return 1
@@ -32,9 +36,14 @@ def main() -> int:
         return 0
     flags = [f'-DBOARD_NAME=\\"{profile["name"]}\\"']
     for key, value in fw.items():
-        if isinstance(value, int):
+        if isinstance(value, bool):            # before int: a TOML bool is a Python int
+            flags.append(f"-DBOARD_{key.upper()}={int(value)}")
+        elif isinstance(value, int):
             flags.append(f"-DBOARD_{key.upper()}={value:#x}UL")
-    flags.append(f"-DBOARD_UART_{fw['uart'].upper()}=1")
+        elif isinstance(value, str) and key != "description":
+            # A choice (uart = "16550", uart_locator = "pci_ecam_serial"): one flag per
+            # choice, so C can test it with #if defined(...).
+            flags.append(f"-DBOARD_{key.upper()}_{value.upper()}=1")
     print(" ".join(flags))
     return 0
 

@@ -9,7 +9,8 @@
 #include <stdint.h>
 
 struct console_link {
-    /* Move what the UART received into the link's ring: for long waits on the boot core. */
+    /* Move what the UART received into the link's ring and acknowledge the request that
+     * runs: for long waits on the boot core. */
     void (*poll)(void);
     /* One byte onto the line as it is (text mode). */
     void (*putc)(uint8_t c);

@@ -2,6 +2,7 @@
 
 #include "console.h"
 #include "crc32.h"
+#include "ivc.h"
 #include "memmap.h"
 #include "protocol.h"
 #include "timer.h"
@@ -47,31 +48,56 @@ static void hvc_link_stats(struct hvc_regs *r, struct vm *caller)
     r->x[0] = 0;
 }
 
+/* The memory a hypercall's (addr, len) names. From the host: a PA in the board's RAM map.
+ * From a guest: an IPA of the caller's own RAM (issue 13, hole 3) -- never a PA, another
+ * VM's memory, the stub, a passthrough device or the emulated console. The stub reads those
+ * bytes through its cacheable EL2 mapping: coherent with what a guest wrote with its MMU
+ * on; what it wrote with its MMU still off went to memory past the caches, which VM start
+ * left holding no line of its RAM (arch/aarch64/README.md, "EL2 MMU and caches"). */
+static int caller_range(const struct vm *caller, uint64_t addr, uint64_t len, uint64_t *pa)
+{
+    char why[96];
+    if (caller)
+        return vm_ram_pa(caller, addr, len, pa);
+    *pa = addr;
+    return memmap_check(addr, len, MEM_READ, why, sizeof why);
+}
+
 static void hvc_mem_crc(struct hvc_regs *r, struct vm *caller)
 {
-    (void)caller;
-    char why[96];
-    if (memmap_check(r->x[1], r->x[2], MEM_READ, why, sizeof why) != 0) {
+    uint64_t pa;
+    if (caller_range(caller, r->x[1], r->x[2], &pa) != 0) {
         r->x[0] = status_result(STATUS_REFUSED_RANGE);
         return;
     }
-    r->x[1] = crc32_update(0, (const void *)(uintptr_t)r->x[1], r->x[2]);
+    r->x[1] = crc32_update(0, (const void *)(uintptr_t)pa, r->x[2]);
     r->x[0] = 0;
 }
 
+/* At most this much per call from a guest: its core sits in the stub while the bytes go
+ * into its console ring, out of reach of the host's stop request. */
+#define PRINT_MAX_GUEST 1024
+
 static void hvc_print(struct hvc_regs *r, struct vm *caller)
 {
-    (void)caller;
-    char why[96];
-    if (memmap_check(r->x[1], r->x[2], MEM_READ, why, sizeof why) != 0) {
+    uint64_t pa, len = r->x[2];
+    if (caller_range(caller, r->x[1], len, &pa) != 0) {
         r->x[0] = status_result(STATUS_REFUSED_RANGE);
         return;
     }
-    const volatile char *text = (const volatile char *)(uintptr_t)r->x[1];
-    for (uint64_t i = 0; i < r->x[2]; i++)
-        console_putc(text[i]);
+    if (caller && len > PRINT_MAX_GUEST)
+        len = PRINT_MAX_GUEST;
+    const volatile char *text = (const volatile char *)(uintptr_t)pa;
+    for (uint64_t i = 0; i < len; i++) {
+        /* A guest's core never touches the UART or the link: its text goes the way of
+         * its console output, through its ring to the boot core. */
+        if (caller)
+            vm_console_tx(caller, (uint8_t)text[i]);
+        else
+            console_putc(text[i]);
+    }
     r->x[0] = 0;
-    r->x[1] = r->x[2];
+    r->x[1] = len;
 }
 
 static void hvc_vm_self(struct hvc_regs *r, struct vm *caller)
@@ -125,6 +151,18 @@ static void hvc_core_stats(struct hvc_regs *r, struct vm *caller)
     r->x[3] = cpu->kicks;
 }
 
+/* The doorbell of an IVC share (ivc.h): x1 = an IPA inside one of the caller's shared
+ * regions. The host is no party of any share. */
+static void hvc_ivc_ring(struct hvc_regs *r, struct vm *caller)
+{
+    if (!caller) {
+        r->x[0] = HVC_RESULT_NOT_SUPPORTED;
+        return;
+    }
+    int st = ivc_ring(caller, r->x[1]);
+    r->x[0] = st == STATUS_OK ? 0 : status_result((unsigned)st);
+}
+
 static const struct hypercall table[] = {
     {HVC_VERSION, HVC_VERSION_PRIVILEGED, hvc_version},
     {HVC_ECHO, HVC_ECHO_PRIVILEGED, hvc_echo},
@@ -136,6 +174,7 @@ static const struct hypercall table[] = {
     {HVC_CORE_STATS, HVC_CORE_STATS_PRIVILEGED, hvc_core_stats},
     {HVC_PRINT, HVC_PRINT_PRIVILEGED, hvc_print},
     {HVC_MEM_CRC, HVC_MEM_CRC_PRIVILEGED, hvc_mem_crc},
+    {HVC_IVC_RING, HVC_IVC_RING_PRIVILEGED, hvc_ivc_ring},
 };
 
 _Static_assert(sizeof table / sizeof table[0] == HVC_COUNT,

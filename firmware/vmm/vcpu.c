@@ -1,8 +1,10 @@
 /* A guest core: set up EL2 for its vCPU, enter the guest, and handle every exit. */
 #include <stdint.h>
 
+#include <cache.h>    /* <>: host builds shadow it */
 #include "entry.h"
 #include "gicv3.h"
+#include "guest_state.h"
 #include "guest_tlbi.h"
 #include "idle.h"
 #include "hypercall.h"
@@ -48,10 +50,13 @@ void vm_console_tx(void *ctx, uint8_t byte)
     struct vcpu *v = this_cpu()->vcpu;
     struct byte_ring *ring = &vm->console_out[v ? v->index : 0];
     if (ring_put(ring, &byte, 1) == 0) {
-        /* Full: the boot core drains it; like a full transmit FIFO, the guest waits. */
+        /* Full: the boot core drains it; like a full transmit FIFO, the guest waits. A
+         * VM being stopped gives the byte up: this runs under console_lock, and the
+         * boot core waiting for the stop may be the only one that would drain it. */
         idle_kick_boot_core();
         while (ring_put(ring, &byte, 1) == 0)
-            ;
+            if (vm->stop_requested)
+                return;
         return;
     }
     uint32_t queued = __atomic_load_n(&ring->head, __ATOMIC_RELAXED) -
@@ -75,7 +80,7 @@ static void setup_el2(struct vcpu *v)
     write_sysreg(vmpidr_el2, (1UL << 31) | v->index);              /* Aff0 = vCPU index */
     write_sysreg(sctlr_el1, SCTLR_EL1_RESET);
     write_sysreg(cpacr_el1, 3UL << 20);
-    isb();
+    guest_state_reset();
     tlbi_vmalls12e1();
     gic_cpu_init();
     vgic_clear_lrs(v);
@@ -87,12 +92,18 @@ void vcpu_start_on_this_core(struct percpu *cpu)
     if (!v)
         park(cpu, NULL);
     setup_el2(v);
+    cpu->faulting = 0;
     memset(cpu->regs, 0, sizeof cpu->regs);
     cpu->regs[0] = v->context;
     write_sysreg(elr_el2, v->entry);
     write_sysreg(spsr_el2, SPSR_EL1H_MASKED);
     v->state = VCPU_ON;
     dsb_sy();
+    /* Cache maintenance: the guest's first instructions come from memory the host wrote
+     * (cleaned to PoC at VM start, vm.c); this core's instruction cache must hold no line
+     * of an earlier guest at those addresses (Linux booting.rst: no stale I-cache
+     * entries for the loaded image). */
+    icache_inval_local();
     guest_resume(cpu);
 }
 
@@ -111,19 +122,35 @@ static void park(struct percpu *cpu, struct vcpu *v)
         wait_for_interrupt();
 }
 
-static void __attribute__((noreturn)) stop_with_fault(struct percpu *cpu, struct vcpu *v, uint64_t esr, uint64_t ipa)
+static void __attribute__((noreturn)) stop_for(struct percpu *cpu, struct vcpu *v, uint64_t esr,
+                                                uint64_t elr, uint64_t far, uint64_t ipa)
 {
     struct vm *vm = v->vm;
     uint32_t none = STOP_NONE;
     if (__atomic_compare_exchange_n(&vm->stop_reason, &none, STOP_FAULT, 0, __ATOMIC_SEQ_CST,
                                     __ATOMIC_SEQ_CST)) {
         vm->fault_esr = esr;
-        vm->fault_elr = read_sysreg(elr_el2);
-        vm->fault_far = read_sysreg(far_el2);
+        vm->fault_elr = elr;
+        vm->fault_far = far;
         vm->fault_ipa = ipa;
     }
     vm_request_stop(vm, STOP_FAULT);
     park(cpu, v);
+}
+
+static void __attribute__((noreturn)) stop_with_fault(struct percpu *cpu, struct vcpu *v, uint64_t esr, uint64_t ipa)
+{
+    stop_for(cpu, v, esr, read_sysreg(elr_el2), read_sysreg(far_el2), ipa);
+}
+
+/* The stub itself faulted on this guest's core (issue 13, hole 4; exception.c hands it
+ * here): the VM stops with the stub's ESR, ELR and FAR in its event, the core parks. */
+void vcpu_stub_fault(uint64_t esr, uint64_t elr, uint64_t far)
+{
+    struct percpu *cpu = this_cpu();
+    if (!cpu->vcpu)
+        park(cpu, NULL);
+    stop_for(cpu, cpu->vcpu, esr, elr, far, 0);
 }
 
 static int64_t guest_cpu_on(struct vcpu *caller, uint64_t target, uint64_t entry, uint64_t ctx)
@@ -222,10 +249,10 @@ static int guest_mmio(struct percpu *cpu, struct vcpu *v, uint64_t esr, uint64_t
         spin_unlock(&vm->console_lock);
         value = v32;
         vgic_flush(v);
-    } else if (ipa - BOARD_GICD_BASE < VGIC_DIST_SIZE) {
-        r = vgic_dist_access(vm, ipa - BOARD_GICD_BASE, size, write, &value);
-    } else if (ipa - BOARD_GICR_BASE < (uint64_t)vm->nvcpus * VGIC_REDIST_FRAME) {
-        r = vgic_redist_access(vm, ipa - BOARD_GICR_BASE, size, write, &value);
+    } else if (ipa - vm->gicd_ipa < VGIC_DIST_SIZE) {
+        r = vgic_dist_access(vm, ipa - vm->gicd_ipa, size, write, &value);
+    } else if (ipa - vm->gicr_ipa < (uint64_t)vm->nvcpus * VGIC_REDIST_FRAME) {
+        r = vgic_redist_access(vm, ipa - vm->gicr_ipa, size, write, &value);
         vgic_flush(v);
     } else {
         return -1;

@@ -7,23 +7,28 @@
 #include <stdint.h>
 
 #include "percpu.h"
+#include "protocol.h"
 #include "ring.h"
 #include "stage2.h"
 #include "vgic.h"
 #include "vpl011.h"
 
 #define MAX_VMS 4
-#define MAX_VCPUS 4
-#define MAX_REGIONS 8
+#define MAX_VCPUS LIMIT_MAX_VCPUS       /* protocol/hvmon.toml: the host checks configs against them */
+#define MAX_REGIONS LIMIT_MAX_REGIONS
 
 enum vm_state { VM_FREE = 0, VM_CREATED = 1, VM_RUNNING = 2, VM_STOPPED = 3 };
 enum vm_stop_reason { STOP_NONE = 0, STOP_SYSTEM_OFF = 1, STOP_SYSTEM_RESET = 2, STOP_FAULT = 3,
                       STOP_HOST = 4 };
-enum region_kind { REGION_RAM = 0, REGION_DEVICE = 1 };
+/* REGION_SHARED: RAM that one other VM maps too (an IVC share, ivc.h); only VM_SHARE
+ * makes one, never VM_MAP. */
+enum region_kind { REGION_RAM = 0, REGION_DEVICE = 1, REGION_SHARED = 2 };
 
 struct vm_region {
     uint64_t ipa, pa, size;
     uint32_t kind;
+    uint8_t share;                   /* REGION_SHARED: index into ivc.c's shares */
+    uint8_t doorbell_irq;            /* REGION_SHARED: SPI this VM gets when its peer rings, 0: none */
 };
 
 enum vcpu_state { VCPU_OFF = 0, VCPU_STARTING = 1, VCPU_ON = 2 };
@@ -50,6 +55,7 @@ struct vm {
     struct vcpu vcpus[MAX_VCPUS];
     uint64_t entry, dtb;             /* IPA of the kernel entry and of its DTB */
     uint64_t console_ipa;
+    uint64_t gicd_ipa, gicr_ipa;     /* where the guest's vGIC frames trap (VM_CREATE) */
     uint32_t console_irq;
     struct vpl011 console;
     struct byte_ring console_in;     /* host -> guest: boot core produces */
@@ -60,12 +66,12 @@ struct vm {
     volatile uint32_t stop_reported;
     uint64_t fault_esr, fault_elr, fault_far, fault_ipa;
     volatile uint32_t console_lock;
-    uint32_t hw_irqs[VGIC_NR_IRQS / 32];   /* physical SPIs handed to this VM */
+    uint32_t hw_irqs[VGIC_WORDS];    /* physical SPIs handed to this VM */
 };
 
 static inline int vm_owns_irq(const struct vm *vm, uint32_t intid)
 {
-    return intid < VGIC_NR_IRQS && (vm->hw_irqs[intid / 32] >> (intid % 32)) & 1;
+    return intid < VGIC_MAX_INTIDS && (vm->hw_irqs[intid / 32] >> (intid % 32)) & 1;
 }
 
 #define KICK_STOP    1u
@@ -77,15 +83,25 @@ extern struct vm vms[MAX_VMS];
 /* Management, on the boot core. Each returns 0 or a protocol status, with a reason. */
 int vm_create(const char *name, unsigned nvcpus, const uint8_t *pcpus, uint32_t privileged,
               uint64_t console_ipa, uint32_t console_irq, uint64_t entry, uint64_t dtb,
-              uint32_t *id, char *why, unsigned n);
+              uint64_t gicd_ipa, uint64_t gicr_ipa, uint32_t *id, char *why, unsigned n);
 int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size, char *why, unsigned n);
+/* The checks of the VM's IPA space that vm_map and ivc's vm_share share, then the stage-2
+ * mapping: the region is appended to vm->regions (*added, when not NULL). 0 or a status. */
+int vm_add_region(struct vm *vm, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
+                  struct vm_region **added, char *why, unsigned n);
 int vm_start(uint32_t id, char *why, unsigned n);
 int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n);
 int vm_stop(uint32_t id, char *why, unsigned n);
 int vm_destroy(uint32_t id, char *why, unsigned n);
 struct vm *vm_get(uint32_t id);
-/* Does [pa, pa+size) overlap the RAM of a VM other than `except`? */
+/* A guest's pointer: [ipa, ipa+len) inside one RAM region of `vm` (not a device region,
+ * not wrapping, not empty) gives its PA in *pa and 0; anything else -1. */
+int vm_ram_pa(const struct vm *vm, uint64_t ipa, uint64_t len, uint64_t *pa);
+/* Does [pa, pa+size) overlap the RAM (own or shared) of a VM other than `except`? */
 int vm_owns_pa(uint64_t pa, uint64_t size, const struct vm *except);
+/* The device region (passthrough) of any VM overlapping [pa, pa+size), or NULL; a device
+ * belongs to one VM only. */
+const struct vm_region *vm_device_holder(uint64_t pa, uint64_t size, const struct vm **holder);
 
 /* Boot core, every loop: console bytes and stop events towards the host. */
 void vm_poll(void);
@@ -100,5 +116,7 @@ void vcpu_start_on_this_core(struct percpu *cpu) __attribute__((noreturn));
 /* Guest cores: one exit of the guest (the guest_exit_handler main.c installs). */
 void guest_trap(struct percpu *cpu, uint64_t slot);
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
+/* Guest cores: the stub faulted here (exception_set_guest_core_handler, from main.c). */
+void vcpu_stub_fault(uint64_t esr, uint64_t elr, uint64_t far) __attribute__((noreturn));
 
 #endif

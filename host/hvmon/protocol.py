@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-VERSION = 0x2
+VERSION = 0x3
 MAGIC = 0x4e4d5648
 MAX_PAYLOAD = 0x1100
 DATA_CHUNK = 0x1000
@@ -19,6 +19,13 @@ CRC_SIZE = 0x4
 DELIMITER = 0x0
 PAYLOAD_HEADER = 4
 RESPONSE = 0x80
+
+MAX_VCPUS = 4  # vCPUs of one VM (each pinned to a physical core of its own)
+MAX_REGIONS = 8  # VM_MAP regions (RAM and passthrough) of one VM
+MAX_INTIDS = 1020  # INTIDs the vGIC has state for: GICv3's largest SPI is 1019 (IHI 0069, 2.2.1); a board has 32 * (GICD_TYPER.ITLinesNumber + 1) of them, at most this
+GICR_FRAME = 0x20000  # bytes of one GICv3 redistributor (RD_base + SGI_base, IHI 0069, 12.10)
+MAX_RESERVED = 32  # reserved ranges the stub records from the boot DTB; more are merged into the last one
+RESERVED_NAME = 44  # bytes of a reserved range's name in INFO (a node name of up to 31 characters, '@' and its unit address; NUL-padded)
 
 
 class FrameType(IntEnum):
@@ -47,6 +54,8 @@ class Status(IntEnum):
     NOT_SUPPORTED = 0x7
     TOO_LARGE = 0x8
     NO_PRIVILEGE = 0x9
+    FAULTED = 0xa
+    NOT_RUNNING = 0xb
 
 
 class Capability(IntFlag):
@@ -62,6 +71,13 @@ class Event(IntEnum):
     VM_STOPPED = 0x3
 
 
+class ReservedFlag(IntFlag):
+    NO_MAP = 0x1
+    MEMRESERVE = 0x2
+    DYNAMIC = 0x4
+    MERGED = 0x8
+
+
 STATUS_DOC = {
     Status.OK: 'done',
     Status.BAD_REQUEST: 'malformed request: wrong length or field',
@@ -73,6 +89,8 @@ STATUS_DOC = {
     Status.NOT_SUPPORTED: 'hypercall or feature not implemented',
     Status.TOO_LARGE: 'length larger than the stub accepts in one request',
     Status.NO_PRIVILEGE: 'caller may not use this hypercall',
+    Status.FAULTED: 'the stub took an exception while carrying out the request; the reason gives ESR, ELR and FAR (an EVENT FAULT follows)',
+    Status.NOT_RUNNING: "the VM a request or hypercall needs (a doorbell's peer) is not running",
 }
 
 
@@ -120,6 +138,8 @@ class Command(IntEnum):
     VM_CREATE = 0x10
     VM_MAP = 0x11
     VM_IRQ = 0x16
+    VM_SHARE = 0x17
+    VM_REGIONS = 0x18
     VM_START = 0x12
     VM_STOP = 0x13
     VM_DESTROY = 0x14
@@ -128,10 +148,10 @@ class Command(IntEnum):
 
 COMMANDS = {
     Command.INFO: CommandSpec(
-        'INFO', 0x1, 'protocol version, board, capabilities, RAM map, protected ranges, limits',
+        'INFO', 0x1, "protocol version, board, capabilities, RAM map, protected and reserved ranges, limits; gic_intids: the board GIC's INTID count; pa_bits: the physical address size (ID_AA64MMFR0_EL1.PARange), ipa_bits: a VM's guest-physical address size (VTCR_EL2.T0SZ)",
         Fields((), '<'),
-        Fields(('protocol_version', 'max_payload', 'window', 'data_chunk', 'capabilities', 'staging_size', 'boot_id', 'ram_count'), '<HHHHIIII'),
-        '', 'ram ranges (base u64, size u64) x ram_count, protected ranges (base u64, size u64, name char[16]) until the end, then board name and version as NUL-terminated strings'),
+        Fields(('protocol_version', 'max_payload', 'window', 'data_chunk', 'capabilities', 'staging_size', 'boot_id', 'ram_count', 'gic_intids', 'pa_bits', 'ipa_bits'), '<HHHHIIIIIII'),
+        '', 'ram ranges (base u64, size u64) x ram_count; protected count u32, then that many (base u64, size u64, name char[16]); reserved count u32, then that many (base u64, size u64, flags u32, name char[RESERVED_NAME]); then board name, version and the state of the stub\'s EL2 MMU and caches (e.g. "EL2 MMU on, caches on") as NUL-terminated strings'),
     Command.MEM_WRITE: CommandSpec(
         'MEM_WRITE', 0x2, 'write the data bytes at addr',
         Fields(('addr',), '<Q'),
@@ -188,20 +208,30 @@ COMMANDS = {
         Fields((), '<'),
         '', ''),
     Command.VM_CREATE: CommandSpec(
-        'VM_CREATE', 0x10, 'create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console',
-        Fields(('vcpus', 'privileged', 'console_irq', 'console_ipa', 'pcpus', 'entry', 'dtb'), '<IIIQIQQ'),
+        'VM_CREATE', 0x10, "create a VM: vCPUs pinned to physical cores (pcpus: one byte per vCPU, 0 = any free core), emulated PL011 console, virtual GIC frames at gicd_ipa/gicr_ipa (0: the board GIC's addresses)",
+        Fields(('vcpus', 'privileged', 'console_irq', 'console_ipa', 'pcpus', 'entry', 'dtb', 'gicd_ipa', 'gicr_ipa'), '<IIIQIQQQQ'),
         Fields(('vm',), '<I'),
         "the VM's name (at most 15 bytes)", ''),
     Command.VM_MAP: CommandSpec(
-        'VM_MAP', 0x11, "map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not another VM's), 1 device passthrough (must not be RAM, the stub's UART or the GIC)",
+        'VM_MAP', 0x11, "map [pa, pa+length) at ipa in the VM's stage 2: kind 0 RAM (must be RAM, not the stub's, not reserved memory, not another VM's), 1 device passthrough (must not be RAM, reserved memory, the stub's UART, the GIC or a device another VM holds); pa below 2^pa_bits and ipa below 2^ipa_bits (INFO); all or nothing",
         Fields(('vm', 'kind', 'ipa', 'pa', 'length'), '<IIQQQ'),
         Fields((), '<'),
         '', ''),
     Command.VM_IRQ: CommandSpec(
-        'VM_IRQ', 0x16, "hand physical SPI intid to the VM (same INTID inside): routed to its vCPU 0's core, injected with the HW bit so the guest's EOI deactivates it",
+        'VM_IRQ', 0x16, "hand physical SPI intid (below the board's gic_intids) to the VM (same INTID inside): routed to its vCPU 0's core, injected with the HW bit so the guest's EOI deactivates it",
         Fields(('vm', 'intid'), '<II'),
         Fields((), '<'),
         '', ''),
+    Command.VM_SHARE: CommandSpec(
+        'VM_SHARE', 0x17, "map share `name` (pa, length) at ipa in the VM; the first VM naming it fixes pa and length (RAM, not the stub's, not another VM's), the second must give the same ones; at most two VMs per share. doorbell_irq: the SPI this VM receives when its peer calls ivc_ring (0: none)",
+        Fields(('vm', 'doorbell_irq', 'ipa', 'pa', 'length'), '<IIQQQ'),
+        Fields((), '<'),
+        "the share's name (at most 15 bytes)", ''),
+    Command.VM_REGIONS: CommandSpec(
+        'VM_REGIONS', 0x18, 'every mapped region of every VM: vm u32, kind u32 (0 RAM, 1 device, 2 shared), ipa u64, pa u64, size u64, doorbell_irq u32, 0 u32, share name char[16]',
+        Fields((), '<'),
+        Fields(('count',), '<I'),
+        '', 'count entries of 56 bytes'),
     Command.VM_START: CommandSpec(
         'VM_START', 0x12, 'start vCPU 0 at the entry (IPA) given to VM_CREATE, at EL1h with x0 = the dtb (IPA) given there',
         Fields(('vm',), '<I'),
@@ -226,7 +256,7 @@ COMMANDS = {
 
 EVENT_FIELDS = {
     Event.LOST: Fields(('channel', 'bytes'), '<II'),
-    Event.FAULT: Fields(('esr', 'elr', 'far', 'spsr'), '<QQQQ'),
+    Event.FAULT: Fields(('esr', 'elr', 'far', 'spsr', 'command', 'tag'), '<QQQQII'),
     Event.VM_STOPPED: Fields(('vm', 'reason', 'esr', 'elr', 'far', 'ipa'), '<IIQQQQ'),
 }
 
@@ -239,6 +269,7 @@ HYPERCALLS = (
     Hypercall('vm_state', 0xc6000007, 'state of VM id: 0 free, 1 created, 2 running, 3 stopped; and its last stop reason', ('vm',), ('state', 'stop_reason', 'vcpus'), True),
     Hypercall('vm_stop', 0xc6000008, "stop another VM (a management VM's call; a VM cannot stop itself this way)", ('vm',), (), True),
     Hypercall('core_stats', 0xc6000009, "a physical core's guest exits, interrupts taken while its guest ran, kicks from other cores", ('core',), ('exits', 'irqs', 'kicks'), True),
-    Hypercall('print', 0xc6000005, "print len bytes of text at addr on the stub's console (LOG channel in framed mode)", ('addr', 'len'), ('printed',), True),
-    Hypercall('mem_crc', 0xc6000004, "CRC-32 of [addr, addr+len) in the stub's RAM map", ('addr', 'len'), ('crc',), True),
+    Hypercall('print', 0xc6000005, "print len bytes of text at addr: the host's on the LOG channel, a guest's (its own IPA, at most 1024 bytes) on its console", ('addr', 'len'), ('printed',), True),
+    Hypercall('mem_crc', 0xc6000004, 'CRC-32 of [addr, addr+len): a PA in the RAM map from the host, an IPA of its own RAM from a guest', ('addr', 'len'), ('crc',), True),
+    Hypercall('ivc_ring', 0xc600000a, "ring the doorbell of the shared region holding ipa (an IPA of the caller's): its peer VM gets its doorbell SPI. REFUSED_RANGE: not a shared region of the caller; NOT_RUNNING: no peer, or it is not running; NOT_SUPPORTED: the peer has no doorbell", ('ipa',), (), False),
 )

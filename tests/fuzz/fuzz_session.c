@@ -1,7 +1,9 @@
 /* libFuzzer harness for the stub's host link: COBS decoding, frame checks, the selective-
  * repeat window and every request handler (memory, inflate, hypercalls, VM management),
  * compiled unmodified from firmware/ for the host. The RAM map is a host buffer described
- * by a generated DTB; the stub's "image" is another buffer that no request may write.
+ * by a generated DTB that also reserves two pieces of it (a /memreserve/ entry and a
+ * /reserved-memory child), which no request may write; the stub's "image" is another
+ * buffer that no request may write either.
  *
  * Input: byte 0 picks the mode. Even: the rest is raw line bytes after a HELLO. Odd: the
  * rest is a list of requests (u16 length + payload) that the harness frames correctly,
@@ -22,9 +24,16 @@
 #include "protocol.h"
 #include "requests.h"
 #include "session.h"
+#include "uart.h"
 
 #define RAM_SIZE (2u << 20)
 #define GUARD 4096
+/* Reserved in the DTB: offsets into RAM and sizes. */
+#define MEMRESERVE_AT 0x100000u
+#define MEMRESERVE_SIZE 0x10000u
+#define NODE_AT 0x180000u
+#define NODE_SIZE 0x20000u
+#define RESERVED_FILL 0x5A
 
 static uint8_t *arena;                 /* guard | RAM | guard */
 static uint8_t *ram;
@@ -134,8 +143,24 @@ void uart_tx_byte(uint8_t c) { (void)c; }
 int uart_getc_nonblock(void) { return -1; }
 void uart_flush(void) {}
 void uart_init(void) {}
+unsigned uart_claims(struct uart_claim *out)
+{
+    out[0] = (struct uart_claim){BOARD_UART_BASE, 0x1000};
+    return 1;
+}
 
-static uint8_t dtb[MINI_DTB_SIZE] __attribute__((aligned(8)));
+static uint8_t dtb[MINI_DTB_MAX] __attribute__((aligned(8)));
+
+static int reserved_intact(void)
+{
+    for (unsigned i = 0; i < MEMRESERVE_SIZE; i++)
+        if (ram[MEMRESERVE_AT + i] != RESERVED_FILL)
+            return 0;
+    for (unsigned i = 0; i < NODE_SIZE; i++)
+        if (ram[NODE_AT + i] != RESERVED_FILL)
+            return 0;
+    return 1;
+}
 
 static void send_frame(uint8_t type, uint16_t seq, const uint8_t *payload, uint16_t len,
                        uint8_t *line, size_t *line_len, size_t cap)
@@ -161,7 +186,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!arena) {
         arena = aligned_alloc(4096, RAM_SIZE + 2 * GUARD);
         ram = arena + GUARD;
-        mini_dtb_build(dtb, (uintptr_t)ram, RAM_SIZE);
+        struct mini_reservation reserved[] = {
+            {NULL, (uintptr_t)ram + MEMRESERVE_AT, MEMRESERVE_SIZE, 0, 0},
+            {"tee@fuzz", (uintptr_t)ram + NODE_AT, NODE_SIZE, 1, 0},
+            {"linux,cma", 0, 0x100000, 0, 1},
+        };
+        mini_dtb_build_reserved(dtb, sizeof dtb, (uintptr_t)ram, RAM_SIZE, reserved,
+                                sizeof reserved / sizeof reserved[0]);
         console_attach(&session_console_link);    /* as stub_main does */
         session_on_request(request_handle);
         print_set_output(console_putc);
@@ -171,6 +202,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memset(arena, 0xA5, GUARD);
     memset(arena + GUARD + RAM_SIZE, 0xA5, GUARD);
+    memset(ram + MEMRESERVE_AT, RESERVED_FILL, MEMRESERVE_SIZE);
+    memset(ram + NODE_AT, RESERVED_FILL, NODE_SIZE);
     memcpy(image_copy, __image_start, sizeof image_copy);
     memmap_init(dtb);
 
@@ -206,5 +239,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();                   /* a request wrote outside the RAM map */
     if (memcmp(image_copy, __image_start, sizeof image_copy) != 0)
         abort();                       /* a request wrote into the stub */
+    if (!reserved_intact())
+        abort();                       /* a request wrote into reserved memory */
     return 0;
 }

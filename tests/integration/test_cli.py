@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 
 from hvmon.bringup.board_profile import load_profile
 from hvmon.bringup.qemu import QemuBoard
-from tests.budget import remaining
+from tests.budget import doing, remaining
 from tests.conftest import qemu_lifetime
 from tests.integration.test_repl import results
 
@@ -134,22 +135,24 @@ def test_hvmon_qemu_prints_the_url_and_stops_by_itself():
 
 
 def run_in_tmux(command: str, session: str):
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50",
-                    f"{command}; echo demo-exited-$?; sleep 30"], check=True)
+    started = subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50",
+                              f"{command}; echo demo-exited-$?; sleep 30"],
+                             capture_output=True, text=True)
+    assert started.returncode == 0, f"tmux could not start {session}: {started.stderr.strip()}"
 
 
 def test_demo_monitor_leaves_the_user_at_the_monitor_prompt(tmp_path):
     """`hvmon demo --monitor` in a real terminal (tmux): prompt, a command, Ctrl-] out."""
-    session = f"hvmon-demo-{os.getpid()}"
+    session = f"hvmon-demo-{os.getpid()}-{secrets.token_hex(3)}"
     hvmon_bin = Path(sys.executable).with_name("hvmon")
     run_in_tmux(f"{hvmon_bin} demo --monitor", session)
     try:
-        screen = wait_screen(session, r"^hvmon>$", 60)
+        screen = wait_screen(session, r"^hvmon>$")
         assert "hvmon 0.1.0 on qemu-virt at EL2" in screen
         subprocess.run(["tmux", "send-keys", "-t", session, "info", "Enter"], check=True)
-        wait_screen(session, r"MIDR_EL1 .*\n(.*\n)*hvmon>$", 20)
+        wait_screen(session, r"MIDR_EL1 .*\n(.*\n)*hvmon>$")
         subprocess.run(["tmux", "send-keys", "-t", session, "C-]"], check=True)
-        screen = wait_screen(session, r"demo-exited-0", 20)
+        screen = wait_screen(session, r"demo-exited-0")
         assert "QEMU stopped" in screen
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
@@ -159,23 +162,26 @@ def test_demo_monitor_leaves_the_user_at_the_monitor_prompt(tmp_path):
 def test_make_demo_ends_at_the_linux_guest_shell(tmp_path):
     """What `make demo` runs: the stub through U-Boot, then Debian's kernel as a guest,
     and the terminal on its console; a command runs there; Ctrl-] leaves."""
-    session = f"hvmon-demo-linux-{os.getpid()}"
+    session = f"hvmon-demo-linux-{os.getpid()}-{secrets.token_hex(3)}"
     hvmon_bin = Path(sys.executable).with_name("hvmon")
     run_in_tmux(f"{hvmon_bin} demo", session)
     try:
-        wait_screen(session, r"^/ #$", 120)
+        wait_screen(session, r"^/ #$")
         subprocess.run(["tmux", "send-keys", "-t", session, "echo guest-$((40+2)); uname -m", "Enter"],
                        check=True)
-        wait_screen(session, r"guest-42\s*\n\s*aarch64", 30)
+        wait_screen(session, r"guest-42\s*\n\s*aarch64")
         subprocess.run(["tmux", "send-keys", "-t", session, "C-]"], check=True)
-        screen = wait_screen(session, r"demo-exited-0", 30)
+        screen = wait_screen(session, r"demo-exited-0")
         assert "QEMU stopped" in screen
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
 
 
-def wait_screen(session: str, pattern: str, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
+def wait_screen(session: str, pattern: str) -> str:
+    """Until the screen shows pattern, for as long as the test's budget lasts (less a
+    moment, so this failure, which shows the screen, comes before the budget's)."""
+    doing(f"waiting for the terminal to show {pattern!r}")
+    deadline = time.monotonic() + max(0.5, remaining() - 2)
     screen = ""
     while time.monotonic() < deadline:
         screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.bringup.board_profile import load_profile
 from hvmon.bringup.preload import preload_args
 from hvmon.bringup.qemu import QemuBoard
 from hvmon.errors import ConfigError
 from hvmon.target.vms import create_vm, vm_list
 from tests.budget import BOOT_S, remaining
-from tests.conftest import REPO, qemu_lifetime, results_dir
+from tests.conftest import REPO, qemu_lifetime, results_dir, run_profile
 
 # Core 0 runs the stub, the others guests: three cores for the two-vCPU guest.
 # The module's board and, in most tests, one Linux boot (the images are preloaded).
@@ -46,7 +45,7 @@ cmdline = "console=ttyAMA0 earlycon=pl011,0x09000000 rdinit=/init"
     return path
 
 
-def test_debian_linux_boots_to_a_shell_and_powers_off(board, vm, tmp_path):
+def test_debian_linux_boots_to_a_shell_and_powers_off(board, vm, tmp_path, hvmon_target):
     started = time.monotonic()
     guest = vm(guest_config(tmp_path))
     guest.console.expect(rb"hvmon-guest: 6\.\d+\.\d+-\d+-arm64 up, 1 CPUs", BOOT_S)
@@ -58,7 +57,7 @@ def test_debian_linux_boots_to_a_shell_and_powers_off(board, vm, tmp_path):
     guest.console.send("poweroff -f")
     stopped = guest.wait_stopped(30)
     assert (stopped.vm, stopped.reason) == (guest.id, "SYSTEM_OFF")
-    assert board.info(refresh=True).board == "qemu-virt"     # the stub still answers
+    assert board.info(refresh=True).board == hvmon_target.profile.name   # the stub still answers
     assert [(e.name, e.state, e.stop_reason) for e in vm_list(board)] == [("linux", "stopped", "SYSTEM_OFF")]
 
 
@@ -137,18 +136,20 @@ def test_bad_vm_configs_send_nothing(board, tmp_path):
 @pytest.mark.budget(processes=9)
 def test_vm_commands_from_the_command_line(request, tmp_path):
     """The CLI on a QEMU board of its own (it does its own bring-up)."""
-    profile = load_profile("qemu-virt")
+    profile = run_profile(request)
     out = results_dir(request)
     qemu = QemuBoard(profile, smp=2, log_path=out / "qemu.log", lifetime=qemu_lifetime(request),
                      extra_args=preload_args(guest_config(tmp_path), out))
     qemu.start()
     request.addfinalizer(qemu.stop)
 
-    def hvmon(*args):
-        return subprocess.run([sys.executable, "-m", "hvmon.ui.cli", "-p", qemu.url, *args],
-                              capture_output=True, text=True, timeout=remaining())
+    def hvmon(*args, port=qemu.stub_url):      # the stub's line (U-Boot's, unless it has its own)
+        return subprocess.run([sys.executable, "-m", "hvmon.ui.cli", "-b", profile.name, "-p", port,
+                               *args], capture_output=True, text=True, timeout=remaining())
 
-    assert hvmon("bringup").returncode == 0
+    stub_line = ["--stub-port", qemu.stub_url] if qemu.stub_port else []
+    brought_up = hvmon("bringup", *stub_line, port=qemu.url)
+    assert brought_up.returncode == 0, brought_up.stderr
     config = guest_config(tmp_path)
     created = hvmon("vm", "create", str(config), "--start")
     assert created.returncode == 0, created.stderr

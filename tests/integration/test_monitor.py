@@ -179,3 +179,85 @@ def test_a_stray_nul_and_line_noise_do_not_wedge_the_monitor(stub):
     stub.link.write(b"\x00not a frame\x00\x00\xff\xfe\x00")
     time.sleep(0.5)                       # the monitor gives up on a frame after 200 ms
     assert "at EL2" in stub.monitor.check("info")
+
+
+# The stub's EL2 MMU (firmware/arch/aarch64/el2_mmu.h). QEMU models no caches, so these
+# show that the map is in force and right, and that the paths doing maintenance run.
+STR_WZR_X1 = 0xB900003F
+LDR_W0_X1 = 0xB9400020
+BR_X1 = 0xD61F0020
+
+
+def load_x1(value: int) -> list[int]:
+    """movz/movk x1 with a 32-bit value."""
+    return [0xD2A00001 | (value >> 16) << 5, 0xF2800001 | (value & 0xFFFF) << 5]
+
+
+def put_code(stub, addr: int, words: list[int]) -> None:
+    for offset, word in enumerate(words):
+        stub.monitor.check(f"mw {addr + 4 * offset:#x} {word:#x}")
+
+
+def exception_syndrome(output: str) -> tuple[int, int, int]:
+    """ESR_EL2, ELR_EL2 and FAR_EL2 from a fault report."""
+    esr = int(re.search(r"ESR_EL2=0x([0-9a-f]{16})", output).group(1), 16)
+    elr = int(re.search(r"ELR_EL2=0x([0-9a-f]{16})", output).group(1), 16)
+    far = int(re.search(r"FAR_EL2=0x([0-9a-f]{16})", output).group(1), 16)
+    return esr, elr, far
+
+
+def stub_range(stub) -> tuple[int, int]:
+    match = re.search(r"stub  0x([0-9a-f]{16})-0x([0-9a-f]{16})", stub.monitor.check("info"))
+    return int(match.group(1), 16), int(match.group(2), 16) + 1
+
+
+def test_info_says_the_el2_mmu_and_caches_are_on(stub):
+    output = stub.monitor.check("info")
+    assert re.search(r"^MMU   EL2 MMU on, caches on: identity map, \d+ table pages", output, re.M), output
+    assert "MMU   EL2 MMU on, caches on" in stub.bringup.banner
+
+
+def test_a_store_to_the_stubs_text_is_a_permission_fault(stub):
+    """memmap refuses `mw` there; code called by `go` gets past memmap, not past the MMU."""
+    code = SCRATCH + 0x4000
+    text = stub.profile.load_address
+    put_code(stub, code, load_x1(text) + [STR_WZR_X1, RET])
+    output = stub.monitor.command(f"go {code:#x}")
+    esr, elr, far = exception_syndrome(output)
+    assert esr >> 26 == 0x25, output                 # data abort, current EL
+    assert esr & 0x3F == 0x0F, output                # DFSC: permission fault, level 3 (a page)
+    assert esr >> 6 & 1 == 1, output                 # WnR: a write
+    assert (elr, far) == (code + 8, text)
+    assert crc(stub, text, len(stub.image)) == zlib.crc32(stub.image)
+
+
+def test_executing_the_stubs_data_is_a_permission_fault(stub):
+    """The stub's own RAM outside its text is never executable, even while `go` runs."""
+    code = SCRATCH + 0x5000
+    _, end = stub_range(stub)
+    target = end - 0x1000                            # the last page: stacks (RW, XN)
+    put_code(stub, code, load_x1(target) + [BR_X1])
+    output = stub.monitor.command(f"go {code:#x}")
+    esr, elr, far = exception_syndrome(output)
+    assert esr >> 26 == 0x21, output                 # instruction abort, current EL
+    assert esr & 0x3F == 0x0F, output                # IFSC: permission fault, level 3
+    assert elr == far == target
+    assert "at EL2" in stub.monitor.check("info")    # the monitor carries on
+
+
+def test_device_memory_outside_ram_is_mapped_for_the_gic(stub):
+    """GICD_PIDR2 (0x0800ffe8) through the Device-nGnRE map: ArchRev 3, a GICv3."""
+    code = SCRATCH + 0x6000
+    put_code(stub, code, load_x1(0x0800FFE8) + [LDR_W0_X1, RET])
+    output = stub.monitor.check(f"go {code:#x}")
+    value = int(re.search(r"## returned x0=0x([0-9a-f]+)", output).group(1), 16)
+    assert value >> 4 & 0xF == 3, output
+
+
+def test_go_runs_code_rewritten_in_place(stub):
+    """The same address twice with different code: mw cleans what it writes and go
+    invalidates the instruction cache, so the second call runs the new instruction."""
+    code = SCRATCH + 0x7000
+    for value in (7, 9):
+        put_code(stub, code, [0xD2800000 | value << 5, RET])     # mov x0, #value; ret
+        assert f"## returned x0={value:#x}" in stub.monitor.check(f"go {code:#x}")

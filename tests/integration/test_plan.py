@@ -122,7 +122,7 @@ def test_bad_plans_and_a_silent_line(env, tmp_path):
     result = hvmon(env, "up", str(bad))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == \
-        [f"hvmon: error: {bad}: reach: must be one of running, uboot, not 'telepathy'"]
+        [f"hvmon: error: {bad}: reach: must be one of running, uboot, off, not 'telepathy'"]
     plan = write_plan(tmp_path, reach="running")
     with socket.socket() as server:                 # accepts, never answers
         server.bind(("127.0.0.1", 0))

@@ -26,9 +26,10 @@ SCRATCH = 0x48000000
 STUB = 0x40200000
 
 
-def test_info_describes_the_board(board):
+def test_info_describes_the_board(board, hvmon_target):
     info = board.info()
-    assert (info.protocol_version, info.board, info.version) == (P.VERSION, "qemu-virt", "0.1.0")
+    assert (info.protocol_version, info.board, info.version) == (P.VERSION, hvmon_target.profile.name,
+                                                                 "0.1.0")
     assert (info.max_payload, info.window, info.data_chunk) == (P.MAX_PAYLOAD, P.WINDOW, P.DATA_CHUNK)
     assert [(r.base, r.size) for r in info.ram] == [(0x40000000, 0x40000000)]
     names = {r.name: r for r in info.protected}

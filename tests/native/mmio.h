@@ -34,7 +34,7 @@ static inline void mmio_write8(uintptr_t addr, uint8_t v)
     model_write8(addr, v);
 }
 
-/* Test side of the DW-APB 16550 model (tests/native/uart_16550_model.c). Declared here,
+/* Test side of the 16550 model (tests/native/uart_16550_model.c). Declared here,
  * where the model itself includes them, so the compiler checks both ends agree. None
  * of these touch the status-poll clock the driver sees. */
 #define MODEL_RX_FE 0x08    /* framing error on this byte (LSR.FE value) */
@@ -55,5 +55,6 @@ int model_fifos_enabled(void);
 uint8_t model_lsr_peek(void);                         /* LSR without read side effects */
 unsigned long model_status_polls(void);               /* LSR + USR reads so far */
 unsigned long model_lcr_writes(void);
+unsigned model_rx_trigger(void);                     /* FCR bits 7:6 last written */
 
 #endif

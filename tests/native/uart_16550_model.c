@@ -1,26 +1,35 @@
-/* Register model of a Synopsys DW-APB UART (16550-compatible) at BOARD_UART_BASE with
- * registers on 1 << BOARD_UART_REG_SHIFT byte strides (RK3588: 4, 32-bit access).
- * Bit meanings follow Linux include/uapi/linux/serial_reg.h; USR (index 0x1f) follows
- * Linux drivers/tty/serial/8250/8250_dwlib.h for BUSY and the DW_apb_uart databook for
- * TFNF/TFE/RFNE/RFF.
+/* Register model of a 16550-compatible UART at BOARD_UART_BASE, registers on
+ * 1 << BOARD_UART_REG_SHIFT byte strides, each BOARD_UART_IO_WIDTH bytes wide. Two
+ * variants, picked by the test's flags (tests/unit/test_uart_16550.py):
+ *  - a Synopsys DW-APB UART as on RK3588 (shift 2, 32-bit access, MODEL_FIFO_DEPTH 64,
+ *    CPR reading MODEL_CPR, USR at index 0x1f);
+ *  - QEMU's PCI 16550A (shift 0, 8-bit access, 16-byte FIFOs, no DW registers), which no
+ *    boot loader configured (MODEL_UNCONFIGURED: the driver must set 8N1 and a divisor).
+ * Bit meanings follow Linux include/uapi/linux/serial_reg.h; USR and CPR follow Linux
+ * drivers/tty/serial/8250/8250_dwlib.h and the DW_apb_uart databook.
  *
  * Time only passes when the driver reads a status register (LSR or USR): each such
  * poll moves one character out of the transmitter, so a driver that does not wait
- * for room overflows the 64-byte TX FIFO and the model aborts.
+ * for room overflows the TX FIFO and the model aborts.
  *
  * The model is strict on purpose: it abort()s, with a message, on any access outside
  * the UART, to a misaligned or unmodelled register, of the wrong width, on a write to
- * a read-only register, on a read of an empty RBR, on a TX FIFO overflow, and on any
- * write to the divisor latch -- so a passing test proves the driver keeps U-Boot's
- * baud rate. */
+ * a read-only register, on a read of an empty RBR, on a TX FIFO overflow, and -- unless
+ * MODEL_UNCONFIGURED -- on any write to the divisor latch or LCR, so a passing test
+ * proves the driver keeps U-Boot's baud rate. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mmio.h"
 
-#define FIFO_DEPTH  64
-#define WINDOW      0x100   /* reg = <... 0x100> in the RK3588 device tree */
+#ifndef MODEL_FIFO_DEPTH
+#define MODEL_FIFO_DEPTH 64
+#endif
+#define FIFO_DEPTH  MODEL_FIFO_DEPTH
 #define STRIDE      (1u << BOARD_UART_REG_SHIFT)
+/* The register window: RK3588 reg = <... 0x100>; a plain 16550 has 8 registers (QEMU:
+ * an 8-byte BAR). */
+#define WINDOW      MODEL_WINDOW
 
 /* Register indices (before the shift). */
 #define R_RBR_THR_DLL   0x00
@@ -31,7 +40,8 @@
 #define R_LSR           0x05
 #define R_MSR           0x06
 #define R_SCR           0x07
-#define R_USR           0x1f
+#define R_USR           0x1f    /* DW only */
+#define R_CPR           0x3d    /* DW only: offset 0xf4 with reg-shift 2 */
 
 #define LCR_DLAB    0x80
 #define FCR_ENABLE  0x01
@@ -66,6 +76,7 @@ static struct {
     uint8_t wire[TX_LOG_MAX];
     size_t wire_len;
     unsigned long polls, lcr_writes;
+    uint8_t rx_trigger;                 /* FCR bits 7:6 as last written */
 } m;
 
 static _Noreturn void die(const char *what, uintptr_t addr)
@@ -120,6 +131,7 @@ static uint8_t lsr_value(void)
     return v;
 }
 
+#ifdef MODEL_DW
 static uint8_t usr_value(void)
 {
     uint8_t v = 0;
@@ -135,11 +147,21 @@ static uint8_t usr_value(void)
         v |= USR_RFF;
     return v;
 }
+#endif
 
 static void rx_clear(void)
 {
     m.rx_head = m.rx_count = 0;
     memset(m.rx_err, 0, sizeof m.rx_err);
+}
+
+static void divisor_write(uintptr_t addr)
+{
+#ifdef MODEL_UNCONFIGURED
+    (void)addr;                         /* nobody set this UART up: the driver must */
+#else
+    die("write to the divisor latch: the boot loader's baud rate must stay", addr);
+#endif
 }
 
 static uint32_t index_of(uintptr_t addr)
@@ -152,7 +174,7 @@ static uint32_t index_of(uintptr_t addr)
     return (uint32_t)(off / STRIDE);
 }
 
-uint32_t model_read32(uintptr_t addr)
+static uint32_t reg_read(uintptr_t addr)
 {
     uint32_t idx = index_of(addr);
     int dlab = (m.lcr & LCR_DLAB) != 0;
@@ -190,17 +212,21 @@ uint32_t model_read32(uintptr_t addr)
         return 0;
     case R_SCR:
         return m.scr;
+#ifdef MODEL_DW
     case R_USR: {
         uint8_t v = usr_value();
         tick();
         return v;
     }
+    case R_CPR:
+        return MODEL_CPR;
+#endif
     default:
         die("read of an unmodelled register", addr);
     }
 }
 
-void model_write32(uintptr_t addr, uint32_t v)
+static void reg_write(uintptr_t addr, uint32_t v)
 {
     uint32_t idx = index_of(addr);
     int dlab = (m.lcr & LCR_DLAB) != 0;
@@ -208,8 +234,11 @@ void model_write32(uintptr_t addr, uint32_t v)
         die("write with bits above 7 set", addr);
     switch (idx) {
     case R_RBR_THR_DLL:
-        if (dlab)
-            die("write to the divisor latch (DLL): the boot loader's baud rate must stay", addr);
+        if (dlab) {
+            divisor_write(addr);
+            m.dll = (uint8_t)v;
+            return;
+        }
         if (m.tx_count >= tx_capacity())
             die("THR written while the TX FIFO is full", addr);
         m.tx[(m.tx_head + m.tx_count) % FIFO_DEPTH] = (uint8_t)v;
@@ -217,8 +246,11 @@ void model_write32(uintptr_t addr, uint32_t v)
         tx_load_shifter();              /* an idle transmitter takes it at once */
         return;
     case R_IER_DLM:
-        if (dlab)
-            die("write to the divisor latch (DLM): the boot loader's baud rate must stay", addr);
+        if (dlab) {
+            divisor_write(addr);
+            m.dlm = (uint8_t)v;
+            return;
+        }
         m.ier = (uint8_t)v;
         return;
     case R_IIR_FCR: {
@@ -228,6 +260,7 @@ void model_write32(uintptr_t addr, uint32_t v)
             m.tx_head = m.tx_count = 0;
         }
         m.fifo_on = on;
+        m.rx_trigger = (uint8_t)(v >> 6);
         if (v & FCR_CLR_RX)
             rx_clear();
         if (v & FCR_CLR_TX)
@@ -235,6 +268,9 @@ void model_write32(uintptr_t addr, uint32_t v)
         return;
     }
     case R_LCR:
+#ifndef MODEL_UNCONFIGURED
+        die("LCR written: the boot loader's framing must stay", addr);
+#endif
         m.lcr_writes++;
         m.lcr = (uint8_t)v;
         return;
@@ -246,22 +282,43 @@ void model_write32(uintptr_t addr, uint32_t v)
         return;
     case R_LSR:
     case R_MSR:
+#ifdef MODEL_DW
     case R_USR:
+    case R_CPR:
+#endif
         die("write to a read-only register", addr);
     default:
         die("write to an unmodelled register", addr);
     }
 }
 
+/* The bus: only accesses of the profile's width reach the registers. */
+uint32_t model_read32(uintptr_t addr)
+{
+    if (BOARD_UART_IO_WIDTH != 4)
+        die("32-bit read: this UART's registers are 8-bit (reg-io-width 1)", addr);
+    return reg_read(addr);
+}
+
+void model_write32(uintptr_t addr, uint32_t v)
+{
+    if (BOARD_UART_IO_WIDTH != 4)
+        die("32-bit write: this UART's registers are 8-bit (reg-io-width 1)", addr);
+    reg_write(addr, v);
+}
+
 uint8_t model_read8(uintptr_t addr)
 {
-    die("8-bit read: reg-io-width is 4, registers are 32-bit only", addr);
+    if (BOARD_UART_IO_WIDTH != 1)
+        die("8-bit read: reg-io-width is 4, registers are 32-bit only", addr);
+    return (uint8_t)reg_read(addr);
 }
 
 void model_write8(uintptr_t addr, uint8_t v)
 {
-    (void)v;
-    die("8-bit write: reg-io-width is 4, registers are 32-bit only", addr);
+    if (BOARD_UART_IO_WIDTH != 1)
+        die("8-bit write: reg-io-width is 4, registers are 32-bit only", addr);
+    reg_write(addr, v);
 }
 
 /* ---- test side ---- */
@@ -317,3 +374,4 @@ int model_fifos_enabled(void) { return m.fifo_on; }
 uint8_t model_lsr_peek(void) { return lsr_value(); }
 unsigned long model_status_polls(void) { return m.polls; }
 unsigned long model_lcr_writes(void) { return m.lcr_writes; }
+unsigned model_rx_trigger(void) { return m.rx_trigger; }

@@ -11,6 +11,7 @@ from hvmon.bringup.board_profile import boards_dir, load_profile
 from hvmon.errors import ConfigError
 
 BOARDS = sorted(p.parent.name for p in boards_dir().glob("*/board.toml"))
+REPO = boards_dir().parent
 
 
 def test_both_boards_exist():
@@ -69,4 +70,18 @@ def test_broken_toml_names_the_file(tmp_path):
     bad = tmp_path / "board.toml"
     bad.write_text("[firmware\n")
     with pytest.raises(ConfigError, match=r"board.toml: "):
+        load_profile(bad)
+
+
+def test_before_boot_commands_are_a_list_of_lines(tmp_path):
+    text = (REPO / "boards" / "qemu-virt" / "board.toml").read_text()
+    good = tmp_path / "good.toml"
+    good.write_text(text.replace('[uboot]\n', '[uboot]\nbefore_boot = ["fdt addr $fdtcontroladdr", '
+                                 '"fdt rsvmem add 0x4d000000 0x10000"]\n'))
+    assert load_profile(good).uboot.before_boot == ("fdt addr $fdtcontroladdr",
+                                                    "fdt rsvmem add 0x4d000000 0x10000")
+    assert load_profile("qemu-virt").uboot.before_boot == ()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('[uboot]\n', '[uboot]\nbefore_boot = "fdt addr 0"\n'))
+    with pytest.raises(ConfigError, match=r"bad.toml: \[uboot\] before_boot must be a list"):
         load_profile(bad)

@@ -8,7 +8,7 @@ from hvmon import protocol as P
 from hvmon.target.symbols import Symbolizer
 from hvmon.transport.session import HOST_LOST
 from hvmon.ui.commands.board_cmds import hexdump, status_name
-from hvmon.ui.commands.events import describe_event
+from hvmon.target.events import describe_event
 from tests.unit.test_symbols import build_elf
 
 
@@ -45,9 +45,12 @@ def test_a_stub_fault_is_symbolised_from_the_stub_elf():
     from hvmon.bringup.board_profile import load_profile
     symbols = Symbolizer(load_profile("qemu-virt").image("elf"))
     pc = symbols.stub.address("stub_main") + 0x10
-    payload = event(P.Event.FAULT, 0x96000045, pc, 0x8, 0x3c9)
+    payload = event(P.Event.FAULT, 0x96000045, pc, 0x8, 0x3c9, 0, 0)
     assert describe_event(P.Event.FAULT, payload, symbols) == (
         f"stub fault: ESR 0x96000045 ELR {pc:#x} (stub_main+0x10) FAR 0x8 SPSR 0x3c9")
+    during = event(P.Event.FAULT, 0x96000045, pc, 0x8, 0x3c9, P.Command.JUMP, 7)
+    assert describe_event(P.Event.FAULT, during, symbols).startswith(
+        "stub fault during JUMP (tag 7): ESR 0x96000045")
 
 
 def test_lost_bytes():

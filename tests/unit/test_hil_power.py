@@ -77,3 +77,34 @@ def test_a_hanging_command_times_out(tmp_path):
     profile = profile_with(tmp_path, '[power]\nreset = "sleep 5"\ntimeout = 0.3\n')
     with pytest.raises(HvmonError, match=r"\[power\] reset did not finish within 0.3 s"):
         press_reset(profile, "/dev/ttyUSB0")
+
+
+def test_power_verbs_map_to_the_commands_a_profile_has(tmp_path):
+    from hvmon.bringup.power import steps_for
+    both = profile_with(tmp_path, '[power]\non = "relay on"\noff = "relay off"\n')
+    assert steps_for(both, "on") == ["on"] and steps_for(both, "off") == ["off"]
+    assert steps_for(both, "cycle") == ["off", "on"] and steps_for(both, "reset") == ["off", "on"]
+    assert has_power_control(both)
+    full = profile_with(tmp_path, '[power]\non = "a"\noff = "b"\npower_cycle = "c"\nreset = "d"\n')
+    assert steps_for(full, "cycle") == ["power_cycle"] and steps_for(full, "reset") == ["reset"]
+    only_reset = profile_with(tmp_path, '[power]\nreset = "d"\n')
+    with pytest.raises(ConfigError, match=r"board.toml: \[power\] has no on command"):
+        steps_for(only_reset, "on")
+    with pytest.raises(ConfigError, match=r"\[power\] has no command to cycle the board "
+                                          r"\(needs power_cycle, or on and off\)"):
+        steps_for(only_reset, "cycle")
+
+
+def test_hvmon_power_runs_the_commands_and_names_what_is_missing(tmp_path, capsys):
+    from hvmon.ui.cli import main
+    mark = tmp_path / "ran"
+    profile = profile_with(tmp_path, f'[power]\non = "echo on $HVMON_BOARD >> {mark}"\n'
+                                     f'off = "echo off >> {mark}"\n')
+    assert main(["-b", str(profile.path), "power", "cycle"]) == 0
+    assert mark.read_text().split() == ["off", "on", "qemu-virt"]
+    assert "power cycle: qemu-virt (off + on)" in capsys.readouterr().out
+    bare = tmp_path / "bare" / "board.toml"
+    bare.parent.mkdir()
+    bare.write_text(QEMU_PROFILE)
+    assert main(["-b", str(bare), "power", "on"]) == 2
+    assert f"hvmon: error: {bare}: [power] has no on command" in capsys.readouterr().err

@@ -21,7 +21,8 @@ def inflate(tmp_path_factory):
     binary = out / "inflate_main"
     subprocess.run(["cc", "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                     "-Wall", "-Wextra", "-Werror", "-I", str(ROOT / "firmware" / "link"),
-                    str(ROOT / "tests" / "native" / "inflate_main.c"),
+                    "-DDECODER_H=\"inflate.h\"", "-DDECODE=inflate_raw",
+                    str(ROOT / "tests" / "native" / "decoder_main.c"),
                     str(ROOT / "firmware" / "link" / "inflate.c"), "-o", str(binary)], check=True)
 
     def run(stream: bytes, capacity: int) -> tuple[int, bytes]:

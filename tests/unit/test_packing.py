@@ -79,7 +79,6 @@ def test_real_streams_text_goes_lzma2_random_goes_raw():
     assert [p.codec for p in Packer(data, (DEFLATE,), STAGING, CHUNK).pieces(0, 200_000)] == [DEFLATE]
 
 
-@pytest.mark.skipif(not lzma2.PRESET_DICT, reason="no liblzma for preset dictionaries")
 def test_lzma2_blocks_take_up_to_lzma_history_before_them():
     data = TEXT[:300_000] * 8                             # repeats within LZMA_HISTORY
     packer = Packer(data, (LZMA2,), STAGING, CHUNK)

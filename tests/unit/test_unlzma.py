@@ -23,7 +23,8 @@ def unlzma(tmp_path_factory):
     binary = out / "unlzma_main"
     subprocess.run(["cc", "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                     "-Wall", "-Wextra", "-Werror", "-I", str(ROOT / "firmware" / "link"),
-                    str(ROOT / "tests" / "native" / "unlzma_main.c"),
+                    "-DDECODER_H=\"unlzma.h\"", "-DDECODE=unlzma2_raw",
+                    str(ROOT / "tests" / "native" / "decoder_main.c"),
                     str(ROOT / "firmware" / "link" / "unlzma.c"), "-o", str(binary)], check=True)
 
     def run(stream: bytes, capacity: int, history: bytes = b"") -> tuple[int, bytes, int]:

@@ -73,6 +73,32 @@ def test_bad_configs_name_the_file_and_key(files, text, message):
         load_vm_config(config(files, text), RAM, PROTECTED)
 
 
+PASS = GOOD + "[[passthrough]]\n"
+
+
+@pytest.mark.parametrize("text, pa_bits, message", [
+    # The stub's own image plus bit 40: a 40-bit descriptor would alias it (issue 13, hole 1).
+    (PASS + "pa = 0x10040200000\nsize = 0x1000\nipa = 0x9100000\n", 40,
+     r"vm.toml: passthrough\[0\].pa: 0x10040200000\+0x1000 is beyond the board's 40-bit "
+     r"physical address range$"),
+    (PASS + "pa = 0xff0000000\nsize = 0x10001000\nipa = 0x9100000\n", 36,
+     r"passthrough\[0\].pa: 0xff0000000\+0x10001000 is beyond the board's 36-bit"),
+    (PASS + "pa = 0x9100000\nsize = 0x1000\nipa = 0x3ffffff000\n", 40,
+     r"passthrough\[0\].ipa: 0x3ffffff000\+0x1000 is beyond the VM's 34-bit guest-physical space"),
+    (GOOD.replace("ipa = 0x40000000", "ipa = 0x3ffe00000"), 40,
+     r"memory\[0\].ipa: 0x3ffe00000\+0x4000000 is beyond the VM's 34-bit"),
+    (GOOD + "console = { ipa = 0x400000000 }\n", 40, r"console.ipa: 0x400000000\+0x1000 is beyond"),
+    (PASS + "pa = 0x7c000000\nsize = 0x1000\nipa = 0x9100000\n", 40,
+     r"passthrough\[0\].pa: 0x7c000000\+0x1000 overlaps the board's RAM"),
+    (PASS + "pa = 0x9100000\nsize = 0x2000\nipa = 0x9100000\n[[passthrough]]\npa = 0x9101000\n"
+     "size = 0x1000\nipa = 0x9200000\n", 40,
+     r"passthrough\[1\].pa: 0x9101000\+0x1000 overlaps passthrough\[0\]"),
+])
+def test_addresses_beyond_what_stage_2_reaches_are_refused(files, text, pa_bits, message):
+    with pytest.raises(ConfigError, match=message):
+        load_vm_config(config(files, text), RAM, PROTECTED, pa_bits=pa_bits)
+
+
 def test_a_kernel_too_large_for_its_memory(files):
     (files / "Image").write_bytes(fake_image(image_size=0x3F00000))
     vm = load_vm_config(config(files, GOOD), RAM, PROTECTED)

@@ -1,5 +1,6 @@
 #include "exception.h"
 
+#include "percpu.h"
 #include "print.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 
@@ -39,10 +40,35 @@ static const char *ec_name(uint32_t ec)
 
 static volatile int reporting;
 static exception_recovery_fn recovery;
+static struct exception_record last;
+
+const struct exception_record *exception_last(void)
+{
+    return &last;
+}
+
+static exception_guest_core_fn guest_core_handler;
 
 void exception_set_recovery(exception_recovery_fn recover)
 {
     recovery = recover;
+}
+
+void exception_set_guest_core_handler(exception_guest_core_fn handler)
+{
+    guest_core_handler = handler;
+}
+
+/* On a guest's core: hand the fault to the VMM, once; a fault while it handles one
+ * leaves the core waiting for ever (the boot core sees a vCPU that never stopped). */
+static void __attribute__((noreturn)) guest_core_fault(struct percpu *cpu)
+{
+    if (guest_core_handler && !cpu->faulting) {
+        cpu->faulting = 1;
+        guest_core_handler(read_sysreg(esr_el2), read_sysreg(elr_el2), read_sysreg(far_el2));
+    }
+    for (;;)
+        wait_for_interrupt();
 }
 
 void exception_rearm(void)
@@ -52,6 +78,9 @@ void exception_rearm(void)
 
 void exception_report(struct exception_frame *f)
 {
+    struct percpu *cpu = this_cpu();
+    if (cpu->index != 0)
+        guest_core_fault(cpu);
     if (reporting)       /* faulted while reporting: nothing sane is left to do */
         for (;;)
             wait_for_event();
@@ -60,6 +89,7 @@ void exception_report(struct exception_frame *f)
     uint64_t esr = read_sysreg(esr_el2), elr = read_sysreg(elr_el2);
     uint64_t far = read_sysreg(far_el2), spsr = read_sysreg(spsr_el2);
     uint32_t ec = (uint32_t)(esr >> 26) & 0x3f;
+    last = (struct exception_record){esr, elr, far, spsr};
 
     printf_("\n*** EL2 exception: %s\n", slot_names[f->kind & 15]);
     printf_("*** ESR_EL2=0x%016lx (EC 0x%02x: %s, ISS 0x%07lx)\n", esr, ec, ec_name(ec),

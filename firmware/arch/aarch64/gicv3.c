@@ -1,9 +1,11 @@
 #include "gicv3.h"
 
 #include <mmio.h>   /* <>: host tests shadow it */
+#include "protocol.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 
 #define GICD_CTLR       0x0000
+#define GICD_TYPER      0x0004
 #define GICD_ISENABLER  0x0100
 #define GICD_ICENABLER  0x0180
 #define GICD_IGROUPR    0x0080
@@ -26,6 +28,11 @@
 #define WAKER_ASLEEP    (1u << 2)
 
 #define STUB_PRIORITY   0x80
+#define TYPER_ITLINES   0x1Fu
+
+/* INTIDs 1020..1023 are special, never interrupts: no GIC has more than 1020 (IHI 0069,
+ * 2.2.1). The vGIC's state is sized by the protocol's limit, so that must cover them. */
+_Static_assert(LIMIT_MAX_INTIDS == 1020, "the vGIC must have state for every SPI a GICv3 can have");
 
 static uint64_t read64(uintptr_t a)
 {
@@ -43,6 +50,26 @@ void gic_dist_init(void)
     uint32_t ctlr = mmio_read32(BOARD_GICD_BASE + GICD_CTLR);
     mmio_write32(BOARD_GICD_BASE + GICD_CTLR, ctlr | CTLR_ARE | CTLR_GRP1);
     wait_rwp();
+    gic_typer();                               /* read here, before any guest core asks */
+}
+
+/* Read once, like gic_lr_count: the count is fixed, and on QEMU each GIC register read
+ * takes its global lock. */
+uint32_t gic_typer(void)
+{
+    static uint32_t typer;
+    static int read;
+    if (!read) {
+        typer = mmio_read32(BOARD_GICD_BASE + GICD_TYPER);
+        read = 1;
+    }
+    return typer;
+}
+
+unsigned gic_intid_count(void)
+{
+    unsigned count = 32 * ((gic_typer() & TYPER_ITLINES) + 1);
+    return count < LIMIT_MAX_INTIDS ? count : LIMIT_MAX_INTIDS;
 }
 
 /* This core's redistributor: the frame whose GICR_TYPER affinity matches MPIDR. */

@@ -27,6 +27,11 @@
 
 /* Once, on the boot core: distributor on, affinity routing. */
 void gic_dist_init(void);
+/* INTIDs the board's distributor implements (0 .. count-1): 32 * (GICD_TYPER.ITLinesNumber
+ * + 1), at most 1020 (IHI 0069, GICD_TYPER.ITLinesNumber; INTIDs 1020-1023 are special, 2.2.1). */
+unsigned gic_intid_count(void);
+/* The raw GICD_TYPER the count comes from, for `info`. */
+uint32_t gic_typer(void);
 /* On each core that will run a guest: wake its redistributor, take the maintenance PPI,
  * the virtual timer PPI and the kick SGI at EL2, enable the virtual CPU interface. */
 void gic_cpu_init(void);

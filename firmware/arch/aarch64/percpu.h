@@ -24,6 +24,7 @@ struct percpu {
     uint64_t mpidr;
     struct vcpu *vcpu;              /* the guest vCPU pinned to this core, if any */
     uint64_t exits, irqs, kicks, sgis_sent;   /* counters for the core_stats hypercall */
+    volatile uint32_t faulting;     /* the stub faulted on this core (exception.c) */
 };
 
 _Static_assert(offsetof(struct percpu, stack_top) == PERCPU_STACK_TOP, "asm offset");

@@ -33,6 +33,8 @@ static uint64_t *alloc_pages(uint16_t vmid, unsigned count)
             continue;
         for (unsigned k = 0; k < count; k++)
             owner[i + k] = vmid;
+        /* Cacheable stores, walked cacheably with the same attributes (stage2.h,
+         * VTCR_EL2): no cleaning, whichever VM used the page before. */
         memset(pool[i], 0, count * PAGE);
         return (uint64_t *)pool[i];
     }
@@ -78,15 +80,69 @@ static uint64_t leaf_attrs(enum s2_kind kind)
     return MEMATTR_NORMAL | S2AP_RW | SH_INNER | AF;
 }
 
+static unsigned free_pages(void)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < S2_POOL_PAGES; i++)
+        n += owner[i] == 0;
+    return n;
+}
+
+/* Level 2 entry for an IPA: index over the concatenated root, IPA bits [33:21]. */
+static uint64_t *l2_entry(struct stage2 *s2, uint64_t ipa)
+{
+    return &s2->root[(ipa >> 21) & (S2_ROOT_PAGES * ENTRIES - 1)];
+}
+
+static int use_block(uint64_t ipa, uint64_t pa, uint64_t size, uint64_t l2e)
+{
+    return BOARD_STAGE2_BLOCKS && ((ipa | pa) & (BLOCK_2M - 1)) == 0 && size >= BLOCK_2M && l2e == 0;
+}
+
+/* The walk stage2_map will do, without writing: 0 and the number of level-3 tables it
+ * must allocate, or -1 when something is in the way (a block where a table is needed, a
+ * page already mapped). A mapping that cannot be finished is refused before its first
+ * descriptor, so none is ever left that no region of the VM records. */
+static int plan(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size, unsigned *tables)
+{
+    uint64_t new_table_slot = ~0UL;           /* the 2 MiB slot whose table this call adds */
+    *tables = 0;
+    while (size) {
+        uint64_t l2e = *l2_entry(s2, ipa);
+        uint64_t step = PAGE;
+        if (use_block(ipa, pa, size, l2e)) {
+            step = BLOCK_2M;
+        } else if ((l2e & 3) == DESC_TABLE) {
+            const uint64_t *l3 = (const uint64_t *)(uintptr_t)(l2e & ADDR_MASK);
+            if (l3[(ipa >> 12) & 511] != 0)
+                return -1;
+        } else if (l2e != 0) {
+            return -1;
+        } else if (ipa >> 21 != new_table_slot) {
+            new_table_slot = ipa >> 21;
+            (*tables)++;
+        }
+        ipa += step;
+        pa += step;
+        size -= step;
+    }
+    return 0;
+}
+
 int stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size, enum s2_kind kind)
 {
-    if (((ipa | pa | size) & (PAGE - 1)) || ipa + size > (1UL << S2_IPA_BITS) || ipa + size < ipa)
+    /* Both ends in range and no wrap: the IPA within the VM's S2_IPA_BITS (VTCR_EL2.T0SZ),
+     * the PA within the S2_PA_BITS a descriptor holds. Masking a larger PA into the
+     * descriptor would alias it onto low memory, such as the stub's own image. */
+    if (((ipa | pa | size) & (PAGE - 1)) || size == 0 || ipa + size < ipa || pa + size < pa ||
+        ipa + size > (1UL << S2_IPA_BITS) || pa + size > (1UL << S2_PA_BITS))
+        return -1;
+    unsigned tables;
+    if (plan(s2, ipa, pa, size, &tables) != 0 || tables > free_pages())
         return -1;
     while (size) {
-        /* Level 2 index over the concatenated root: IPA bits [33:21]. */
-        uint64_t *l2e = &s2->root[(ipa >> 21) & (S2_ROOT_PAGES * ENTRIES - 1)];
-        if (BOARD_STAGE2_BLOCKS && ((ipa | pa) & (BLOCK_2M - 1)) == 0 && size >= BLOCK_2M &&
-            *l2e == 0) {
+        uint64_t *l2e = l2_entry(s2, ipa);
+        if (use_block(ipa, pa, size, *l2e)) {
             *l2e = (pa & ADDR_MASK) | leaf_attrs(kind) | DESC_BLOCK;
             ipa += BLOCK_2M;
             pa += BLOCK_2M;
@@ -95,7 +151,7 @@ int stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size, enum
         }
         uint64_t *l3 = next_table(s2, l2e);
         if (!l3)
-            return -1;
+            return -1;           /* not reached: plan() counted and checked every table */
         l3[(ipa >> 12) & 511] = (pa & ADDR_MASK) | leaf_attrs(kind) | DESC_TABLE;
         ipa += PAGE;
         pa += PAGE;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define S2_IPA_BITS 34
+#define S2_PA_BITS 40              /* VTCR_EL2.PS below; descriptors keep PA bits [39:12] */
 #define S2_ROOT_PAGES 16           /* 2^(34 - 21) level-2 entries, 512 per page */
 
 /* Whether RAM is mapped with 2 MiB blocks where it can be (the board profile's
@@ -39,12 +40,22 @@ struct stage2 {
 };
 
 /* VTCR_EL2: T0SZ 30 (34-bit IPA), SL0 0 (start at level 2 with the 4 KiB granule), inner/
- * outer write-back cacheable, inner shareable, TG0 4 KiB, PS 40 bits, bit 31 RES1. */
+ * outer write-back cacheable, inner shareable, TG0 4 KiB, PS 40 bits, bit 31 RES1.
+ * IRGN0 = ORGN0 = write-back and SH0 = inner are the attributes the stub's own EL2 map
+ * gives the pool these tables live in (el2_mmu.c: Normal write-back, inner shareable).
+ * The walker and the stub's stores are then coherent in the same domain, so a table entry
+ * needs no cleaning to be seen by a walk on any core, only the DSB before the walk or
+ * TLBI that depends on it (Arm ARM D8, "Translation table walk" memory attributes; D7).
+ * With the stub's caches off these disagreed: the stub's stores went to memory under
+ * lines a cacheable walk could still hit, e.g. when a pool page was reused. */
 #define VTCR_EL2_VALUE 0x8002351EUL
 
 int stage2_init(struct stage2 *s2, uint16_t vmid);
 /* Map [ipa, ipa+size) to [pa, pa+size): 2 MiB blocks where both are aligned (if the board
- * allows them), 4 KiB pages elsewhere. Returns 0, or -1 when the table pool is exhausted or the range is invalid. */
+ * allows them), 4 KiB pages elsewhere. All or nothing: returns 0, or -1 with nothing
+ * changed when the table pool has too few pages left, part of the range is mapped
+ * already, or the range is invalid (unaligned, empty, wrapping, an IPA beyond
+ * S2_IPA_BITS or a PA beyond S2_PA_BITS). */
 int stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size, enum s2_kind kind);
 /* Give every table page of this VM back to the pool. */
 void stage2_release(struct stage2 *s2);

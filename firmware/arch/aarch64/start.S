@@ -1,3 +1,4 @@
+#include "el2_mmu.h"
 #include "percpu.h"
 
 /* Entry from the boot loader. U-Boot's booti follows Linux's arm64 boot protocol
@@ -59,10 +60,37 @@ halt:
     b       halt
 
 /* A core started by the stub through PSCI CPU_ON (Arm DEN0022, 5.6): it arrives at EL2
- * with the MMU off and x0 = the context id we passed, its struct percpu. */
+ * with the MMU and caches off and x0 = the context id we passed, its struct percpu.
+ *
+ * It switches its MMU on with the boot core's tables before it reads or writes anything
+ * the boot core shares with it. With the MMU off its data accesses are Device-nGnRnE:
+ * they bypass the caches, where the boot core (caches on) may hold the newest copy of a
+ * line dirty, and its stores would go to memory under a line others still cache. The
+ * architecture keeps memory coherent only for accesses that use the same attributes
+ * (Arm ARM B2, "Mismatched memory attributes"; D7, "The AArch64 System Level Memory
+ * Model"): so the first thing this core reads is el2_mmu_boot_regs, which the boot core
+ * wrote with its own MMU off and never since (in memory, whatever any cache holds), and
+ * the rest comes after SCTLR_EL2.M/C/I, through the same Normal write-back inner
+ * shareable mapping the boot core uses. No stack until then. */
     .globl  secondary_entry
 secondary_entry:
     msr     daifset, #0xf
+    ldr     x1, =el2_mmu_boot_regs
+    ldr     x2, [x1, #EL2_MMU_REGS_MAIR]
+    ldr     x3, [x1, #EL2_MMU_REGS_TCR]
+    ldr     x4, [x1, #EL2_MMU_REGS_TTBR]
+    ldr     x5, [x1, #EL2_MMU_REGS_SCTLR]
+    tlbi    alle2                   /* nothing left from an earlier life of this core */
+    dsb     nsh
+    msr     mair_el2, x2
+    msr     tcr_el2, x3
+    msr     ttbr0_el2, x4
+    isb                             /* the above before the MMU is on (D8) */
+    ic      iallu
+    dsb     nsh
+    isb
+    msr     sctlr_el2, x5           /* M, C, I: same tables and attributes as the boot core */
+    isb
     msr     tpidr_el2, x0
     ldr     x1, [x0, #PERCPU_STACK_TOP]
     mov     sp, x1

@@ -30,7 +30,26 @@ static inline void tlbi_vmalls12e1(void)
     __asm__ volatile("dsb ishst\n\ttlbi vmalls12e1\n\tdsb ish\n\tisb" ::: "memory");
 }
 
-/* After writing instructions with stores: make the I-side see them. */
+/* EL2 stage-1 TLB entries (the stub's own translation): this core only, before its
+ * MMU is first switched on; or every core, after a table change (el2_mmu.c). */
+static inline void tlbi_alle2(void)
+{
+    __asm__ volatile("dsb nsh\n\ttlbi alle2\n\tdsb nsh\n\tisb" ::: "memory");
+}
+
+static inline void tlbi_alle2is(void)
+{
+    __asm__ volatile("dsb ishst\n\ttlbi alle2is\n\tdsb ish\n\tisb" ::: "memory");
+}
+
+/* Before `go` and JUMP branch into code the host wrote: invalidate this core's
+ * instruction cache, with a DSB before (the data side's cleaning, done where the code was
+ * written, complete) and a DSB and ISB after (no instruction fetched from a stale line):
+ * the instruction-cache half of "DC CVAU + DSB + IC IVAU + DSB + ISB" (Arm ARM B2,
+ * "Concurrent modification and execution of instructions"; D7, instruction cache
+ * maintenance). The writers (requests.c MEM_WRITE, MEM_INFLATE, MEM_UNLZMA, MEM_FILL,
+ * the monitor's mw) clean to PoC, beyond PoU, as they write: the range is not known
+ * here. */
 static inline void sync_icache_all(void)
 {
     __asm__ volatile("dsb sy\n\tic iallu\n\tdsb sy\n\tisb" ::: "memory");

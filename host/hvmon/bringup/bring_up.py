@@ -7,7 +7,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BoardRefused, ConfigError
+from ..errors import BoardRefused, ConfigError, StepTimeout
 from ..target.monitor import TextMonitor
 from ..transport.expect import Expect
 from .board_profile import BoardProfile
@@ -22,11 +22,17 @@ class BringupResult:
     banner: str
     image_size: int
     seconds: dict[str, float]
+    boot_log: str = ""          # what U-Boot printed between the boot command and the banner
 
 
 def bring_up(link: Expect, profile: BoardProfile, image: Path | None = None,
-             prompt_timeout: float = 60.0, progress=None, say=None) -> BringupResult:
-    """Each step has its own timeout; an error names the step that failed."""
+             prompt_timeout: float = 60.0, progress=None, say=None,
+             stub_link: Expect | None = None, at_prompt=None) -> BringupResult:
+    """Each step has its own timeout; an error names the step that failed. `link` is
+    U-Boot's line; `stub_link` the stub's where it has its own (a profile's [qemu]
+    stub_serial), else the stub answers on `link` too.
+    at_prompt(uboot), if given, runs once U-Boot's prompt is caught and before loady: a
+    caller (the selftest) asks U-Boot what it knows in the same bring-up."""
     say = say or (lambda text: None)
     image = image or profile.image()
     try:
@@ -42,6 +48,8 @@ def bring_up(link: Expect, profile: BoardProfile, image: Path | None = None,
     say("waiting for the U-Boot prompt")
     uboot.catch_prompt(prompt_timeout)
     seconds["prompt"] = time.monotonic() - started
+    if at_prompt is not None:
+        at_prompt(uboot)
 
     step = time.monotonic()
     say(f"loady {len(data)} bytes to {profile.load_address:#x}")
@@ -57,14 +65,33 @@ def bring_up(link: Expect, profile: BoardProfile, image: Path | None = None,
     seconds["crc32"] = time.monotonic() - step
 
     step = time.monotonic()
+    for line in profile.uboot.before_boot:
+        say(line)
+        uboot.check(line, step=f"U-Boot before booti: {line!r}")
+    seconds["before_boot"] = time.monotonic() - step
+
+    step = time.monotonic()
     command = profile.uboot.boot_command.format(addr=profile.load_address)
     say(command)
     link.drain()
+    if stub_link is not None:
+        stub_link.drain()
+    boot_from = len(link.transcript)
     link.write(command + "\n")
-    info = TextMonitor(link).wait_banner()
+    try:
+        info = TextMonitor(stub_link or link).wait_banner()
+    except StepTimeout as exc:
+        if stub_link is None:
+            raise
+        raise StepTimeout(exc.step, f"the stub's banner on its own line ({profile.qemu.stub_serial}"
+                          "; if the stub could not find that UART it stays silent)",
+                          exc.timeout, link.transcript[-400:].decode(errors="replace")) from None
+    boot_log = bytes(link.transcript[boot_from:]).decode(errors="replace")
+    banner_at = boot_log.find("hvmon ")
+    boot_log = boot_log[:banner_at] if banner_at >= 0 else boot_log
     seconds["boot"] = time.monotonic() - step
     seconds["total"] = time.monotonic() - started
     if info["board"] != profile.name:
         raise BoardRefused(f"stub banner says board {info['board']}, expected {profile.name}")
     return BringupResult(info["version"], info["board"], info["el"], info["banner"], len(data),
-                         seconds)
+                         seconds, boot_log)

@@ -4,7 +4,8 @@ A plan names the board profile, how to reach the stub (already running, or throu
 U-Boot's loady), the VMs to create and start, and what to wait for on each console:
 
     board = "qemu-virt"
-    reach = "uboot"              # "running": the stub must answer already
+    reach = "uboot"              # "running": the stub must answer already; "off": the
+                                 # board is off, its profile's [power] on starts it
     port = "/dev/ttyUSB0"        # optional: without it a QEMU board is started (qemu boards)
     console = "linux"            # optional: attach the terminal to this VM at the end
     [qemu]                       # optional, only for a QEMU board `up` starts itself
@@ -34,22 +35,23 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ConfigError, StepTimeout
+from ..errors import ConfigError, LinkError, StepTimeout
 from ..target.vmconfig import load_vm_config
 from ..tomlfile import read_toml
 from .preload import preload_args
 
-REACH = ("running", "uboot")
+REACH = ("running", "uboot", "off")
 TOP_KEYS = {"board", "port", "reach", "console", "qemu", "vm"}
 VM_KEYS = {"config", "start", "wait_for", "timeout"}
 QEMU_KEYS = {"smp", "memory", "preload"}
 
 
 def _read_vm_config(path: Path):
-    """A VM config checked for everything but its place in a board's RAM, which only
-    the board's own map (INFO) can settle when the VM is created."""
+    """A VM config checked for everything but its place in a board's RAM and physical
+    address range, which only the board's own map (INFO) can settle when the VM is
+    created."""
     from ..target.board import Range
-    return load_vm_config(path, ram=(Range(0, 1 << 48, "any"),))
+    return load_vm_config(path, ram=(Range(0, 1 << 48, "any"),), pa_bits=48)
 
 
 class PlanError(ConfigError):
@@ -211,10 +213,12 @@ def start_qemu(plan: Plan, profile, smp=None, memory=None, log_path=None, lifeti
 
 
 def reach_board(plan: Plan, url: str | None = None, log=print, image: Path | None = None,
-                qemu_options: dict | None = None, baud: int | None = None) -> Reached:
+                qemu_options: dict | None = None, baud: int | None = None,
+                serial_log=None) -> Reached:
     """Open the plan's line (or start its QEMU board) and return a framed Board. With
     reach = "uboot" a line where the stub does not answer is taken to be at U-Boot and
-    the stub is loaded through loady first."""
+    the stub is loaded through loady first. `serial_log` (a binary sink) gets the text
+    the line carries during a bring-up."""
     from ..target.board import Board
     from ..transport.expect import Expect
     from ..transport.link import open_link
@@ -229,6 +233,8 @@ def reach_board(plan: Plan, url: str | None = None, log=print, image: Path | Non
         log(f"QEMU {profile.name} running as pid {qemu.pid}, serial on {url}")
     baud = baud or profile.uboot.baud
     try:
+        if qemu is None and plan.reach == "off":
+            return _power_on_and_bring_up(plan, profile, url, baud, log, image, serial_log)
         if qemu is None:
             try:
                 board = Board.attach(open_link(url, baud))
@@ -244,18 +250,63 @@ def reach_board(plan: Plan, url: str | None = None, log=print, image: Path | Non
                                       "says reach = \"running\")", 5.0, "") from None
                 log(f"no stub answers on {url}: bringing it up through U-Boot")
         port = open_link(url, baud)
+        stub_port = None
         try:
-            result = bring_up(Expect(port), profile, image=image, say=log)
+            if qemu is not None and qemu.stub_port is not None:
+                # The stub has a line of its own: U-Boot's ends its part at booti.
+                stub_port = open_link(qemu.stub_url, baud)
+                log(f"the stub's own line: {qemu.stub_url}")
+            result = bring_up(Expect(port, serial_log), profile, image=image, say=log,
+                              stub_link=Expect(stub_port) if stub_port else None)
             log(f"stub {result.version} up on {result.board} in {result.seconds['total']:.2f} s")
+            if stub_port is not None:
+                port.close()
+                port, url = stub_port, qemu.stub_url
             board = Board.attach(port)
         except BaseException:
             port.close()
+            if stub_port is not None:
+                stub_port.close()
             raise
         return Reached(board, port, url, qemu, brought_up=True)
     except BaseException:
         if qemu is not None:
             qemu.stop()
         raise
+
+
+def _power_on_and_bring_up(plan: Plan, profile, url: str, baud: int, log, image,
+                           serial_log) -> Reached:
+    """reach = "off": the line is opened first where it can be (a USB adapter is there
+    while the board is off, and a board whose U-Boot waits no time must be caught from
+    its first byte); a line that only exists once the board is on (a console server, a
+    QEMU board) is opened when it appears."""
+    from ..target.board import Board
+    from ..transport.expect import Expect
+    from ..transport.link import open_link
+    from .bring_up import bring_up
+    from .power import power
+    try:
+        port = open_link(url, baud)
+    except LinkError:
+        port = None
+    power(profile, "on", url, say=log)
+    deadline = time.monotonic() + profile.power.timeout
+    while port is None:
+        try:
+            port = open_link(url, baud)
+        except LinkError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    try:
+        result = bring_up(Expect(port, serial_log), profile, image=image, say=log)
+        log(f"stub {result.version} up on {result.board} in {result.seconds['total']:.2f} s")
+        board = Board.attach(port)
+    except BaseException:
+        port.close()
+        raise
+    return Reached(board, port, url, brought_up=True)
 
 
 # --- applying it ---------------------------------------------------------------------------

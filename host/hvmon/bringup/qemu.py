@@ -32,6 +32,8 @@ class QemuBoard:
 
     The serial line is a TCP server on 127.0.0.1 that waits for its first client
     before the CPU runs, so nothing U-Boot prints is lost; later clients may come and go.
+    A profile with [qemu] stub_serial gets a second line for the stub (stub_url), also
+    on loopback, that does not hold the CPU back: the host connects it before booti.
     """
 
     def __init__(self, profile: BoardProfile, memory: str | None = None, smp: int | None = None,
@@ -54,12 +56,34 @@ class QemuBoard:
         self.pty: str | None = None      # its path, once QEMU has said it
         self.qmp_path = None
         self.process: subprocess.Popen | None = None
+        self.stub_port: int | None = None
+        if profile.qemu.stub_serial:
+            if serial != "tcp":
+                raise ConfigError(f"{profile.path}: [qemu] stub_serial needs the TCP serial "
+                                  "line (a second pty is not supported)")
+            self.stub_port = free_loopback_port()
+            while self.stub_port == self.port:
+                self.stub_port = free_loopback_port()
 
     @property
     def url(self) -> str:
         if self.serial == "pty":
             return self.pty or ""
         return f"socket://127.0.0.1:{self.port}"
+
+    @property
+    def stub_url(self) -> str:
+        """Where the stub talks: its own line if the profile gives it one, else serial0."""
+        if self.stub_port is None:
+            return self.url
+        return f"socket://127.0.0.1:{self.stub_port}"
+
+    def _stub_line(self) -> list[str]:
+        if self.stub_port is None:
+            return []
+        return ["-chardev", f"socket,id=stubline,host=127.0.0.1,port={self.stub_port},"
+                            "server=on,wait=off,nodelay=on",
+                "-device", f"{self.profile.qemu.stub_serial},chardev=stubline"]
 
     def command(self) -> list[str]:
         q = self.profile.qemu
@@ -78,6 +102,7 @@ class QemuBoard:
             "-monitor", "none",
             "-serial", ("pty" if self.serial == "pty"
                         else f"tcp:127.0.0.1:{self.port},server=on,wait={wait},nodelay=on"),
+            *self._stub_line(),
             *(["-qmp", f"unix:{self.qmp_path},server=on,wait=off"] if self.qmp_path else []),
             *self.extra_args,
         ]
@@ -133,7 +158,7 @@ class QemuBoard:
                 self.pty = _pty_path(self.log_path)
                 if self.pty:
                     return self
-            elif _listening(self.port):
+            elif _listening(self.port) and (self.stub_port is None or _listening(self.stub_port)):
                 return self
             time.sleep(0.05)
         self.stop()

@@ -57,6 +57,16 @@ class UBoot:
                          step or f"U-Boot {command!r}", f"prompt {self.profile.prompt!r}")
         return self.link.before.decode(errors="replace")
 
+    def check(self, command: str, timeout: float = 10.0, step: str | None = None) -> str:
+        """Run one command and make sure it succeeded: its exit status (hush's $?) must be
+        0, or BoardRefused names the command and what U-Boot printed."""
+        output = self.run(command, timeout, step)
+        status = self.run("echo status=$?", timeout, step).strip()
+        if status != "status=0":
+            said = " / ".join(line.strip() for line in output.splitlines() if line.strip())
+            raise BoardRefused(f"U-Boot: {command!r} failed ({status}): {said or 'no output'}")
+        return output
+
     def loady(self, address: int, data: bytes, timeout: float = 30.0, progress=None) -> None:
         command = f"loady {address:#x}"
         self.link.drain()

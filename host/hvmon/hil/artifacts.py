@@ -51,50 +51,33 @@ class LogRouter:
 
 
 class TestCapture:
-    """What one test adds to a board's logs. The board object may be replaced by a
-    recovery mid-test; its buffers then start again from zero."""
+    """What one test adds to a board's logs: the target's channel logs (stamped text,
+    written as the traffic arrives) and its framed trace are moved to the test's folder
+    for the test, and back to the worker's folder after it."""
 
     __test__ = False          # not a test class, whatever its name says
 
     def __init__(self, folder: Path, target):
         self.folder = folder
         self.target = target
-        self.names: dict[int, str] = {}
         folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.log"):               # an earlier run of this test
+            stale.unlink()
         self.serial = folder / "serial.log"
         self.framed = folder / "framed-rx.bin"
-        target.serial_sink.switch(self.serial, "wb")      # this run's traffic only
+        target.logs.switch(folder)                        # this run's traffic only
         target.framed_sink.switch(self.framed, "wb")
-        self._mark()
-
-    def _mark(self) -> None:
-        board = self.target.board
-        self.board = board
-        self.log_start = len(board.log) if board else 0
-        self.console_start = {vm: len(buf) for vm, buf in board.consoles.items()} if board else {}
 
     def name_console(self, vm: int, name: str) -> None:
-        self.names[vm] = name
+        self.target.logs.name_console(vm, name)
 
     def write(self) -> list[tuple[str, Path]]:
-        """Write the stub log and console files; return (label, path) for every file."""
-        board = self.target.board
+        """(label, path) for every file of the test."""
         files = [("serial line", self.serial), ("framed trace (binary)", self.framed)]
-        if board is None:
-            return files
-        same = board is self.board
-        log = bytes(board.log[self.log_start if same else 0:])
-        stub_log = self.folder / "stub.log"
-        stub_log.write_bytes(log)
-        files.append(("stub log channel", stub_log))
-        for vm, buf in sorted(board.consoles.items()):
-            start = self.console_start.get(vm, 0) if same else 0
-            if len(buf) <= start:
+        for path in sorted(self.folder.glob("*.log")):
+            if path.name == "serial.log":
                 continue
-            name = self.names.get(vm, "")
-            path = self.folder / f"console-{vm}{'-' + name if name else ''}.log"
-            path.write_bytes(bytes(buf[start:]))
-            files.append((f"console of VM {vm} {name}".rstrip(), path))
+            files.append((_label(path), path))
         return files
 
     def report_sections(self) -> list[tuple[str, str]]:
@@ -111,6 +94,13 @@ class TestCapture:
         return sections
 
     def finish(self, between: Path) -> None:
-        self.write()
-        self.target.serial_sink.switch(between / "serial.log")
+        self.target.logs.switch(between)
         self.target.framed_sink.switch(between / "framed-rx.bin")
+
+
+def _label(path: Path) -> str:
+    """console-0-linux.log -> "console of VM 0 linux"."""
+    match = re.fullmatch(r"console-(\d+)(?:-(.+))?\.log", path.name)
+    if match:
+        return f"console of VM {match.group(1)} {match.group(2) or ''}".rstrip()
+    return {"stub.log": "stub log channel", "events.log": "events"}.get(path.name, path.stem)

@@ -1,7 +1,7 @@
 """The hvmon pytest plugin (entry point `pytest11`: installing hvmon is enough).
 
 Fixtures: `board` (a framed Board on a brought-up stub, checked and recovered before each
-test), `vm` (a factory of guests that are stopped and destroyed after the test), `console`
+test), `boards` (several boards at once), `power` (on/off/cycle/reset of the board under test), `vm` (a factory of guests that are stopped and destroyed after the test), `console`
 (the console of the board's default guest), `hvmon_target` (the BoardTarget: QEMU process,
 port, link). Options: --hvmon-board, --hvmon-port, --hvmon-plan, --hvmon-pool, --hvmon-vm,
 --hvmon-results. Markers: `hardware` (skipped on the QEMU board), `hvmon_qemu(...)` (QEMU
@@ -22,6 +22,8 @@ from ..target.vms import find_vm
 from .artifacts import TestCapture, folder_for_test
 from .console import Console
 from .guests import VmFactory
+from .multi import BoardSet
+from .power import PowerSwitch
 from .pool import PortLock, pool_entry, worker_id, worker_index
 from .target import BoardTarget
 
@@ -78,6 +80,7 @@ class Settings:
             self.plan = _usage(load_plan, opt("hvmon_plan"))
             board = board or self.plan.board
             port = port or self.plan.port
+        self.pool = opt("hvmon_pool")
         if opt("hvmon_pool"):
             if port:
                 raise pytest.UsageError("--hvmon-pool and --hvmon-port exclude each other")
@@ -151,12 +154,17 @@ class Rig:
         self.target, self.key, self.qemu_lock = None, None, None
 
     def _qemu_options(self, asked: dict) -> dict:
+        options, self.qemu_lock = self.qemu_options_for(asked)
+        return options
+
+    def qemu_options_for(self, asked: dict) -> tuple[dict, PortLock]:
+        """QEMU options for a board of this run, on a loopback port locked for it."""
         options = {k: v for k, v in asked.items() if k != "preload"}
         options["extra_args"] = list(options.get("extra_args", []))
         while True:              # a loopback port no other worker holds
             port = free_loopback_port()
             try:
-                self.qemu_lock = PortLock(f"tcp-127.0.0.1-{port}")
+                lock = PortLock(f"tcp-127.0.0.1-{port}")
                 break
             except HvmonError:
                 continue
@@ -175,7 +183,7 @@ class Rig:
                     options["extra_args"] += preload_args(config, self.folder)
                 except (HvmonError, OSError) as exc:
                     self.say(f"not preloading {config}: {exc}")
-        return options
+        return options, lock
 
     def _apply_plan(self, target: BoardTarget) -> None:
         from ..bringup.plan import apply_plan
@@ -271,3 +279,27 @@ def console(vm, board, hvmon_rig):
         pytest.fail(f"the console fixture needs a guest: give --hvmon-vm (no linux.toml beside "
                     f"{hvmon_rig.settings.profile.path})", pytrace=False)
     return vm(path).console
+
+
+@pytest.fixture
+def power(hvmon_target):
+    """The board under test's power: .on() .off() .cycle() .reset() run its profile's
+    [power] commands (a QEMU board the plugin started is switched itself when the
+    profile has none); .boot_stub() brings the stub up again and returns the Board. The
+    next test finds the board recovered whatever this one left it in."""
+    return PowerSwitch(hvmon_target)
+
+
+@pytest.fixture
+def boards(request, hvmon_rig):
+    """boards(count=2, **qemu_options) -> [TestBoard]: several boards for one test, each
+    with .board, .vm(config), .url and its own logs in results/<test>/board-<n>/. Two
+    QEMU boards started for the test, or, with --hvmon-pool, this worker's board and the
+    next free pool entries. QEMU boards are stopped after the test."""
+    marker = request.node.get_closest_marker("hvmon_qemu")
+    folder = hvmon_rig.settings.results / folder_for_test(request.node.nodeid)
+    board_set = BoardSet(hvmon_rig, folder, request.config.rootpath,
+                         dict(marker.kwargs) if marker else {})
+    yield board_set
+    for problem in board_set.close():
+        warnings.warn(f"hvmon: cleaning up after the test: {problem}", stacklevel=1)

@@ -4,15 +4,14 @@ file per port makes sure no two workers (nor two test runs) ever share one."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError, HvmonError
+from ..errors import ConfigError
 from ..tomlfile import read_toml
+from ..transport.port_lock import PortLock as BoardLock
 
 
 @dataclass(frozen=True)
@@ -67,29 +66,11 @@ def pool_entry(path: str | Path, index: int) -> PoolEntry:
     return entries[index]
 
 
-class PortLock:
-    """An exclusive lock on one port for as long as this process holds it (flock: the
-    kernel drops it when the process dies, so a killed run leaves no stale lock)."""
+class PortLock(BoardLock):
+    """The lock every hvmon front end takes on a port (transport/port_lock.py), naming
+    this worker as its holder: a worker, another run or an `hvmon` session in the way
+    is an error at once, never a board shared."""
 
     def __init__(self, port: str, folder: Path | None = None):
-        folder = folder or Path(tempfile.gettempdir()) / "hvmon-locks"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.port = port
-        self.path = folder / (re.sub(r"[^\w.-]+", "_", port) + ".lock")
-        self.file = open(self.path, "a+")
-        try:
-            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = self.path.read_text().strip() or "another process"
-            self.file.close()
-            raise HvmonError(f"port {port} is in use by {holder} (lock {self.path}); "
-                             "no two workers may share a board") from None
-        self.file.seek(0)
-        self.file.truncate()
-        self.file.write(f"pid {os.getpid()} worker {worker_id()}\n")
-        self.file.flush()
-
-    def release(self) -> None:
-        if not self.file.closed:
-            fcntl.flock(self.file, fcntl.LOCK_UN)
-            self.file.close()
+        super().__init__(port, folder, wait=0, who=f"pytest worker {worker_id()}",
+                         hint="no two workers may share a board")

@@ -1,37 +1,56 @@
-"""Power and reset control of a real board: the shell commands its profile names in
-[power] (a relay, a switchable USB hub, a lab PDU)."""
+"""The `power` fixture's switch: the board under test's power and reset, from its
+profile's [power] commands (hvmon.bringup.power); a QEMU board the plugin started is
+also switched itself (its process stopped and started, its reset button pressed)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
+from ..bringup.power import has_power_control, power, press_reset, steps_for
+from ..errors import ConfigError
 
-from ..bringup.board_profile import BoardProfile
-from ..errors import ConfigError, HvmonError
-
-
-def has_power_control(profile: BoardProfile) -> bool:
-    return bool(profile.power.reset or profile.power.power_cycle)
+__all__ = ["PowerSwitch", "has_power_control", "press_reset"]
 
 
-def press_reset(profile: BoardProfile, url: str, say=None) -> str:
-    """Run the profile's reset command (power_cycle when there is no reset); return which
-    key ran. The command sees HVMON_BOARD and HVMON_PORT, so one script can serve a rack."""
-    key = "reset" if profile.power.reset else "power_cycle"
-    command = getattr(profile.power, key)
-    if not command:
-        raise ConfigError(f"{profile.path}: [power] has neither reset nor power_cycle")
-    if say:
-        say(f"[power] {key}: {command}")
-    env = dict(os.environ, HVMON_BOARD=profile.name, HVMON_PORT=url)
-    try:
-        done = subprocess.run(command, shell=True, env=env, capture_output=True, text=True,
-                              timeout=profile.power.timeout)
-    except subprocess.TimeoutExpired:
-        raise HvmonError(f"{profile.path}: [power] {key} did not finish within "
-                         f"{profile.power.timeout:g} s: {command}") from None
-    if done.returncode != 0:
-        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise HvmonError(f"{profile.path}: [power] {key} exited with {done.returncode}: "
-                         f"{last[0]}")
-    return key
+class PowerSwitch:
+    """on() / off() / cycle() / reset(): after each the stub is gone (the board is at
+    U-Boot, or off); boot_stub() brings it up again and returns the new Board. The
+    next test's `board` recovers the board by itself whatever this test left."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def _commands(self, verb: str) -> bool:
+        """Run the profile's commands for verb; False when it has none and the QEMU
+        board is switched instead."""
+        try:
+            steps_for(self.target.profile, verb)
+        except ConfigError:
+            if self.target.is_qemu:
+                return False
+            raise
+        power(self.target.profile, verb, self.target.url, self.target.say)
+        return True
+
+    def on(self) -> None:
+        self._commands("on")
+        self.target.power_on()
+
+    def off(self) -> None:
+        self.target.forget_board()
+        self._commands("off")
+        self.target.power_off()
+
+    def cycle(self) -> None:
+        self.target.forget_board()
+        if not self._commands("cycle"):
+            self.target.power_off()
+        self.target.power_on()
+
+    def reset(self) -> None:
+        self.target.forget_board()
+        self._commands("reset")
+        self.target.press_qemu_reset()
+
+    def boot_stub(self):
+        """Bring the stub up through U-Boot (after on, cycle or reset); the Board."""
+        self.target.bring_up_again()
+        return self.target.board

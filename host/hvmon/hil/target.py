@@ -13,6 +13,7 @@ from ..bringup.bring_up import BringupResult, bring_up
 from ..bringup.qemu import QemuBoard
 from ..errors import HvmonError
 from ..target.board import Board
+from ..target.channel_logs import ChannelLogs
 from ..transport.expect import Expect
 from ..transport.link import open_link
 from .artifacts import LogRouter
@@ -25,18 +26,25 @@ ALIVE_TIMEOUT = 5.0      # seconds an INFO may take before the stub counts as go
 class BoardTarget:
     def __init__(self, profile: BoardProfile, folder: Path, url: str | None = None,
                  qemu_options: dict | None = None, say=None,
-                 serial_sink=None, framed_sink=None):
+                 logs: ChannelLogs | None = None, framed_sink=None):
         self.profile = profile
         self.folder = folder
         self.given_url = url                  # None: the plugin runs a QEMU board
         self.qemu_options = dict(qemu_options or {})
         self.say = say or (lambda text: None)
         folder.mkdir(parents=True, exist_ok=True)
-        self.serial_sink = serial_sink or LogRouter(folder / "serial.log")
+        # Stamped text logs per channel (serial.log, events.log, stub.log, console-*.log),
+        # the layout `hvmon --log-dir` writes too; TestCapture moves them per test.
+        self.logs = logs or ChannelLogs(folder)
+        self.serial_sink = self.logs.serial
         self.framed_sink = framed_sink or LogRouter(folder / "framed-rx.bin")
         self.qemu: QemuBoard | None = None
-        self.port = None
+        self.port = None                      # the stub's line
         self.link: Expect | None = None
+        # U-Boot's line when the stub has its own ([qemu] stub_serial), else None: then
+        # U-Boot and the stub share self.port.
+        self.uboot_port = None
+        self.uboot_link: Expect | None = None
         self.board: Board | None = None
         self.bringup: BringupResult | None = None
         self.recoveries: list[str] = []
@@ -83,19 +91,37 @@ class BoardTarget:
         self.say(f"QEMU board pid {self.qemu.pid} on {self.qemu.url}")
 
     def _open(self) -> None:
-        if self.port is not None:
-            self.port.close()
+        self._close_ports()
         self.port = open_link(self.url, baud=self.profile.uboot.baud)
         self.link = Expect(self.port, self.serial_sink)
+        if self.qemu is not None and self.qemu.stub_port is not None:
+            # Both lines log into serial.log: U-Boot's until booti, then the stub's.
+            self.uboot_port, self.uboot_link = self.port, self.link
+            self.port = open_link(self.qemu.stub_url, baud=self.profile.uboot.baud)
+            self.link = Expect(self.port, self.serial_sink)
+
+    def _close_ports(self) -> None:
+        for port in (self.port, self.uboot_port):
+            if port is not None:
+                port.close()
+        self.port = self.uboot_port = None
+        self.link = self.uboot_link = None
 
     def _bring_up_stub(self, framed: bool) -> None:
         self.port.timeout = 0.05
         self.link.discard()
-        self.bringup = bring_up(self.link, self.profile, say=self.say)
+        if self.uboot_link is not None:
+            self.uboot_port.timeout = 0.05
+            self.uboot_link.discard()
+            self.bringup = bring_up(self.uboot_link, self.profile, say=self.say,
+                                    stub_link=self.link)
+        else:
+            self.bringup = bring_up(self.link, self.profile, say=self.say)
         self.say(f"stub {self.bringup.version} up on {self.bringup.board} in "
                  f"{self.bringup.seconds['total']:.1f} s")
         if framed:
             self.board = Board.attach(self.port, trace=self.framed_sink)
+            self._record(self.board)
             self._ready()
 
     def _hello(self) -> bool:
@@ -111,7 +137,12 @@ class BoardTarget:
             board.session.close()
             return False
         self.board = board
+        self._record(board)
         return True
+
+    def _record(self, board: Board) -> None:
+        self.logs.note(f"framed mode on {self.url}")
+        board.recorders.append(self.logs.record)
 
     def _ready(self) -> None:
         for hook in self.on_ready:
@@ -121,12 +152,10 @@ class BoardTarget:
         if self.board is not None:
             self.board.session.close()
             self.board = None
-        if self.port is not None:
-            self.port.close()
-            self.port = None
+        self._close_ports()
         if self.qemu is not None:
             self.qemu.stop()
-        self.serial_sink.close()
+        self.logs.close()
         self.framed_sink.close()
 
     # --- health and recovery --------------------------------------------------------
@@ -167,6 +196,40 @@ class BoardTarget:
             raise HvmonError(f"the stub at {self.url} stopped answering and {self.profile.path} "
                              "has no [power] reset or power_cycle command to recover it")
         time.sleep(0.2)                       # let the reset reach the line before catching U-Boot
+        self._bring_up(framed=True)
+
+    # --- the power fixture ------------------------------------------------------------
+
+    def forget_board(self) -> None:
+        """The stub is about to go: end its session (requests would only time out)."""
+        if self.board is not None:
+            self.board.session.close()
+            self.board = None
+
+    def power_off(self) -> None:
+        """After the [power] off command; a QEMU board's process is stopped."""
+        self.forget_board()
+        if self.is_qemu and self.qemu is not None and self.qemu.running():
+            if self.port is not None:
+                self.port.close()
+                self.port = None
+            self.qemu.stop()
+
+    def power_on(self) -> None:
+        """After the [power] on command; a QEMU board that is off starts again (at U-Boot)."""
+        if self.is_qemu and (self.qemu is None or not self.qemu.running()):
+            self._start_qemu()
+            self._open()
+
+    def press_qemu_reset(self) -> None:
+        if self.is_qemu and self.qemu is not None and self.qemu.running():
+            self.qemu.qmp("system_reset")
+
+    def bring_up_again(self) -> None:
+        """The stub through U-Boot again, after the power fixture switched the board."""
+        if self.port is None:
+            self._open()
+        time.sleep(0.2)                       # let a reset reach the line first
         self._bring_up(framed=True)
 
     def guest_started(self) -> None:

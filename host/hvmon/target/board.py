@@ -22,13 +22,10 @@ from ..errors import BoardRefused, ConfigError, HvmonError
 from .blockcache import BlockCache
 from ..transport.link import open_link
 from ..transport.session import Session
-from .packing import CODECS, DEFLATE, LZMA2, RAW, Packer, Piece
+from .packing import CODECS, DEFLATE, LZMA2, RAW, Packer, Piece, block_chunks_for, changed_blocks
 
 Progress = Callable[[int, int], None]
 MAX_IN_FLIGHT = 2 * P.WINDOW         # requests queued ahead of the window
-DEFLATE_CHUNKS = 4                   # CRC chunks per deflate block: 256 KiB
-LZMA_CHUNKS = 8                      # per block when LZMA2 may be used: 512 KiB, about
-                                     # staging_size of LZMA2 output on kernel data
 COMPRESS_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
@@ -58,6 +55,37 @@ class Range:
 
 
 @dataclass(frozen=True)
+class Reserved:
+    """A range the board's boot DTB reserves (/memreserve/ or a /reserved-memory child):
+    the stub refuses every request and VM region that touches it. A DYNAMIC one (size,
+    no reg) was placed by nobody and reserves nothing."""
+    base: int
+    size: int
+    flags: P.ReservedFlag
+    name: str
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+    @property
+    def path(self) -> str:
+        """How the stub names it: /reserved-memory/NAME, or /memreserve/."""
+        if self.flags & (P.ReservedFlag.MEMRESERVE | P.ReservedFlag.MERGED):
+            return self.name
+        return f"/reserved-memory/{self.name}"
+
+    @property
+    def enforced(self) -> bool:
+        return not self.flags & P.ReservedFlag.DYNAMIC
+
+    def __str__(self) -> str:
+        if not self.enforced:
+            return f"{self.path} (size {self.size:#x}, not placed)"
+        return f"{self.path} {self.base:#x}-{self.end - 1:#x}"
+
+
+@dataclass(frozen=True)
 class BoardInfo:
     protocol_version: int
     max_payload: int
@@ -70,6 +98,18 @@ class BoardInfo:
     protected: tuple[Range, ...]
     board: str
     version: str
+    gic_intids: int = P.MAX_INTIDS          # INTIDs 0..gic_intids-1 exist on the board's GIC
+    reserved: tuple[Reserved, ...] = ()
+    pa_bits: int = 40            # physical addresses a VM's stage 2 can reach
+    ipa_bits: int = 34           # a VM's guest-physical address space
+    memory: str = ""          # "EL2 MMU on, caches on"; empty from a stub that does not say
+
+    @property
+    def blocked(self) -> tuple[Range, ...]:
+        """What no write and no VM's RAM may touch: the protected ranges and every
+        placed reservation (named as the stub names them)."""
+        return self.protected + tuple(Range(r.base, r.size, r.path) for r in self.reserved
+                                      if r.enforced)
 
 
 @dataclass(frozen=True)
@@ -82,6 +122,31 @@ class HvcResult:
     def status(self) -> int:
         value = self.x[0]
         return value - (1 << 64) if value >= 1 << 63 else value
+
+
+@dataclass(frozen=True)
+class StubFault:
+    """An EVENT FAULT: the stub took an unexpected exception in framed mode. `command` and
+    `tag` name the request it was carrying out (0 and 0: none); a request not yet answered
+    is answered FAULTED, one answered before it ran on (JUMP) only has this event."""
+    esr: int
+    elr: int
+    far: int
+    spsr: int
+    command: int
+    tag: int
+
+    @property
+    def command_name(self) -> str:
+        if self.command == 0:
+            return ""
+        known = self.command in P.Command.__members__.values()
+        return P.Command(self.command).name if known else f"{self.command:#x}"
+
+
+def parse_fault(payload: bytes) -> StubFault:
+    return StubFault(*struct.unpack_from(P.EVENT_FIELDS[P.Event.FAULT].format, payload,
+                                         P.PAYLOAD_HEADER))
 
 
 @dataclass
@@ -128,6 +193,9 @@ class Board:
         self.consoles: dict[int, bytearray] = {}
         self.on_console = None
         self.on_event = None
+        # f(channel, data) on the pump thread as each frame arrives, like _record: logs
+        # (hvmon.target.channel_logs) see every byte in arrival order.
+        self.recorders: list[Callable[[int, bytes], None]] = []
         self._info: BoardInfo | None = None
         self.codecs: tuple[str, ...] = (DEFLATE, LZMA2)   # what write() may use, if the stub can
         self.block_cache: BlockCache | None = BlockCache()  # None: compress every time
@@ -166,6 +234,8 @@ class Board:
             self.events.append((data[0] if data else 0, data))
         elif channel >= P.Channel.CONSOLE_BASE:
             self.consoles.setdefault(channel - P.Channel.CONSOLE_BASE, bytearray()).extend(data)
+        for recorder in self.recorders:
+            recorder(channel, data)
 
     def _on_stream(self, channel: int, data: bytes) -> None:
         """On the session's dispatcher thread (see Session): on_console may block, raise
@@ -182,6 +252,23 @@ class Board:
         events (flags byte session.HOST_LOST), which Board.events does not hold."""
         if self.on_event:
             self.on_event(event, payload)
+
+    def wait_event(self, kind: P.Event, timeout: float = 10.0, start: int = 0) -> bytes:
+        """The payload of the first event of this kind at or after index `start` of
+        `events` (events arrive on the session's thread); AssertionError after timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for event, payload in self.events[start:]:
+                if event == kind:
+                    return payload
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no {P.Event(kind).name} event within {timeout:g} s")
+            time.sleep(0.02)
+
+    @property
+    def faults(self) -> list[StubFault]:
+        """Every EVENT FAULT this session received, oldest first."""
+        return [parse_fault(payload) for event, payload in list(self.events) if event == P.Event.FAULT]
 
     def close(self) -> None:
         if self.session:
@@ -252,7 +339,8 @@ class Board:
         if self._info and not refresh:
             return self._info
         fields, data = self.call(P.Command.INFO)
-        (version, max_payload, window, chunk, caps, staging, boot_id, ram_count) = fields
+        (version, max_payload, window, chunk, caps, staging, boot_id, ram_count, intids, pa_bits,
+         ipa_bits) = fields
         ram, at = [], 0
         for _ in range(ram_count):
             base, size = struct.unpack_from("<QQ", data, at)
@@ -265,9 +353,20 @@ class Board:
             base, size, name = struct.unpack_from("<QQ16s", data, at)
             protected.append(Range(base, size, name.rstrip(b"\0").decode()))
             at += 32
-        board, version_text = data[at:].split(b"\0")[:2]
+        (count,) = struct.unpack_from("<I", data, at)
+        at += 4
+        reserved = []
+        entry = f"<QQI{P.RESERVED_NAME}s"
+        for _ in range(count):
+            base, size, flags, name = struct.unpack_from(entry, data, at)
+            reserved.append(Reserved(base, size, P.ReservedFlag(flags),
+                                     name.split(b"\0")[0].decode(errors="replace")))
+            at += struct.calcsize(entry)
+        board, version_text, memory = (data[at:].split(b"\0") + [b""] * 3)[:3]
         self._info = BoardInfo(version, max_payload, window, chunk, P.Capability(caps), staging,
-                               boot_id, tuple(ram), tuple(protected), board.decode(), version_text.decode())
+                               boot_id, tuple(ram), tuple(protected), board.decode(),
+                               version_text.decode(), intids, tuple(reserved), pa_bits, ipa_bits,
+                               memory.decode())
         return self._info
 
     def check_range(self, addr: int, length: int, writing: bool) -> None:
@@ -278,6 +377,12 @@ class Board:
         if not any(r.base <= addr and addr + length <= r.end for r in info.ram):
             rams = ", ".join(map(str, info.ram))
             raise ConfigError(f"{addr:#x}+{length:#x} is not inside RAM ({rams})")
+        dtb = next((r for r in info.protected if r.name == "boot-dtb"), None)
+        if not writing and dtb and dtb.base <= addr and addr + length <= dtb.end:
+            return                        # the boot DTB reads even where a reservation covers it
+        for r in info.reserved:
+            if r.enforced and addr < r.end and r.base < addr + length:
+                raise ConfigError(f"{addr:#x}+{length:#x} overlaps reserved memory {r}")
         if writing:
             for r in info.protected:
                 if addr < r.end and r.base < addr + length:
@@ -310,19 +415,10 @@ class Board:
         codecs = tuple(codec for codec, capability in ((DEFLATE, P.Capability.DEFLATE),
                                                        (LZMA2, P.Capability.LZMA2))
                        if compress and capability in info.capabilities and codec in self.codecs)
-        block_chunks = LZMA_CHUNKS if LZMA2 in codecs else DEFLATE_CHUNKS
+        block_chunks = block_chunks_for(codecs)
 
         def blocks():
-            """Runs of consecutive changed chunks, at most block_chunks long (the last
-            chunk ends with the data)."""
-            run: list[int] = []
-            for offset in changed:
-                if run and (offset != run[-1] + chunk or len(run) == block_chunks):
-                    yield run[0], min(run[-1] + chunk, len(data))
-                    run = []
-                run.append(offset)
-            if run:
-                yield run[0], min(run[-1] + chunk, len(data))
+            return changed_blocks(changed, chunk, block_chunks, len(data))
 
         cache = self.block_cache
         hits, misses = (cache.hits, cache.misses) if cache else (0, 0)

@@ -38,6 +38,26 @@ PROBE_WORTH = 0.97
 
 RAW, DEFLATE, LZMA2 = "raw", "deflate", "lzma2"
 CODECS = (RAW, DEFLATE, LZMA2)
+DEFLATE_CHUNKS = 4              # CRC chunks per deflate block: 256 KiB
+LZMA_CHUNKS = 8                 # per block when LZMA2 may be used: 512 KiB, about
+                                # staging_size of LZMA2 output on kernel data
+
+
+def block_chunks_for(codecs: tuple[str, ...]) -> int:
+    return LZMA_CHUNKS if LZMA2 in codecs else DEFLATE_CHUNKS
+
+
+def changed_blocks(changed: list[int], chunk: int, block_chunks: int, length: int):
+    """Runs of consecutive changed chunks (their offsets, ascending), at most block_chunks
+    long; the last chunk ends with the data."""
+    run: list[int] = []
+    for offset in changed:
+        if run and (offset != run[-1] + chunk or len(run) == block_chunks):
+            yield run[0], min(run[-1] + chunk, length)
+            run = []
+        run.append(offset)
+    if run:
+        yield run[0], min(run[-1] + chunk, length)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,8 @@ from pathlib import Path
 from .. import protocol as P
 from ..errors import ConfigError
 from .board import Board
-from .guest_dtb import build_guest_dtb
-from .kernel import load_kernel
-from .vmconfig import VmConfig, load_vm_config, plan_layout
+from .vm_prepare import prepare_vm
+from .vmconfig import VmConfig, _allocate, load_vm_config
 
 STATES = {1: "created", 2: "running", 3: "stopped"}
 REASONS = {0: "", 1: "SYSTEM_OFF", 2: "SYSTEM_RESET", 3: "fault", 4: "stopped"}
@@ -24,6 +23,86 @@ class VmEntry:
     state: str
     vcpus: int
     stop_reason: str
+
+
+@dataclass(frozen=True)
+class VmRegion:
+    """One mapping of a VM, as the stub holds it (VM_REGIONS)."""
+    vm: int
+    kind: str                     # "ram", "device" or "shared"
+    ipa: int
+    pa: int
+    size: int
+    doorbell_irq: int = 0         # shared: the SPI this VM gets when its peer rings
+    share: str = ""               # shared: the share's name
+
+    @property
+    def end(self) -> int:
+        return self.pa + self.size
+
+
+REGION_KINDS = {0: "ram", 1: "device", 2: "shared"}
+
+
+def vm_regions(board: Board) -> list[VmRegion]:
+    (count,), data = board.call(P.Command.VM_REGIONS)
+    out = []
+    for i in range(count):
+        vm, kind, ipa, pa, size, irq, _, name = struct.unpack_from("<IIQQQII16s", data, 56 * i)
+        out.append(VmRegion(vm, REGION_KINDS.get(kind, str(kind)), ipa, pa, size, irq,
+                            name.rstrip(b"\0").decode(errors="replace")))
+    return out
+
+
+def share_pas(config: VmConfig, regions: list[VmRegion], ram, protected) -> list[int]:
+    """The PA of each of config's shares: the one its other VM maps it at, or else the
+    highest free range of board RAM (clear of the stub, of every VM's memory and of this
+    config's own)."""
+    blocked = [(r.base, r.end, f"protected range {r.name}") for r in protected]
+    blocked += [(r.pa, r.end, f"VM {r.vm}'s memory") for r in regions if r.kind != "device"]
+    blocked += [(m.pa, m.pa + m.size, f"memory[{i}]") for i, m in enumerate(config.memory)]
+    pas = []
+    for i, sh in enumerate(config.shared):
+        key = f"shared[{i}]"
+        peers = [r for r in regions if r.kind == "shared" and r.share == sh.name]
+        if peers:
+            if peers[0].size != sh.size:
+                raise ConfigError(f"{config.path}: {key}.size: share {sh.name!r} is "
+                                  f"{peers[0].size:#x} bytes in VM {peers[0].vm}, not {sh.size:#x}")
+            if len({r.vm for r in peers}) >= 2:
+                raise ConfigError(f"{config.path}: {key}.name: share {sh.name!r} joins two VMs already")
+            pas.append(peers[0].pa)
+            continue
+        pa = _allocate(config.path, key, sh.size, ram, blocked)
+        blocked.append((pa, pa + sh.size, key))
+        pas.append(pa)
+    return pas
+
+
+@dataclass(frozen=True)
+class ShareInfo:
+    """One shared region of a VM, with who is at its other end (`vm info`)."""
+    name: str
+    ipa: int
+    pa: int
+    size: int
+    doorbell_irq: int             # this VM's: raised when the peer rings
+    peer: str                     # the other VM's name, "" while it has none
+    peer_doorbell_irq: int        # the peer's: raised when this VM rings
+
+
+def vm_shares(board: Board, vm_id: int) -> list[ShareInfo]:
+    regions = [r for r in vm_regions(board) if r.kind == "shared"]
+    names = {e.id: e.name for e in vm_list(board)}
+    out = []
+    for r in regions:
+        if r.vm != vm_id:
+            continue
+        peer = next((p for p in regions if p.share == r.share and p.vm != vm_id), None)
+        out.append(ShareInfo(r.share, r.ipa, r.pa, r.size, r.doorbell_irq,
+                             names.get(peer.vm, str(peer.vm)) if peer else "",
+                             peer.doorbell_irq if peer else 0))
+    return out
 
 
 @dataclass(frozen=True)
@@ -71,23 +150,21 @@ def create_vm(board: Board, config_path: str | Path, progress=None) -> tuple[int
     """Everything is validated and built on the host before the first request is sent."""
     info = board.info()
     existing = vm_list(board)
-    config = load_vm_config(config_path, info.ram, info.protected)
+    config = load_vm_config(config_path, info.ram, info.protected, reserved=info.reserved,
+                            gic_intids=info.gic_intids, pa_bits=info.pa_bits,
+                            ipa_bits=info.ipa_bits)
     if any(e.name == config.name for e in existing):
         raise ConfigError(f"{config.path}: name: a VM called {config.name!r} exists already "
                           "(vm destroy it first)")
-    kernel = load_kernel(config.kernel)
-    initrd = config.initrd.read_bytes() if config.initrd else b""
-    if config.dtb:
-        dtb = config.dtb.read_bytes()
-        layout = plan_layout(config, kernel, len(initrd), len(dtb))
-    else:
-        layout = plan_layout(config, kernel, len(initrd))
-        dtb = build_guest_dtb(board_dtb(board), config, layout, len(initrd))
-        layout = plan_layout(config, kernel, len(initrd), len(dtb))
+    regions = vm_regions(board) if config.shared else []
+    pas = share_pas(config, regions, info.ram, info.protected)
+    vm = prepare_vm(config, lambda: board_dtb(board), f"the {info.board} board's DTB")
+    layout = vm.layout
     pcpus = sum(c << (8 * i) for i, c in enumerate(config.pcpus))
     (vm_id,), _ = board.call(P.Command.VM_CREATE, config.vcpus, int(config.privileged),
                              config.console_irq, config.console_ipa, pcpus, layout.entry_ipa,
-                             layout.dtb_ipa, data=config.name.encode(), what=config.name)
+                             layout.dtb_ipa, vm.gic_dist, vm.gic_redist,
+                             data=config.name.encode(), what=config.name)
     try:
         for region in config.memory:
             board.call(P.Command.VM_MAP, vm_id, 0, region.ipa, region.pa, region.size,
@@ -97,10 +174,11 @@ def create_vm(board: Board, config_path: str | Path, progress=None) -> tuple[int
                        what=f"{config.name} passthrough {p.pa:#x}")
             for intid in p.irqs:
                 board.call(P.Command.VM_IRQ, vm_id, intid, what=f"{config.name} interrupt {intid}")
-        board.write(layout.pa(config, layout.kernel_ipa), kernel.data, progress=progress)
-        if initrd:
-            board.write(layout.pa(config, layout.initrd_ipa), initrd, progress=progress)
-        board.write(layout.pa(config, layout.dtb_ipa), dtb)
+        for sh, pa in zip(config.shared, pas):
+            board.call(P.Command.VM_SHARE, vm_id, sh.doorbell_irq, sh.ipa, pa, sh.size,
+                       data=sh.name.encode(), what=f"{config.name} share {sh.name}")
+        for what, ipa, data in vm.images():
+            board.write(layout.pa(config, ipa), data, progress=progress if what != "dtb" else None)
     except BaseException:
         board.call(P.Command.VM_DESTROY, vm_id)
         raise

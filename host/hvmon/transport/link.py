@@ -49,6 +49,10 @@ def open_link(url: str, baud: int = 115200, timeout: float = 0.05) -> serial.Ser
         options = {}
         if "ign_set_control" not in url:
             url += ("&" if "?" in url else "?") + "ign_set_control"
+    elif "://" not in url:
+        # A device: opened exclusively (POSIX; Windows opens COM ports so anyway), so
+        # that not even a program without hvmon's lock (picocom) shares it unnoticed.
+        options["exclusive"] = True
     try:
         if url.startswith("socket://"):
             port = SocketLine(None, baudrate=baud, timeout=timeout, **options)

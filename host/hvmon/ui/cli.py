@@ -16,9 +16,11 @@ import signal
 import sys
 
 from ..errors import ConfigError, HvmonError
-from .commands import (ArgParser, Context, GlobalOptions, HelpShown, expand_aliases, lookup,
-                       split_chain)
+from .commands import (REGISTRY, ArgParser, Context, GlobalOptions, HelpShown, expand_aliases,
+                       lookup, split_chain)
+from .commands.core import command
 from .commands.tool_cmds import command_summary
+from .completion import SHELLS
 
 
 class _Version(argparse.Action):
@@ -45,10 +47,32 @@ def build_parser() -> ArgParser:
     parser.add_argument("-b", "--board", default=os.environ.get("HVMON_BOARD"),
                         help="board profile name or path to a board.toml (default: qemu-virt)")
     parser.add_argument("--log", help="append everything received on the serial line to this file")
+    parser.add_argument("--log-dir", metavar="DIR",
+                        help="write stamped text logs (serial line, events, stub log, each guest "
+                             "console) into a new folder per run under DIR (config: log_dir)")
+    parser.add_argument("--timestamps", action="store_true",
+                        help="stamp each line shown from the board with the time (config: "
+                             "timestamps)")
+    parser.add_argument("--wait", nargs="?", type=float, const=-1.0, default=0.0,
+                        metavar="SECONDS",
+                        help="when another hvmon or a test run holds the port, wait for it "
+                             "to leave (as long as it takes, or SECONDS) instead of failing")
     parser.add_argument("--json", action="store_true", help="results as JSON, one document per command")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
     parser.add_argument("words", nargs=argparse.REMAINDER, metavar="COMMAND ...")
     return parser
+
+
+# Registered here, beside the global options it completes as well as the commands.
+@command("completion", "print a shell completion script: bash, zsh or fish",
+         lambda p: p.add_argument("shell", choices=SHELLS), complete=(f"word:{','.join(SHELLS)}",),
+         repl=False,
+         details="completion bash|zsh|fish: e.g. `hvmon completion bash > "
+                 "~/.local/share/bash-completion/completions/hvmon`; "
+                 "`hvmon completion fish > ~/.config/fish/completions/hvmon.fish`.")
+def run_completion(ctx, args):
+    from .completion import script
+    sys.stdout.write(script(args.shell, REGISTRY, build_parser()))
 
 
 def _interrupt(signum, frame):
@@ -78,22 +102,26 @@ def run_chain(ctx: Context, chain: list[list[str]]) -> int:
     return 0
 
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# SIGHUP (a closed terminal) exists only on POSIX systems.
+SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                if hasattr(signal, name))
 
 
 def main(argv: list[str] | None = None) -> int:
     # A closed terminal or a kill stops hvmon the way Ctrl-C does: QEMU boards it
     # started are stopped by their PID on the way out.
     saved = {sig: signal.getsignal(sig) for sig in SIGNALS}
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    for sig in SIGNALS[1:]:
+        signal.signal(sig, _interrupt)
     ctx = None
     try:
         try:
             opts = build_parser().parse_args(argv)
         except HelpShown:
             return 0
-        options = GlobalOptions(opts.port, opts.board, opts.baud, opts.log, opts.json, opts.quiet)
+        options = GlobalOptions(opts.port, opts.board, opts.baud, opts.log, opts.json, opts.quiet,
+                                log_dir=opts.log_dir, timestamps=opts.timestamps,
+                                wait=None if opts.wait < 0 else opts.wait)
         ctx = Context(options, prompt=run_repl)
         for sig in SIGNALS:
             signal.signal(sig, ctx.on_interrupt)

@@ -45,13 +45,7 @@ class HvmonCompleter(Completer):
         cmd = REGISTRY.get(words[0])
         if cmd is None:
             return None
-        positional = [w for w in words[1:index] if not w.startswith("-")]
-        slot = len(positional)
-        if cmd.name == "vm" and slot == 1:
-            return "file" if positional[0] == "create" else "vm"
-        if slot < len(cmd.complete):
-            return cmd.complete[slot]
-        return "file" if cmd.complete[-1:] == ("file",) and cmd.name == "run" else None
+        return cmd.slot_kind([w for w in words[1:index] if not w.startswith("-")])
 
     def get_completions(self, document: Document, complete_event):
         text = document.text_before_cursor

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import codecs
 import sys
 
 import serial
-from serial.tools.miniterm import Miniterm
+from serial.tools.miniterm import Miniterm, Transform
 
 EXIT_KEY = "\x1d"   # Ctrl-]
 
 
-def attach(port: serial.SerialBase, wake: bytes = b"") -> None:
+class LogAndStamp(Transform):
+    """A miniterm receive filter: what arrives goes to the log (text, stamped per line
+    by the log itself) and, with --timestamps, to the screen with a stamp per line."""
+
+    def __init__(self, log=None, stamper=None):
+        self.log = log
+        self.stamper = stamper
+
+    def rx(self, text: str) -> str:
+        if self.log is not None:
+            self.log.write(text.encode())
+        return self.stamper(text) if self.stamper else text
+
+
+def attach(port: serial.SerialBase, wake: bytes = b"", log=None, stamper=None) -> None:
     """Run until the user presses Ctrl-]. `wake` is sent once the terminal is live
-    (a CR makes the monitor print a fresh prompt)."""
+    (a CR makes the monitor print a fresh prompt). `log`: a binary sink for what the
+    line says; `stamper`: a LineStamper for the screen (--timestamps)."""
     if not sys.stdin.isatty():
         raise SystemExit("hvmon: the terminal needs a TTY on standard input")
     term = Miniterm(port, echo=False, eol="cr", filters=["direct"])
+    if log is not None or stamper is not None:
+        term.rx_transformations.append(LogAndStamp(log, stamper))
     term.exit_character = EXIT_KEY
     term.menu_character = "\x14"     # Ctrl-T, miniterm's menu
     term.raw = True
@@ -33,8 +51,9 @@ def attach(port: serial.SerialBase, wake: bytes = b"") -> None:
     sys.stderr.write("\n--- left the terminal ---\n")
 
 
-def attach_console(board, vm_id: int, name: str) -> None:
-    """Raw keys to the guest's console, its output to this terminal, until Ctrl-]."""
+def attach_console(board, vm_id: int, name: str, stamper=None) -> None:
+    """Raw keys to the guest's console, its output to this terminal, until Ctrl-].
+    (Its log, under --log-dir, is written by the board's recorder, attached or not.)"""
     import os
     import termios
     import tty
@@ -45,7 +64,7 @@ def attach_console(board, vm_id: int, name: str) -> None:
     # The banner first: what the guest printed so far follows it, ending at its prompt.
     sys.stderr.write(f"--- console of {name} (VM {vm_id}) --- Ctrl-] detaches ---\r\n")
     sys.stderr.flush()
-    echo = console_echo(board, vm_id, out)
+    echo = console_echo(board, vm_id, out, stamper)
     echo(vm_id, b"")
     board.on_console = echo
     fd = sys.stdin.fileno()
@@ -66,13 +85,14 @@ def attach_console(board, vm_id: int, name: str) -> None:
     sys.stderr.write("\r\n--- detached ---\r\n")
 
 
-def console_echo(board, vm_id: int, out):
+def console_echo(board, vm_id: int, out, stamper=None):
     """on_console for an attached terminal: writes what board.consoles[vm_id] holds beyond
     what it wrote before. The buffer is filled as frames arrive and the callback runs later
     on the session's dispatcher, so each byte is shown once: none twice when it was in the
     buffer before the callback was set, none missing when the dispatcher dropped a
     delivery because this terminal did not keep up."""
     shown = 0
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def echo(vm: int, data: bytes) -> None:
         nonlocal shown
@@ -80,6 +100,8 @@ def console_echo(board, vm_id: int, out):
             return
         chunk = bytes(board.consoles.get(vm_id, b"")[shown:])
         shown += len(chunk)
+        if chunk and stamper is not None:
+            chunk = stamper(decoder.decode(chunk)).encode()
         if chunk:
             out.write(chunk)
             out.flush()

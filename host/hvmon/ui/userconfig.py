@@ -1,6 +1,8 @@
 """The user's own settings: ~/.config/hvmon/config.toml ($XDG_CONFIG_HOME honoured).
 
     default = "roc"                       # the board `hvmon` uses when no -p is given
+    log_dir = "~/hvmon-logs"              # as --log-dir: a folder of stamped logs per run
+    timestamps = true                     # as --timestamps: stamp lines on screen too
     [boards.roc]
     port = "/dev/ttyUSB0"                 # a pyserial URL, or "auto"
     board = "rk3588"                      # board profile (boards/<name>/board.toml)
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-TOP_KEYS = {"default", "boards", "aliases"}
+TOP_KEYS = {"default", "boards", "aliases", "log_dir", "timestamps"}
 BOARD_KEYS = {"port", "board", "baud"}
 
 
@@ -52,6 +54,8 @@ class UserConfig:
     boards: dict[str, NamedBoard] = field(default_factory=dict)
     aliases: dict[str, list[str]] = field(default_factory=dict)
     default: str | None = None
+    log_dir: Path | None = None
+    timestamps: bool = False
 
     def default_board(self) -> NamedBoard | None:
         return self.boards[self.default] if self.default else None
@@ -110,4 +114,11 @@ def load_user_config(path: Path | None = None) -> UserConfig:
     default = data.get("default")
     if default is not None and (not isinstance(default, str) or default not in boards):
         raise _err(path, "default", f"names no board in [boards] (have: {', '.join(boards) or 'none'})")
-    return UserConfig(path, boards, aliases, default)
+    log_dir = data.get("log_dir")
+    if log_dir is not None and (not isinstance(log_dir, str) or not log_dir.strip()):
+        raise _err(path, "log_dir", "must be a folder name (a string)")
+    timestamps = data.get("timestamps", False)
+    if not isinstance(timestamps, bool):
+        raise _err(path, "timestamps", "must be true or false")
+    return UserConfig(path, boards, aliases, default,
+                      Path(log_dir).expanduser() if log_dir else None, timestamps)

@@ -20,6 +20,8 @@ static inline void wait_for_event(void) {}
 static inline void wait_for_interrupt(void) {}
 static inline void tlbi_vmalls12e1is(void) {}
 static inline void tlbi_vmalls12e1(void) {}
+static inline void tlbi_alle2(void) {}
+static inline void tlbi_alle2is(void) {}
 static inline void sync_icache_all(void) { harness_jump(); }
 
 #endif

@@ -21,6 +21,7 @@
 #define GICD_ICFGR      0x0C00
 #define GICD_IROUTER    0x6000
 #define GICD_PIDR2      0xFFE8
+#define ROUTE_BITS      0x80FFFFFFu      /* IRM (31), Aff2.Aff1.Aff0 (23:0) */
 #define CTLR_DS         (1u << 6)        /* one security state, as on both boards' guests */
 #define CTLR_RWP        (1u << 31)
 #define PIDR2_GICV3     0x3B
@@ -48,7 +49,7 @@ static void set_bits(uint32_t *word, uint32_t bits, int set)
         *word &= ~bits;
 }
 
-/* Byte-wide registers (priorities) accept 1-, 2- and 4-byte accesses. */
+/* Byte-wide registers (the GICR's SGI/PPI priorities) accept 1-, 2- and 4-byte accesses. */
 static void bytes_access(uint8_t *array, unsigned index, unsigned size, int write, uint64_t *value)
 {
     if (write) {
@@ -61,10 +62,19 @@ static void bytes_access(uint8_t *array, unsigned index, unsigned size, int writ
     }
 }
 
+/* The bits of bit-per-INTID word `word` whose INTIDs the board implements. */
+static uint32_t implemented_bits(unsigned word, unsigned limit)
+{
+    if (32 * word >= limit)
+        return 0;
+    unsigned left = limit - 32 * word;
+    return left >= 32 ? 0xFFFFFFFFu : (1u << left) - 1;
+}
+
 void vgic_init(struct vm *vm)
 {
     memset(&vm->vgic, 0, sizeof vm->vgic);
-    for (unsigned i = 0; i < VGIC_NR_IRQS; i++)
+    for (unsigned i = 0; i < VGIC_MAX_INTIDS; i++)
         vm->vgic.priority[i] = 0xA0;
 }
 
@@ -78,87 +88,101 @@ void vgic_cpu_init(struct vcpu *v)
         v->vgic.priority[i] = 0xA0;
 }
 
+/* GICD_IPRIORITYR<n>, byte n per INTID: SGIs and PPIs live in the GICR, INTIDs the board
+ * does not have read as zero and ignore writes (IHI 0069, GICD_IPRIORITYR<n>). */
+static void priority_access(struct vgic_dist *d, unsigned first, unsigned size, int write,
+                            uint64_t *value, unsigned limit)
+{
+    if (!write)
+        *value = 0;
+    for (unsigned i = 0; i < size; i++) {
+        unsigned irq = first + i;
+        if (irq < 32 || irq >= limit)
+            continue;
+        if (write)
+            d->priority[irq] = (uint8_t)(*value >> (8 * i));
+        else
+            *value |= (uint64_t)d->priority[irq] << (8 * i);
+    }
+}
+
+/* GICD_IROUTER<n>: 64-bit, or either 32-bit half. */
+static int route_access(struct vgic_dist *d, uint64_t off, unsigned size, int write, uint64_t *value,
+                        unsigned limit)
+{
+    unsigned irq = (unsigned)((off - GICD_IROUTER) / 8);
+    if (!((size == 8 && !(off & 7)) || (size == 4 && !(off & 3))))
+        return -1;
+    uint64_t route = irq < limit ? d->route[irq] : 0;     /* beyond the board's: RAZ/WI */
+    unsigned shift = size == 4 && (off & 4) ? 32 : 0;
+    uint64_t mask = size == 8 ? ~0UL : 0xFFFFFFFFUL << shift;
+    if (!write) {
+        *value = (route & mask) >> shift;
+        return 0;
+    }
+    if (irq < limit)
+        d->route[irq] = (uint32_t)(((route & ~mask) | (*value << shift & mask)) & ROUTE_BITS);
+    return 0;
+}
+
 int vgic_dist_access(struct vm *vm, uint64_t off, unsigned size, int write, uint64_t *value)
 {
     struct vgic_dist *d = &vm->vgic;
+    unsigned limit = gic_intid_count();
     uint32_t v32 = (uint32_t)*value;
-    if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + VGIC_NR_IRQS) {
+    if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 32 * VGIC_WORDS) {   /* a byte per INTID */
         unsigned irq = (unsigned)(off - GICD_IPRIORITYR);
-        if (irq + size > VGIC_NR_IRQS)
+        if (irq + size > 32 * VGIC_WORDS)
             return -1;
-        if (irq >= 32)
-            bytes_access(d->priority, irq, size, write, value);
-        else if (!write)
-            *value = 0;
+        priority_access(d, irq, size, write, value, limit);
         return 0;
     }
-    if (off >= GICD_IROUTER + 8 * 32 && off < GICD_IROUTER + 8 * VGIC_NR_IRQS) {
-        unsigned irq = (unsigned)((off - GICD_IROUTER) / 8);
-        if (size == 8 && !(off & 7)) {
-            if (write)
-                d->route[irq] = *value;
-            else
-                *value = d->route[irq];
-        } else if (size == 4) {            /* either half of the 64-bit register */
-            unsigned shift = (off & 4) ? 32 : 0;
-            if (write)
-                d->route[irq] = (d->route[irq] & ~(0xFFFFFFFFUL << shift)) | (uint64_t)v32 << shift;
-            else
-                *value = (uint32_t)(d->route[irq] >> shift);
-        } else {
-            return -1;
-        }
-        return 0;
-    }
+    if (off >= GICD_IROUTER + 8 * 32 && off < GICD_IROUTER + 8 * VGIC_MAX_INTIDS)
+        return route_access(d, off, size, write, value, limit);
     if (size != 4 || (off & 3))
         return -1;
     unsigned word = (unsigned)(off & 0x7F) / 4;    /* for the bit-per-interrupt banks */
-    int in_bank = word < VGIC_NR_IRQS / 32 && word > 0;   /* word 0 lives in the GICR */
+    uint32_t valid = word > 0 ? implemented_bits(word, limit) : 0;   /* word 0 lives in the GICR */
     switch (off & ~0x7FUL) {
     case GICD_IGROUPR:
-        if (in_bank) {
-            if (write)
-                d->group[word] = v32;
-            else
-                *value = d->group[word];
-            return 0;
-        }
-        break;
+        if (write)
+            d->group[word] = (d->group[word] & ~valid) | (v32 & valid);
+        else
+            *value = d->group[word] & valid;
+        return 0;
     case GICD_ISENABLER:
     case GICD_ICENABLER:
-        if (in_bank) {
+        if (write) {
             int set = (off & ~0x7FUL) == GICD_ISENABLER;
-            if (write) {
-                set_bits(&d->enabled[word], v32, set);
-                /* Handed-over SPIs follow the guest's enable (routed to vCPU 0's core). */
-                for (uint32_t bit = 0; bit < 32; bit++)
-                    if ((v32 >> bit) & 1 && vm_owns_irq(vm, 32 * word + bit))
-                        gic_spi_route(32 * word + bit, percpus[vm->vcpus[0].pcpu].mpidr, set);
-            } else {
-                *value = d->enabled[word];
-            }
-            return 0;
+            set_bits(&d->enabled[word], v32 & valid, set);
+            /* Handed-over SPIs follow the guest's enable (routed to vCPU 0's core). */
+            for (uint32_t bit = 0; bit < 32; bit++)
+                if ((v32 & valid) >> bit & 1 && vm_owns_irq(vm, 32 * word + bit))
+                    gic_spi_route(32 * word + bit, percpus[vm->vcpus[0].pcpu].mpidr, set);
+        } else {
+            *value = d->enabled[word] & valid;
         }
-        break;
+        return 0;
     case GICD_ISPENDR:
     case GICD_ICPENDR:
-        if (in_bank) {
-            if (write)
-                set_bits(&d->pending[word], v32, (off & ~0x7FUL) == GICD_ISPENDR);
-            else
-                *value = d->pending[word];
-            return 0;
-        }
-        break;
+        /* Atomic: a doorbell (vgic_raise_spi) may set bits from another core. */
+        if (write && (off & ~0x7FUL) == GICD_ISPENDR)
+            __atomic_fetch_or(&d->pending[word], v32 & valid, __ATOMIC_SEQ_CST);
+        else if (write)
+            __atomic_fetch_and(&d->pending[word], ~(v32 & valid), __ATOMIC_SEQ_CST);
+        else
+            *value = d->pending[word] & valid;
+        return 0;
     default:
         break;
     }
-    if (off >= GICD_ICFGR && off < GICD_ICFGR + VGIC_NR_IRQS / 4) {
-        unsigned idx = (unsigned)(off - GICD_ICFGR) / 4;
-        if (write && idx >= 2)
+    if (off >= GICD_ICFGR && off < GICD_ICFGR + 8 * VGIC_WORDS) {   /* two bits per INTID */
+        unsigned idx = (unsigned)(off - GICD_ICFGR) / 4;    /* 16 INTIDs per register */
+        int implemented = idx >= 2 && 16 * idx < limit;     /* 0 and 1: SGIs and PPIs, the GICR's */
+        if (write && implemented)
             d->config[idx] = v32;
         else if (!write)
-            *value = d->config[idx];
+            *value = implemented ? d->config[idx] : 0;
         return 0;
     }
     if (write) {
@@ -168,8 +192,9 @@ int vgic_dist_access(struct vm *vm, uint64_t off, unsigned size, int write, uint
     }
     switch (off) {
     case GICD_CTLR: *value = d->ctlr | CTLR_DS; break;
-    /* ITLinesNumber = 32 * (N + 1) interrupts; IDbits = 9 (10-bit INTIDs); no LPIs. */
-    case GICD_TYPER: *value = (VGIC_NR_IRQS / 32 - 1) | 9u << 19; break;
+    /* ITLinesNumber: the board's, so the guest sees the INTIDs its board has; IDbits = 9
+     * (10-bit INTIDs); no LPIs; A3V 0. */
+    case GICD_TYPER: *value = ((limit + 31) / 32 - 1) | 9u << 19; break;
     case GICD_IIDR: *value = IIDR_ARM; break;
     case GICD_PIDR2: *value = PIDR2_GICV3; break;
     default: *value = 0; break;            /* ISACTIVER, IGRPMODR, NSACR, ...: RAZ */
@@ -291,11 +316,49 @@ static int inject(uint32_t intid, uint8_t priority, uint64_t extra)
 /* The vCPU that a level SPI goes to: IROUTER Aff0 (IRM, "any", means vCPU 0). */
 static unsigned spi_target(struct vm *vm, uint32_t intid)
 {
-    uint64_t route = vm->vgic.route[intid];
-    if (route & (1UL << 31))
+    uint32_t route = vm->vgic.route[intid];
+    if (route & (1u << 31))
         return 0;
     unsigned index = (unsigned)(route & 0xFF);
     return index < vm->nvcpus ? index : 0;
+}
+
+/* Edge SPIs made pending (GICD_ISPENDR, or a doorbell) and enabled, routed to this vCPU:
+ * into list registers. They go in with EOI maintenance (ICH_LR<n>_EL2.EOI, IHI 0069),
+ * so that one raised again while its list register is still in use is injected after the
+ * guest's EOI instead of being lost. Physical SPIs of the VM and its console have their
+ * own paths and are left out. */
+static void flush_pending_spis(struct vcpu *v)
+{
+    struct vgic_dist *d = &v->vm->vgic;
+    for (unsigned w = 1; w < VGIC_WORDS; w++) {
+        uint32_t bits = d->pending[w] & d->enabled[w] & ~v->vm->hw_irqs[w];
+        while (bits) {
+            uint32_t bit = (uint32_t)__builtin_ctz(bits), intid = 32 * w + bit;
+            bits &= bits - 1;
+            if (intid == v->vm->console_irq || spi_target(v->vm, intid) != v->index)
+                continue;
+            if (find_lr(intid) >= 0)
+                continue;                  /* still in use: its EOI brings us back here */
+            if (inject(intid, d->priority[intid], LR_EOI) < 0)
+                return;                    /* full: inject() asked for a maintenance IRQ */
+            __atomic_fetch_and(&d->pending[w], ~(1u << bit), __ATOMIC_SEQ_CST);
+        }
+    }
+}
+
+void vgic_raise_spi(struct vm *vm, uint32_t intid)
+{
+    if (intid < 32 || intid >= VGIC_MAX_INTIDS)
+        return;
+    __atomic_fetch_or(&vm->vgic.pending[intid / 32], 1u << (intid % 32), __ATOMIC_SEQ_CST);
+    struct vcpu *t = &vm->vcpus[spi_target(vm, intid)];
+    if (t->state != VCPU_ON)
+        return;                            /* flushed when it next enters its guest */
+    /* One SGI per kick is enough: a kick already under way flushes after taking it. */
+    uint32_t before = __atomic_fetch_or(&t->kick, KICK_VIRQ, __ATOMIC_SEQ_CST);
+    if (!(before & KICK_VIRQ))
+        gic_send_sgi(percpus[t->pcpu].mpidr, GIC_KICK_SGI);
 }
 
 void vgic_flush(struct vcpu *v)
@@ -308,8 +371,9 @@ void vgic_flush(struct vcpu *v)
         if (find_lr(i) >= 0 || inject(i, v->vgic.priority[i], 0) < 0)
             __atomic_fetch_or(&v->vgic.pending_sgis, 1u << i, __ATOMIC_SEQ_CST);
     }
+    flush_pending_spis(v);
     uint32_t irq = vm->console_irq;
-    if (irq >= 32 && irq < VGIC_NR_IRQS && spi_target(vm, irq) == v->index) {
+    if (irq >= 32 && irq < VGIC_MAX_INTIDS && spi_target(vm, irq) == v->index) {
         spin_lock(&vm->console_lock);
         int level = vpl011_irq_level(&vm->console);
         spin_unlock(&vm->console_lock);

@@ -7,18 +7,26 @@
 
 #include <stdint.h>
 
-#define VGIC_NR_IRQS 128             /* SGIs, PPIs and SPIs 32..127 */
+#include "protocol.h"
+
+/* State for every INTID a GICv3 can have (the largest board's, RK3588: 512); a guest
+ * sees as many as its board has (gic_intid_count), the rest read as zero. */
+#define VGIC_MAX_INTIDS LIMIT_MAX_INTIDS
+#define VGIC_WORDS ((VGIC_MAX_INTIDS + 31) / 32)   /* one bit per INTID */
 #define VGIC_DIST_SIZE 0x10000
-#define VGIC_REDIST_FRAME 0x20000
+#define VGIC_REDIST_FRAME LIMIT_GICR_FRAME
 
 struct vgic_dist {
     uint32_t ctlr;
-    uint32_t group[VGIC_NR_IRQS / 32];
-    uint32_t enabled[VGIC_NR_IRQS / 32];
-    uint32_t pending[VGIC_NR_IRQS / 32];   /* set through ISPENDR (edge SPIs) */
-    uint32_t config[VGIC_NR_IRQS / 16];
-    uint8_t priority[VGIC_NR_IRQS];
-    uint64_t route[VGIC_NR_IRQS];
+    uint32_t group[VGIC_WORDS];
+    uint32_t enabled[VGIC_WORDS];
+    uint32_t pending[VGIC_WORDS];          /* set through ISPENDR (edge SPIs) */
+    uint32_t config[2 * VGIC_WORDS];       /* two bits per INTID */
+    uint8_t priority[VGIC_MAX_INTIDS];
+    /* GICD_IROUTER<n> bits 31:0 (IRM, Aff2.Aff1.Aff0): Aff3 (39:32) is RES0 because the
+     * guest's GICD_TYPER.A3V is 0 (IHI 0069, GICD_IROUTER<n>.Aff3), so 4 bytes per
+     * INTID hold it all. */
+    uint32_t route[VGIC_MAX_INTIDS];
 };
 
 struct vgic_cpu {
@@ -45,6 +53,9 @@ void vgic_cpu_init(struct vcpu *v);
 /* On the vCPU's core: move what is pending and enabled into free list registers, and
  * retire the console interrupt if its line dropped. */
 void vgic_flush(struct vcpu *v);
+/* Any core: make edge SPI intid pending in vm (an IVC doorbell) and kick the vCPU it is
+ * routed to, whose core moves it into a list register on its way back to the guest. */
+void vgic_raise_spi(struct vm *vm, uint32_t intid);
 /* A guest wrote ICC_SGI1R_EL1 (trapped): raise the SGI on every targeted vCPU. */
 void vgic_send_sgi(struct vcpu *from, uint64_t sgi1r);
 /* A physical interrupt of this core arrived while its guest ran. */

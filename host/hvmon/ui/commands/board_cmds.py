@@ -16,22 +16,39 @@ def format_info(info: BoardInfo) -> str:
              f"boot id {info.boot_id:08x}",
              f"frames: payload <= {info.max_payload} bytes, window {info.window}, "
              f"data chunk {info.data_chunk}, staging {info.staging_size}",
-             f"capabilities: {', '.join(c.name for c in type(info.capabilities) if c in info.capabilities)}"]
+             f"capabilities: {', '.join(c.name for c in type(info.capabilities) if c in info.capabilities)}",
+             f"addresses: {info.pa_bits}-bit physical, {info.ipa_bits}-bit guest-physical"]
+    if info.memory:
+        lines.append(f"memory: {info.memory}")
     lines += [f"RAM        {r.base:#018x}-{r.end - 1:#018x} ({r.size >> 20} MiB)" for r in info.ram]
     lines += [f"protected  {r.base:#018x}-{r.end - 1:#018x} {r.name}" for r in info.protected]
+    for r in info.reserved:
+        if r.enforced:
+            no_map = " (no-map)" if r.flags & P.ReservedFlag.NO_MAP else ""
+            lines.append(f"reserved   {r.base:#018x}-{r.end - 1:#018x} {r.path}{no_map}")
+        else:
+            lines.append(f"reserved   {r.path}: size {r.size:#x} only, not placed: nothing reserved")
+    lines.append(f"GIC        INTIDs 0-{info.gic_intids - 1}: SPIs 32-{info.gic_intids - 1} "
+                 "for consoles and passthrough")
     return "\n".join(lines)
 
 
 def info_json(info: BoardInfo) -> dict:
-    return {"version": info.version, "board": info.board, "protocol": info.protocol_version,
+    return {"version": info.version, "board": info.board, "memory": info.memory,
+            "protocol": info.protocol_version,
             "boot_id": info.boot_id, "max_payload": info.max_payload, "window": info.window,
             "data_chunk": info.data_chunk, "staging_size": info.staging_size,
+            "pa_bits": info.pa_bits, "ipa_bits": info.ipa_bits,
             "capabilities": [c.name for c in type(info.capabilities) if c in info.capabilities],
             "ram": [{"base": r.base, "size": r.size} for r in info.ram],
-            "protected": [{"base": r.base, "size": r.size, "name": r.name} for r in info.protected]}
+            "protected": [{"base": r.base, "size": r.size, "name": r.name} for r in info.protected],
+            "reserved": [{"base": r.base, "size": r.size, "name": r.path,
+                          "flags": [f.name for f in P.ReservedFlag if f in r.flags]}
+                         for r in info.reserved],
+            "gic_intids": info.gic_intids}
 
 
-@command("info", "protocol, board, RAM map and protected ranges (framed)")
+@command("info", "protocol, board, RAM map, protected and reserved ranges, GIC INTIDs (framed)")
 def run_info(ctx, args):
     # Opening the board asks for INFO already: a board opened just now needs no second
     # round trip for the same answer; one opened earlier in the chain may have reset.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import threading
@@ -60,6 +61,20 @@ class Command:
 
     def parse(self, argv: list[str]) -> argparse.Namespace:
         return self.parser().parse_args(argv)
+
+    def slot_kind(self, positional: list[str]) -> str | None:
+        """What the next positional word completes to, given those before it: the one
+        rule the REPL's completer and the shell completion scripts both follow."""
+        slot = len(positional)
+        if self.name == "vm" and slot == 1:
+            return "file" if positional[0] == "create" else "vm"
+        if slot < len(self.complete):
+            return self.complete[slot]
+        return "file" if self.name == "run" else None
+
+    def options(self) -> list[str]:
+        """Its option strings (-o, --output, ...), for completion."""
+        return sorted(o for a in self.parser()._actions for o in a.option_strings)
 
 
 REGISTRY: dict[str, Command] = {}
@@ -134,6 +149,9 @@ class GlobalOptions:
     log: str | None = None
     json: bool = False
     quiet: bool = False
+    log_dir: str | None = None
+    timestamps: bool = False
+    wait: float | None = 0.0        # for a port someone holds: 0 fail at once, None forever
 
 
 class Context:
@@ -153,8 +171,14 @@ class Context:
         self.quiet = options.quiet
         self._profile: BoardProfile | None = None
         self._port = None                # the open serial port (pyserial)
+        self._lock = None                # the PortLock on it: one owner per board
         self._board = None               # a framed hvmon.board.Board on that port
         self._log = None
+        self._channel_logs = None        # --log-dir: ChannelLogs of this run, made on first use
+        self.log_dir = Path(options.log_dir) if options.log_dir else self.user.log_dir
+        self.timestamps = options.timestamps or self.user.timestamps
+        from ...transport.textlog import Clock
+        self.clock = Clock()             # one clock for the logs and the screen's stamps
         self._url: str | None = None
         self.raw_terminal = False        # a console is attached: lines need \r\n
         self.echo_consoles = False       # REPL: guest output shows above the prompt
@@ -215,9 +239,26 @@ class Context:
 
     # --- the connection ----------------------------------------------------------------
 
+    def lock_port(self, url: str) -> None:
+        """Take the board's lock (transport/port_lock.py) before its line is opened."""
+        if self._lock is not None and self._lock.port == url:
+            return
+        from ...transport.port_lock import PortLock
+        self.release_lock()
+        if self.options.wait is None or self.options.wait > 0:
+            self.say(f"waiting for the port {url} to be free")
+        self._lock = PortLock(url, wait=self.options.wait,
+                              hint="--wait waits for it to leave")
+
+    def release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
     def port(self):
         if self._port is None:
             from ...transport.link import open_link
+            self.lock_port(self.url())
             self._port = open_link(self.url(), self.baud())
         return self._port
 
@@ -226,13 +267,46 @@ class Context:
             self._log = open(self.options.log, "ab")
         return self._log
 
+    def channel_logs(self):
+        """The ChannelLogs of this run under --log-dir (a folder named by the time the
+        run began), or None without --log-dir."""
+        if self.log_dir is None:
+            return None
+        if self._channel_logs is None:
+            from ...target.channel_logs import ChannelLogs
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.clock.wall))
+            folder = self.log_dir / f"{stamp}-{os.getpid()}"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"--log-dir {self.log_dir}: {exc.strerror}") from None
+            self._channel_logs = ChannelLogs(folder, self.clock, self.symbols)
+            self._channel_logs.names = self.vm_names      # the same dict: names as they come
+            self.say(f"logs in {folder}")
+        return self._channel_logs
+
+    def serial_log(self):
+        """Where the line's text goes: --log (raw bytes) and serial.log under --log-dir."""
+        from ...transport.textlog import tee
+        logs = self.channel_logs()
+        return tee(self.log_file(), logs.serial if logs else None)
+
+    def screen_stamper(self):
+        """--timestamps: a LineStamper for a raw terminal (term, console), else None."""
+        if not self.timestamps:
+            return None
+        from ...transport.textlog import LineStamper
+        return LineStamper(self.clock, short=True, keep_cr=True)
+
     def link(self):
         """The line as text (U-Boot, the text monitor): the framed session, if any, ends."""
         from ...transport.expect import Expect
         self.release_board()
         port = self.port()
         port.timeout = 0.05
-        return Expect(port, self.log_file())
+        if self.channel_logs():
+            self._channel_logs.note(f"text mode on {self.url()}")
+        return Expect(port, self.serial_log())
 
     def board(self):
         """The framed Board, started on first use."""
@@ -288,6 +362,11 @@ class Context:
             board.on_event = self.on_event
             board.on_console = self.on_console
             self.load_stub_symbols()
+            logs = self.channel_logs()
+            if logs is not None:
+                logs.symbols = self.symbols
+                logs.note(f"framed mode on {self._url}")
+                board.recorders.append(logs.record)
 
     def release_board(self) -> None:
         if self._board is not None:
@@ -319,6 +398,9 @@ class Context:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._channel_logs is not None:
+            self._channel_logs.close()       # reopened (appending) if the run goes on
+        self.release_lock()
 
     # --- output --------------------------------------------------------------------------
 
@@ -369,7 +451,7 @@ class Context:
                 self.symbols.forget_guest(vm)
 
     def on_event(self, event: int, payload: bytes) -> None:
-        from .events import describe_event
+        from ...target.events import describe_event
         text = describe_event(event, payload, self.symbols, self.vm_names)
         if text:
             self.notify(text)
@@ -401,7 +483,8 @@ class Context:
         # Terminal escapes from the guest are dropped here: a shell's cursor-position
         # query would make the terminal type its answer into the hvmon> prompt.
         text = TERMINAL_ESCAPES.sub("", line.decode(errors="replace"))
-        print(f"[{self.vm_names.get(vm, f'vm{vm}')}] {text}", flush=True)
+        stamp = self.clock.stamp(short=True) if self.timestamps else ""
+        print(f"{stamp}[{self.vm_names.get(vm, f'vm{vm}')}] {text}", flush=True)
 
     def _flush_console(self, vm: int) -> None:
         with self._console_lock:

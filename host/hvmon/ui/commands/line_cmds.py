@@ -26,6 +26,10 @@ def run_qemu(ctx, args):
                       wait_for_client=not args.no_wait)
     board.start()
     print(f"{board.url}", flush=True)
+    if board.stub_port is not None:
+        print(f"{board.stub_url}", flush=True)
+        ctx.notify(f"U-Boot on {board.url}; the stub talks on {board.stub_url} "
+                   f"({profile.qemu.stub_serial}): bringup -p {board.url} --stub-port {board.stub_url}")
     ctx.notify(f"QEMU {profile.name} running as pid {board.pid}, serial on {board.url}"
                + (f", for {args.for_seconds:g} s" if args.for_seconds else ", Ctrl-C stops it"))
     deadline = time.monotonic() + args.for_seconds if args.for_seconds else None
@@ -39,14 +43,28 @@ def run_qemu(ctx, args):
     ctx.notify("QEMU stopped")
 
 
-def bringup(ctx, image=None, timeout=60.0) -> None:
-    """U-Boot -> loady -> crc32 -> booti on the context's line; the banner goes to stdout."""
+def bringup(ctx, image=None, timeout=60.0, stub_url=None) -> None:
+    """U-Boot -> loady -> crc32 -> booti on the context's line; the banner goes to stdout.
+    With stub_url (a board whose stub has its own line) the banner is awaited there, and
+    the context moves to that line."""
     from ...bringup.bring_up import bring_up
+    from ...transport.expect import Expect
+    from ...transport.link import open_link
     profile = ctx.profile()
     link = ctx.link()
-    with ctx.progress(f"loady {profile.image().name}") as progress:
-        result = bring_up(link, profile, image=image, say=ctx.notify, prompt_timeout=timeout,
-                          progress=progress)
+    stub_port = open_link(stub_url, ctx.baud()) if stub_url else None
+    try:
+        with ctx.progress(f"loady {profile.image().name}") as progress:
+            result = bring_up(link, profile, image=image, say=ctx.notify, prompt_timeout=timeout,
+                              progress=progress,
+                              stub_link=Expect(stub_port) if stub_port else None)
+    except BaseException:
+        if stub_port is not None:
+            stub_port.close()
+        raise
+    if stub_port is not None:
+        ctx.close()
+        ctx.adopt(stub_port, None, stub_url)
     s = result.seconds
     ctx.notify(f"stub {result.version} up on {result.board} at EL{result.el}: {result.image_size} "
                f"bytes, prompt {s['prompt']:.2f} s, loady {s['loady']:.2f} s, crc32 {s['crc32']:.2f} s, "
@@ -61,11 +79,13 @@ def _bringup_args(p):
                    help="seconds to wait for the U-Boot prompt (default: %(default)s)")
     p.add_argument("--text", action="store_true",
                    help="leave the stub at its text monitor instead of framed mode")
+    p.add_argument("--stub-port", help="the stub's own line, when it is not U-Boot's "
+                   "(a profile with [qemu] stub_serial: `hvmon qemu` prints both)")
 
 
 @command("bringup", "load the stub through U-Boot (loady, crc32, booti)", _bringup_args)
 def run_bringup(ctx, args):
-    bringup(ctx, args.image, args.timeout)
+    bringup(ctx, args.image, args.timeout, args.stub_port)
     if args.text:
         return
     info = ctx.board().info(refresh=True)
@@ -94,4 +114,4 @@ def run_monitor(ctx, args):
 def run_term(ctx, args):
     from ..terminal import attach
     ctx.link()
-    attach(ctx.port(), wake=b"\r")
+    attach(ctx.port(), wake=b"\r", log=ctx.serial_log(), stamper=ctx.screen_stamper())

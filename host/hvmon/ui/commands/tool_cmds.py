@@ -26,6 +26,26 @@ def _up_args(p):
     p.add_argument("--image", type=Path, help="stub image for a U-Boot bring-up")
     p.add_argument("--smp", type=int, help="CPUs, for a QEMU board `up` starts itself")
     p.add_argument("-m", "--memory", help="RAM, for a QEMU board `up` starts itself")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print every step and what it would send (bytes, compressed, seconds at "
+                        "the line rate); open no port")
+    p.add_argument("--board-dtb", metavar="FILE",
+                   help="with --dry-run: the board's DTB to cut guest DTBs from (a QEMU board's "
+                        "is QEMU's own)")
+
+
+def dry_run(ctx, args) -> None:
+    from ...bringup.dry_run import dry_run as plan_steps
+    from ...bringup.plan import load_plan
+    plan = load_plan(args.plan)
+    port = ctx.options.port and (ctx.url() if not ctx.has_board() else None)
+    steps = plan_steps(plan, port, args.image, args.board_dtb, args.smp, args.memory, ctx.options.baud)
+    total = sum(s.detail.get("seconds") or 0 for s in steps)
+    ctx.emit({"plan": str(plan.path), "board": plan.board, "dry_run": True,
+              "steps": [{"step": s.what, **s.detail} for s in steps],
+              "seconds": round(total, 2)},
+             "\n".join(f"{i + 1:2}. {s.text}" for i, s in enumerate(steps))
+             + f"\nline time at least {total:.1f} s (bytes / (baud / 10); framing and waits not counted)")
 
 
 def up(ctx, plan_path, no_terminal=False, image=None, smp=None, memory=None, show_console=False,
@@ -47,8 +67,11 @@ def up(ctx, plan_path, no_terminal=False, image=None, smp=None, memory=None, sho
                             f"on {board.info().board}")
     else:
         ctx.close()
+        if url is not None:
+            ctx.lock_port(url)
         reached = reach_board(plan, url, log=ctx.say, image=image,
-                              qemu_options={"smp": smp, "memory": memory}, baud=ctx.options.baud)
+                              qemu_options={"smp": smp, "memory": memory}, baud=ctx.options.baud,
+                              serial_log=ctx.serial_log())
         board, qemu = reached.board, reached.qemu
         ctx.adopt(reached.port, board, reached.url)
     try:
@@ -85,6 +108,8 @@ def up(ctx, plan_path, no_terminal=False, image=None, smp=None, memory=None, sho
                  "board started for the run), create and start the plan's VMs, wait for their "
                  "consoles. Running again skips VMs that are running and unchanged.")
 def run_up(ctx, args):
+    if args.dry_run:
+        return dry_run(ctx, args)
     up(ctx, args.plan, args.no_terminal, args.image, args.smp, args.memory)
 
 
@@ -117,9 +142,9 @@ def _demo_monitor(ctx, args):
     with QemuBoard(ctx.profile(), memory=args.memory, smp=args.smp) as board:
         ctx.notify(f"QEMU running as pid {board.pid}, serial on {board.url}")
         ctx.set_url(board.url)
-        bringup(ctx, args.image)
+        bringup(ctx, args.image, stub_url=board.stub_url if board.stub_port else None)
         if not args.no_terminal:
-            attach(ctx.port(), wake=b"\r")
+            attach(ctx.port(), wake=b"\r", log=ctx.serial_log(), stamper=ctx.screen_stamper())
         ctx.close()
     ctx.notify("QEMU stopped")
 

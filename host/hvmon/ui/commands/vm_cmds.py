@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 from ...errors import ConfigError
 from .core import command
 
-ACTIONS = ("create", "start", "stop", "reset", "destroy", "info", "list")
+ACTIONS = ("create", "start", "stop", "reset", "destroy", "info", "list", "check")
 
 
 def remembered(url: str, name: str) -> Path:
@@ -24,6 +25,17 @@ def vm_table(entries) -> str:
                      for e in entries)
 
 
+def share_line(sh) -> str:
+    """A shared region and its doorbells, as `vm info` shows it."""
+    bells = (f"doorbell: SPI {sh.doorbell_irq} here" if sh.doorbell_irq else "no doorbell here")
+    if sh.peer:
+        bells += f", SPI {sh.peer_doorbell_irq} in {sh.peer}" if sh.peer_doorbell_irq else \
+            f", none in {sh.peer}"
+    peer = sh.peer or "no peer yet"
+    return (f"  shared {sh.name}: IPA {sh.ipa:#x} PA {sh.pa:#x} size {sh.size:#x}, "
+            f"with {peer}; {bells}")
+
+
 def vm_json(e) -> dict:
     return {"id": e.id, "name": e.name, "state": e.state, "vcpus": e.vcpus,
             "stop_reason": e.stop_reason}
@@ -33,6 +45,11 @@ def _vm_args(p):
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("target", nargs="?", help="config file (create) or VM name")
     p.add_argument("--start", action="store_true", help="with create: start it too")
+    p.add_argument("--board", dest="check_board", metavar="PROFILE",
+                   help="with check: the board profile (default: -b, or qemu-virt)")
+    p.add_argument("--board-dtb", metavar="FILE",
+                   help="with check: the board's DTB (default for a QEMU board: QEMU's own)")
+    p.add_argument("-o", "--output", metavar="FILE", help="with check: write the guest DTB here")
 
 
 def create(ctx, path: str, start: bool = False) -> None:
@@ -54,12 +71,72 @@ def create(ctx, path: str, start: bool = False) -> None:
             print(f"started {config.name}", flush=True)
 
 
-@command("vm", "VMs: create FILE.toml | start|stop|reset|destroy|info NAME | list", _vm_args,
-         complete=(f"word:{','.join(ACTIONS)}", "vm"))
+def prepared_json(vm) -> dict:
+    c, lay = vm.config, vm.layout
+    return {"name": c.name, "vcpus": c.vcpus, "pcpus": list(c.pcpus), "cpus_from": list(vm.cpus_from),
+            "memory": [{"ipa": r.ipa, "pa": r.pa, "size": r.size} for r in c.memory],
+            "kernel": {"file": str(c.kernel), "format": vm.kernel.format, "bytes": len(vm.kernel.data),
+                       "ipa": lay.kernel_ipa, "entry": lay.entry_ipa},
+            "initrd": ({"file": str(c.initrd), "bytes": len(vm.initrd), "ipa": lay.initrd_ipa}
+                       if c.initrd else None),
+            "dtb": {"origin": vm.dtb_origin, "bytes": len(vm.dtb), "ipa": lay.dtb_ipa},
+            "gic": {"distributor": vm.gic_dist, "redistributor": vm.gic_redist},
+            "console": {"ipa": c.console_ipa, "irq": c.console_irq}, "cmdline": c.cmdline}
+
+
+def prepared_text(vm) -> str:
+    c, lay = vm.config, vm.layout
+    pcpus = ("picked by the stub" if all(p == 0 for p in c.pcpus)
+             else "pinned to physical cores " + ", ".join(map(str, c.pcpus)))
+    gic = ("the board GIC's addresses" if not vm.gic_dist
+           else f"distributor {vm.gic_dist:#x}, redistributors {vm.gic_redist:#x}")
+    lines = [f"{c.name}: {c.vcpus} vCPU(s), {pcpus}"
+             + (f" (board CPU nodes {', '.join(vm.cpus_from)})" if vm.cpus_from else "")]
+    lines += [f"  memory  IPA {r.ipa:#x} <- PA {r.pa:#x} ({r.size >> 20} MiB)" for r in c.memory]
+    lines.append(f"  kernel  {c.kernel} ({vm.kernel.format}, {len(vm.kernel.data)} bytes) at "
+                 f"{lay.kernel_ipa:#x}, entry {lay.entry_ipa:#x}")
+    if c.initrd:
+        lines.append(f"  initrd  {c.initrd} ({len(vm.initrd)} bytes) at {lay.initrd_ipa:#x}")
+    lines.append(f"  dtb     {vm.dtb_origin} ({len(vm.dtb)} bytes) at {lay.dtb_ipa:#x}")
+    lines.append(f"  gic     {gic}")
+    lines.append(f"  console PL011 at {c.console_ipa:#x}, interrupt {c.console_irq}")
+    return "\n".join(lines)
+
+
+def check(ctx, args) -> int:
+    """vm check: everything `vm create` checks and builds, without a board."""
+    from ...bringup.board_profile import load_profile
+    from ...bringup.offline import check_vm, dtc_warnings, offline_board
+    profile = load_profile(args.check_board) if args.check_board else ctx.profile()
+    board = offline_board(profile, args.board_dtb)
+    vm = check_vm(args.target, board)
+    warnings = dtc_warnings(vm.dtb)
+    if args.output:
+        Path(args.output).write_bytes(vm.dtb)
+    data = prepared_json(vm) | {"board": profile.name, "board_dtb": board.dtb_source,
+                                "dtc_warnings": warnings, "output": args.output}
+    text = prepared_text(vm) + (f"\n  wrote the guest DTB to {args.output}" if args.output else "")
+    if warnings:
+        text += "\n" + "\n".join(f"  dtc: {w}" for w in warnings)
+    ctx.emit(data, text)
+    if warnings:
+        ctx.notify(f"vm check: dtc warns about the guest DTB cut from {board.dtb_source}")
+        return 1
+    return 0
+
+
+@command("vm", "VMs: create|check FILE.toml | start|stop|reset|destroy|info NAME | list", _vm_args,
+         complete=(f"word:{','.join(ACTIONS)}", "vm"),
+         details="vm check FILE.toml [--board PROFILE] [--board-dtb FILE] [-o guest.dtb]: check a "
+                 "VM config and build its guest DTB without a board (a QEMU board's DTB comes "
+                 "from QEMU itself).")
 def run_vm(ctx, args):
     from ...target import vms
     if args.action != "list" and not args.target:
-        raise ConfigError(f"vm {args.action}: needs a {'config file' if args.action == 'create' else 'VM name'}")
+        needs_file = args.action in ("create", "check")
+        raise ConfigError(f"vm {args.action}: needs a {'config file' if needs_file else 'VM name'}")
+    if args.action == "check":
+        return check(ctx, args)
     board = ctx.board()
     if args.action == "create":
         create(ctx, args.target, args.start)
@@ -70,8 +147,11 @@ def run_vm(ctx, args):
         ctx.emit([vm_json(e) for e in entries], vm_table(entries))
     elif args.action == "info":
         e = vms.find_vm(board, args.target)
-        ctx.emit(vm_json(e), f"VM {e.id} {e.name}: {e.state}, {e.vcpus} vCPU(s)"
-                 + (f", last stop: {e.stop_reason}" if e.stop_reason else ""))
+        shares = vms.vm_shares(board, e.id)
+        ctx.emit({**vm_json(e), "shared": [dataclasses.asdict(sh) for sh in shares]},
+                 f"VM {e.id} {e.name}: {e.state}, {e.vcpus} vCPU(s)"
+                 + (f", last stop: {e.stop_reason}" if e.stop_reason else "")
+                 + "".join("\n" + share_line(sh) for sh in shares))
     elif args.action in ("start", "stop", "destroy"):
         getattr(vms, f"{args.action}_vm")(board, args.target)
         ctx.emit({"action": args.action, "vm": args.target}, f"{args.action}: {args.target} done")
@@ -114,7 +194,7 @@ def attach(ctx, name: str) -> None:
     ctx.vm_names[vm.id] = vm.name
     ctx.raw_terminal = True
     try:
-        attach_console(board, vm.id, vm.name)
+        attach_console(board, vm.id, vm.name, stamper=ctx.screen_stamper())
     finally:
         ctx.raw_terminal = False
         board.on_console = ctx.on_console

@@ -1,12 +1,15 @@
-/* Host driver for firmware/link/unlzma.c: unlzma_main SRC CAPACITY OUT [HISTORY] prints
- * "status=N out_len=M polls=P" (HISTORY: a file whose bytes sit just before the output,
- * as a preset dictionary the stream may refer back into); unlzma_main --mutate SEED COUNT SRC CAPACITY flips random bits
- * of a valid stream COUNT times and decodes each (ASan/UBSan watch every run). */
+/* Host driver for the stub's decoders (firmware/link/inflate.c and unlzma.c, which share
+ * one signature and one set of status codes), built once per decoder with
+ * -DDECODER_H='"inflate.h"' -DDECODE=inflate_raw (or unlzma.h, unlzma2_raw):
+ * DRIVER SRC CAPACITY OUT [HISTORY] prints "status=N out_len=M polls=P" (HISTORY: a file
+ * whose bytes sit just before the output, as a preset dictionary the stream may refer
+ * back into); DRIVER --mutate SEED COUNT SRC CAPACITY flips random bits of a valid stream
+ * COUNT times and decodes each (ASan/UBSan watch every run). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "unlzma.h"
+#include DECODER_H
 
 static uint8_t *read_file(const char *path, size_t *len)
 {
@@ -45,7 +48,7 @@ int main(int argc, char **argv)
             memcpy(copy, src, len);
             for (int flips = 1 + rand() % 3; flips > 0; flips--)
                 copy[rand() % len] ^= (uint8_t)(1u << (rand() % 8));
-            results[unlzma2_raw(copy, len, dst, cap, 0, &out, count_poll)]++;
+            results[DECODE(copy, len, dst, cap, 0, &out, count_poll)]++;
             free(copy);
         }
         printf("mutations=%u ok=%u bad=%u truncated=%u full=%u\n", count, results[0], results[1],
@@ -66,7 +69,7 @@ int main(int argc, char **argv)
         return 2;
     if (hlen)
         memcpy(buffer, history, hlen);
-    int status = unlzma2_raw(src, len, dst, cap, hlen, &out, count_poll);
+    int status = DECODE(src, len, dst, cap, hlen, &out, count_poll);
     FILE *o = fopen(argv[3], "wb");
     fwrite(dst, 1, out, o);
     fclose(o);
