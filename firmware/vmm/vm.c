@@ -11,6 +11,7 @@
 #include "print.h"
 #include "protocol.h"
 #include "psci.h"
+#include "timer.h"
 #include "uart.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 
@@ -22,6 +23,9 @@ struct vm *vm_get(uint32_t id)
         return NULL;
     return &vms[id];
 }
+
+/* How long a stop waits for a VM's cores to leave their guest. */
+#define VM_STOP_WAIT_MS 10000
 
 static int fail(char *why, unsigned n, int status, const char *text)
 {
@@ -410,7 +414,12 @@ int vm_stop(uint32_t id, char *why, unsigned n)
     if (vm->state != VM_RUNNING)
         return STATUS_OK;
     vm_request_stop(vm, STOP_HOST);
-    for (unsigned spins = 0; !all_off(vm) && spins < 2000000; spins++)
+    /* A time, not a count of polls: how soon a kicked core leaves its guest depends on the
+     * machine (under QEMU, on how soon a loaded host runs that vCPU's thread), and how long
+     * a poll takes depends on the link. The link is served (and the request acknowledged)
+     * meanwhile, so the host waits without giving up on the stub. */
+    uint64_t deadline = timer_now() + timer_ms(VM_STOP_WAIT_MS);
+    while (!all_off(vm) && timer_now() < deadline)
         console_poll_link();
     if (!all_off(vm))
         return fail(why, n, STATUS_NOT_SUPPORTED, "a vCPU did not stop");
