@@ -99,6 +99,12 @@ void vcpu_start_on_this_core(struct percpu *cpu)
     write_sysreg(spsr_el2, SPSR_EL1H_MASKED);
     v->state = VCPU_ON;
     dsb_sy();
+    /* A stop asked for while this core was starting: its kick SGI may have come before
+     * this core's GIC was set up, and then nothing makes the guest exit. The stopper sets
+     * stop_requested before it looks at our state (vm_request_stop, both sides with a
+     * DSB between), so either we see it here or its kick comes after gic_cpu_init. */
+    if (v->vm->stop_requested)
+        park(cpu, v);
     /* Cache maintenance: the guest's first instructions come from memory the host wrote
      * (cleaned to PoC at VM start, vm.c); this core's instruction cache must hold no line
      * of an earlier guest at those addresses (Linux booting.rst: no stale I-cache
