@@ -136,24 +136,31 @@ def test_kernel_blocks_as_lzma2_with_history_into_the_host_engine(hoststub, tmp_
         assert board.crc(LOAD, len(data)) == zlib.crc32(data)
 
 
-@pytest.mark.budget(processes=2, sim_bytes=2 << 20, sim_baud=3_000_000)
-def test_a_read_through_a_line_that_damages_the_stubs_frames_arrives_bit_exact(hoststub):
-    """At a bit error rate of 2e-5 towards the host about one 4 KiB response in three is
-    hit. The host asks again for a missing frame every 150 ms for as long as the gap
-    lasts: waiting for the stub's own retransmit timer (backing off to seconds) would
-    stall the read, and once outlasted the host's dead-link limit."""
-    data = random.Random(SEED + 1).randbytes(1 << 20)
-    with Board.open(f"socket://127.0.0.1:{hoststub.port}") as board:
+def read_through_a_line_noisy_towards_the_host(hoststub, seed: int, baud: int, ber: float):
+    """A MiB written over a clean connection, then read back bit-exact through a line that
+    flips bits towards the host only: the bits flipped, and the host session's counters."""
+    data = random.Random(seed).randbytes(1 << 20)
+    with Board.open(hoststub.url) as board:
         board.write(LOAD, data)
-    sim = LinkSimulator(("127.0.0.1", hoststub.port), baud=3_000_000, latency=0.002,
-                        ber=2e-5, faults="to_host", seed=SEED).start()
+    sim = LinkSimulator(("127.0.0.1", hoststub.port), baud=baud, latency=0.002,
+                        ber=ber, faults="to_host", seed=SEED).start()
     try:
         with Board.open(sim.url) as board:
             assert board.read(LOAD, len(data)) == data
             host = dict(board.session.stats)
     finally:
         sim.stop()
-    assert sim.stats["to_host"].bits_flipped > 20
+    return sim.stats["to_host"].bits_flipped, host
+
+
+@pytest.mark.budget(processes=2, sim_bytes=2 << 20, sim_baud=3_000_000)
+def test_a_read_through_a_line_that_damages_the_stubs_frames_arrives_bit_exact(hoststub):
+    """At a bit error rate of 2e-5 towards the host about one 4 KiB response in three is
+    hit. The host asks again for a missing frame every 150 ms for as long as the gap
+    lasts: waiting for the stub's own retransmit timer (backing off to seconds) would
+    stall the read, and once outlasted the host's dead-link limit."""
+    flipped, host = read_through_a_line_noisy_towards_the_host(hoststub, SEED + 1, 3_000_000, 2e-5)
+    assert flipped > 20
     assert host.get("naks_out", 0) > 0
 
 
@@ -195,18 +202,7 @@ def test_a_noisy_line_towards_the_host_gets_no_frame_twice(hoststub):
     a frame only once a round trip (its own estimate, as the host's) has passed since its
     last copy left; before it had one, a MiB read at a bit error rate of 5e-6 towards the
     host brought the host 25-32 frames twice (1 in 10 of the frames it received), now 0-4."""
-    data = random.Random(SEED + 2).randbytes(1 << 20)
-    with Board.open(f"socket://127.0.0.1:{hoststub.port}") as board:
-        board.write(LOAD, data)
-    sim = LinkSimulator(("127.0.0.1", hoststub.port), baud=1_500_000, latency=0.002,
-                        ber=5e-6, faults="to_host", seed=SEED).start()
-    try:
-        with Board.open(sim.url) as board:
-            assert board.read(LOAD, len(data)) == data
-            host = dict(board.session.stats)
-    finally:
-        sim.stop()
-    flipped = sim.stats["to_host"].bits_flipped
+    flipped, host = read_through_a_line_noisy_towards_the_host(hoststub, SEED + 2, 1_500_000, 5e-6)
     print(f"{flipped} bits flipped towards the host, {host.get('naks_out', 0)} NAKs, "
           f"{host.get('duplicates_in', 0)} frames received twice of {host['frames_in']}")
     assert flipped > 20 and host.get("naks_out", 0) > 0
