@@ -161,6 +161,8 @@ int64_t psci_call(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3)
     case PSCI_CPU_OFF:
         longjmp(*core_exit, CORE_PARKED);
     case PSCI_AFFINITY_INFO:
+        if (current_core != 0)
+            abort();                    /* the boot core's question (vm_stop), not a guest's */
         return 1;                       /* OFF: parked cores are gone at once */
     default:
         abort();

@@ -16,7 +16,7 @@ from pathlib import Path
 
 RAW, HVC, SMC, GICD, GICR, PL011, SYSREG, IRQ = range(8)
 RAM_IPA, SEAM, NEIGHBOUR_PA = 0x40000000, 0x40010000, 0x40080000
-DEVICE_IPA, CONSOLE_IPA = 0x20000000, 0x09000000
+DEVICE_IPA, CONSOLE_IPA, SHARE_IPA = 0x20000000, 0x09000000, 0x50000000
 FAMILY_HVMON, FAMILY_PSCI32, FAMILY_PSCI64 = 0, 1, 2
 SGI_BASE = 0x10000
 
@@ -54,7 +54,8 @@ def header(privileged=False, vcpus=1):
 PRIVILEGED_IDS = [0x3, 0x4, 0x5, 0x7, 0x8, 0x9]      # protocol/hvmon.toml's privileged calls
 
 SEEDS = {
-    "hvc_echo": header() + call(0x1, 1, 2, 3) + call(0x0) + call(0x2) + call(0x6) + call(0xA, RAM_IPA),
+    "hvc_echo": header() + call(0x1, 1, 2, 3) + call(0x0) + call(0x2) + call(0x6) + call(0xA, RAM_IPA)
+    + call(0xA, SHARE_IPA + 0xFFF) + call(0xA, SHARE_IPA + 0x1000),        # ivc_ring
     "privileged_calls_unprivileged": header() + b"".join(
         call(fn, RAM_IPA, 0x100, 0) for fn in PRIVILEGED_IDS),
     "pointers_privileged": header(privileged=True) + b"".join(
