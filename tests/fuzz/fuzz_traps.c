@@ -489,6 +489,9 @@ static int run_exit(struct vcpu *v, const struct exit_record *e)
     trace_exit(v, slot, esr, ipa, in, cpu->regs, how);
     if (how == CORE_ENTERED_GUEST)
         abort();                        /* an exit never enters a guest afresh */
+    /* Cores that PSCI CPU_ON started come up whatever this one does next (a CPU_ON just
+     * before this core parked: that core finds the stop and parks too). */
+    start_cores();
     if (how == CORE_PARKED) {
         /* A core parks for a stop only: one asked for, or this exit's fault. */
         if (v->state != VCPU_OFF || (!fuzzed->stop_requested && ec != EC_HVC64 && ec != EC_SMC64))
@@ -499,7 +502,6 @@ static int run_exit(struct vcpu *v, const struct exit_record *e)
         check_state();
         return 1;
     }
-    start_cores();                      /* PSCI CPU_ON of another of its vCPUs */
 
     if (slot == 8 && (ec == EC_HVC64 || ec == EC_SMC64)) {
         check_hypercall(in, cpu->regs);

@@ -71,6 +71,10 @@ SEEDS = {
     + call(0x6, family=FAMILY_PSCI32) + call(0x3, 1, RAM_IPA, 0, kind=SMC, family=FAMILY_PSCI64)
     + call(0x1, kind=SMC, family=FAMILY_PSCI64) + call(0x2, vcpu=1, family=FAMILY_PSCI32)
     + call(0x8, family=FAMILY_PSCI32),
+    # vCPU 1 faults, stopping the VM; vCPU 0 starts it again before its own exit parks it:
+    # the started core must find the stop and park (vcpu.c), or the VM never stops.
+    "cpu_on_during_stop": header(vcpus=2) + call(0x3, 1, RAM_IPA, 0, family=FAMILY_PSCI64)
+    + record(RAW, vcpu=1, syndrome=1) + call(0x3, 1, RAM_IPA, 0, kind=SMC, family=FAMILY_PSCI64),
     "pl011_bringup": header() + b"".join([
         access(PL011, 0xFE0), access(PL011, 0xFE4), access(PL011, 0xFF0),
         access(PL011, 0x30, write=True, value=0), access(PL011, 0x2C, write=True, value=0x70),
