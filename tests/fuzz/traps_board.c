@@ -154,7 +154,8 @@ int64_t psci_call(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3)
     (void)a2; (void)a3;
     switch (fn) {
     case PSCI_CPU_ON:
-        if (a1 >= BOARD_CORES || a1 == 0 || (board_cpu_on_allowed && !(board_cpu_on_allowed >> a1 & 1)))
+        if (a1 >= BOARD_CORES || a1 == 0 ||
+            (board_cpu_on_allowed && !(board_cpu_on_allowed >> a1 & 1)))
             abort();                    /* a core that is not the VM's */
         started_cores |= 1u << a1;
         return PSCI_RET_SUCCESS;

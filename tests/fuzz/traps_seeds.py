@@ -54,7 +54,8 @@ def header(privileged=False, vcpus=1):
 PRIVILEGED_IDS = [0x3, 0x4, 0x5, 0x7, 0x8, 0x9]      # protocol/hvmon.toml's privileged calls
 
 SEEDS = {
-    "hvc_echo": header() + call(0x1, 1, 2, 3) + call(0x0) + call(0x2) + call(0x6) + call(0xA, RAM_IPA)
+    "hvc_echo": header() + call(0x1, 1, 2, 3) + call(0x0) + call(0x2) + call(0x6)
+    + call(0xA, RAM_IPA)
     + call(0xA, SHARE_IPA + 0xFFF) + call(0xA, SHARE_IPA + 0x1000),        # ivc_ring
     "privileged_calls_unprivileged": header() + b"".join(
         call(fn, RAM_IPA, 0x100, 0) for fn in PRIVILEGED_IDS),
@@ -90,12 +91,14 @@ SEEDS = {
     + access(PL011, 0x0, size=1) + access(PL011, 0x18) + access(PL011, 0x40),
     "gicd_bringup": header(vcpus=2) + b"".join([
         access(GICD, 0x0), access(GICD, 0x4), access(GICD, 0xFFE8),
-        access(GICD, 0x0, write=True, value=0x12), access(GICD, 0x84, write=True, value=~0 & 0xFFFFFFFF),
+        access(GICD, 0x0, write=True, value=0x12),
+        access(GICD, 0x84, write=True, value=0xFFFFFFFF),
         access(GICD, 0x104, write=True, value=1 << 1 | 1 << 8),     # INTIDs 33 (console), 40
         access(GICD, 0x6000 + 8 * 40, write=True, size=8, value=1),
         access(GICD, 0x6000 + 8 * 33 + 4, write=True, value=0xFF),
         access(GICD, 0x400 + 40, write=True, size=1, value=0x80),
-        access(GICD, 0xC08, write=True, value=0x55555555), access(GICD, 0x204, write=True, value=1 << 9),
+        access(GICD, 0xC08, write=True, value=0x55555555),
+        access(GICD, 0x204, write=True, value=1 << 9),
         access(GICD, 0x3FC, write=True, size=4, value=0xA0A0A0A0), access(GICD, 0x7FD8, size=8),
         irq(40), irq(40, lrs=0xFF), irq(25, lrs=0xAA, flags=2),
         access(GICD, 0x7FF8, size=8)]),                              # IROUTER<1023>: reserved
@@ -110,15 +113,17 @@ SEEDS = {
         irq(27), irq(27, lrs=0x55), irq(25, lrs=0xAA, flags=2),
         access(GICR, 0x40000)]),                                     # a third vCPU's frame
     "sgis_and_tlbis": header(vcpus=2) + call(0x3, 1, RAM_IPA, 0, family=FAMILY_PSCI64)
-    + record(SYSREG, flags=1, syndrome=2, x=(0, 0, 1 << 24 | 0b10)) + record(SYSREG, flags=1, syndrome=3,
-                                                                        x=(0, 0, 0, 1 << 40 | 5 << 24))
+    + record(SYSREG, flags=1, syndrome=2, x=(0, 0, 1 << 24 | 0b10))            # SGI 1 to vCPU 1
+    + record(SYSREG, flags=1, syndrome=3, x=(0, 0, 0, 1 << 40 | 5 << 24))      # SGI 5 to all others
     + record(SYSREG, syndrome=1 << 20 | 8 << 10 | 3 << 1 | 1 << 17 | 2 << 5, x=(0, 0, 0x1234))
     + irq(15, vcpu=1, flags=4 << 4) + record(RAW, syndrome=0x01 << 26 | 1 << 25)
     + record(SYSREG, syndrome=3 << 20 | 12 << 10 | 11 << 1 | 5 << 17 | 1),    # a read of SGI1R
     "raw_faults": header() + record(RAW, syndrome=0x24 << 26 | 1 << 25, addr=NEIGHBOUR_PA),
     "raw_instruction_abort": header() + record(RAW, syndrome=0x20 << 26, addr=DEVICE_IPA),
-    "raw_mmio_to_console": header() + record(RAW, syndrome=0x24 << 26 | 1 << 25 | 1 << 24 | 2 << 22 | 3 << 16,
-                                             addr=CONSOLE_IPA + 0x18) + record(RAW, syndrome=0),
+    "raw_mmio_to_console": header()
+    + record(RAW, syndrome=0x24 << 26 | 1 << 25 | 1 << 24 | 2 << 22 | 3 << 16,
+             addr=CONSOLE_IPA + 0x18)
+    + record(RAW, syndrome=0),
 }
 
 
