@@ -10,6 +10,7 @@ on 127.0.0.1, and clients see a NetworkSerialPort either way."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,14 +97,19 @@ class Lab:
                    **extra)
         return env
 
-    def _start(self, name: str, argv: list[str]) -> Process:
-        process = Process(name, argv, self.folder, self.lifetime, self.env(), self.folder)
+    def _start(self, name: str, argv: list[str], cwd: Path | None = None) -> Process:
+        process = Process(name, argv, self.folder, self.lifetime, self.env(), cwd or self.folder)
         self.processes.append(process)
         return process
 
     def start(self, timeout: float = 60.0) -> "Lab":
+        # The coordinator keeps its places in its working folder: a fresh one per lab,
+        # or the place of an earlier run would already exist.
+        state = self.folder / "coordinator-state"
+        shutil.rmtree(state, ignore_errors=True)
+        state.mkdir()
         coordinator = self._start("coordinator", [str(BIN / "labgrid-coordinator"),
-                                                  "-l", self.address])
+                                                  "-l", self.address], cwd=state)
         ser2net_yaml = self.folder / "ser2net.yaml"
         ser2net_yaml.write_text(f"""%YAML 1.1
 ---
