@@ -179,7 +179,6 @@ def _framed_checks(report, board: Board, profile, boot_log, options, config, say
     info = board.info()
     _timed(report, "load address", lambda: checks.check_load_address(info, profile, boot_log))
     _timed(report, "RAM map", lambda: checks.check_ram_map(info))
-    _timed(report, "UART FIFO", lambda: checks.check_uart_fifo(board, info))
     _timed(report, "timer", lambda: checks.check_timer(board))
     avoid = list(info.protected) + list(checks.reserved_ranges(info) or ()) + _guest_avoid(config)
     scratch = checks.pick_scratch(info.ram, avoid, options.scratch_size)
@@ -205,6 +204,7 @@ def _framed_checks(report, board: Board, profile, boot_log, options, config, say
     else:
         say(f"Linux guest from {config}")
         _timed(report, "Linux guest", lambda: boot_guest(board, config, options.guest_timeout))
+    _timed(report, "UART FIFO", lambda: checks.check_uart_fifo(board))
     _timed(report, "link counters", lambda: checks.check_link_counters(board))
 
 
