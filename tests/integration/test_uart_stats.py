@@ -17,7 +17,7 @@ from hvmon.transport.linksim import LinkSimulator
 from tests.budget import doing
 from tests.conftest import start_stub, stub_line_address
 
-SIZE = 256 << 10
+SIZE = 64 << 10
 LOAD = 0x48000000
 # The depth each driver uses on the QEMU boards, and where it says it comes from:
 # the PL011 driver's constant (DDI 0183 r1p4), the 16550 board's profile (QEMU's 16550
