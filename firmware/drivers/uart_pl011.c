@@ -18,7 +18,8 @@
 #define FR_TXFF     (1u << 5)
 #define FR_TXFE     (1u << 7)
 #define TX_FIFO_DEPTH 16    /* DDI 0183 r1p4: 16 x 8-bit transmit FIFO (r1p5 has 32); the
-                             * smaller is safe on both and is QEMU's (hw/char/pl011.c) */
+                             * smaller is safe on both and is QEMU's (include/hw/char/
+                             * pl011.h, PL011_FIFO_DEPTH) */
 /* UARTDR bits 11:8, the receive status of the character read with them (DDI 0183, 3.3.1). */
 #define DR_FE       (1u << 8)   /* framing error: no valid stop bit */
 #define DR_PE       (1u << 9)   /* parity error */
