@@ -47,7 +47,8 @@ def size_of(fields: list) -> int:
 
 
 def check_unique(spec: dict) -> None:
-    for table in ("frame_types", "channels", "status", "capabilities", "events", "reserved_flags"):
+    for table in ("frame_types", "channels", "status", "capabilities", "events", "reserved_flags",
+                  "uart_depth_sources"):
         values = [v["value"] for v in spec[table].values()]
         if len(values) != len(set(values)):
             raise SystemExit(f"{SOURCE}: duplicate value in [{table}]")
@@ -78,7 +79,8 @@ def c_header(spec: dict) -> str:
     for name, entry in spec["limits"].items():
         lines.append(f"#define LIMIT_{name} {_number(entry['value'])}u  /* {entry['doc']} */")
     for table, prefix in (("frame_types", "FRAME"), ("channels", "CHANNEL"), ("status", "STATUS"),
-                          ("capabilities", "CAP"), ("events", "EVENT"), ("reserved_flags", "RESERVED")):
+                          ("capabilities", "CAP"), ("events", "EVENT"), ("reserved_flags", "RESERVED"),
+                          ("uart_depth_sources", "UART_DEPTH")):
         lines.append("")
         for name, entry in spec[table].items():
             lines.append(f"#define {prefix}_{name} {entry['value']:#x}u  /* {entry['doc']} */")
@@ -118,7 +120,8 @@ def py_module(spec: dict) -> str:
         out.append(f"{name} = {_number(entry['value'])}  # {entry['doc']}")
     for table, cls, base in (("frame_types", "FrameType", "IntEnum"), ("channels", "Channel", "IntEnum"),
                              ("status", "Status", "IntEnum"), ("capabilities", "Capability", "IntFlag"),
-                             ("events", "Event", "IntEnum"), ("reserved_flags", "ReservedFlag", "IntFlag")):
+                             ("events", "Event", "IntEnum"), ("reserved_flags", "ReservedFlag", "IntFlag"),
+                             ("uart_depth_sources", "UartDepthSource", "IntEnum")):
         out += ["", "", f"class {cls}({base}):"]
         for name, entry in spec[table].items():
             out.append(f"    {name} = {entry['value']:#x}")

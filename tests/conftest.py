@@ -82,6 +82,12 @@ def start_stub(request, profile: BoardProfile | None = None, qmp: bool = False) 
                          target.bringup, profile.image().read_bytes(), target)
 
 
+def stub_line_address(stub: StubUnderTest) -> tuple[str, int]:
+    """Where QEMU serves the stub's own line: serial0, or the line of its own a profile
+    such as qemu-virt-16550 gives it (U-Boot stays on serial0 there)."""
+    return ("127.0.0.1", stub.qemu.stub_port or stub.qemu.port)
+
+
 def framed(request, stub: StubUnderTest) -> Board:
     """Switch a brought-up stub to framed mode on the same serial connection."""
     trace = open(results_dir(request) / "framed-rx.bin", "wb")

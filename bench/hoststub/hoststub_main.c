@@ -47,6 +47,7 @@
 #include "monitor.h"
 #include "percpu.h"
 #include "print.h"
+#include "protocol.h"
 #include "psci.h"
 #include "requests.h"
 #include "session.h"
@@ -130,6 +131,13 @@ int64_t psci_call(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3)
 void vm_console_tx(void *vm, uint8_t byte) { (void)vm; (void)byte; }
 
 void uart_init(void) {}
+/* The "UART" here is a TCP socket: no FIFO, no line errors; the byte counts are real. */
+static uint64_t socket_rx_bytes, socket_tx_bytes;
+void uart_stats(struct uart_stats *out)
+{
+    *out = (struct uart_stats){.rx_bytes = socket_rx_bytes, .tx_bytes = socket_tx_bytes,
+                               .depth_source = UART_DEPTH_DRIVER, .driver = "hoststub-tcp"};
+}
 void uart_flush(void) { tx_flush(); }
 /* The board UART's page, as the PL011 driver claims it, so VM_MAP refuses it here too. */
 unsigned uart_claims(struct uart_claim *out)
@@ -178,6 +186,7 @@ static void rx_fill(void)
         ssize_t n = recv(sock, rx_ring + at, room, MSG_DONTWAIT);
         if (n > 0) {
             rx_head += (uint32_t)n;
+            socket_rx_bytes += (uint64_t)n;
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -195,6 +204,7 @@ static void tx_flush(void)
         ssize_t n = send(sock, tx_buf + sent, tx_len - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) {
             sent += (uint32_t)n;
+            socket_tx_bytes += (uint64_t)n;
             continue;
         }
         if (n < 0 && errno == EINTR)

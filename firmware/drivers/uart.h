@@ -26,6 +26,20 @@ void uart_rx_irq_enable(int enable);
 /* Wait until every byte handed to uart_putc has left the shift register. */
 void uart_flush(void);
 
+/* What the link UART has seen since uart_init, for UART_STATS and the monitor's `uart`.
+ * Errors are counted as the UART reports them: an overrun is one event however many
+ * characters it cost (neither the PL011 nor the 16550 counts those), a framing or parity
+ * error or a break one per character the UART flags. */
+struct uart_stats {
+    uint64_t rx_bytes;          /* handed out by uart_getc_nonblock */
+    uint64_t tx_bytes;          /* written to the transmit FIFO */
+    uint32_t overruns, framing_errors, parity_errors, breaks;
+    uint32_t fifo_depth;        /* bytes, as the driver uses it (1: FIFOs off) */
+    uint32_t depth_source;      /* UART_DEPTH_* (protocol.h): where that number came from */
+    const char *driver;         /* "pl011", "16550" */
+};
+void uart_stats(struct uart_stats *out);
+
 /* A physical range the stub's UART depends on: its registers, and on a board where the
  * UART is found on a bus (PCI), the configuration space that places it there. */
 struct uart_claim {

@@ -17,6 +17,7 @@
  * (QEMU's PCI one: U-Boot prints on the PL011) gets 8N1 and BOARD_UART_DIVISOR here. */
 #include <stdint.h>
 #include <mmio.h>   /* <>: host tests shadow it */
+#include "protocol.h"
 #include "uart.h"
 
 #ifndef BOARD_UART_REG_SHIFT
@@ -68,6 +69,11 @@ static uintptr_t uart_phys;            /* BSS: the loaded image is never written
 #define LCR_8N1         0x03    /* word length 8 (bits 1:0 = 11), 1 stop bit, no parity */
 #define LCR_DLAB        0x80
 #define LSR_DR          0x01    /* receive data ready */
+#define LSR_OE          0x02    /* overrun: a character arrived with the RX FIFO full */
+#define LSR_PE          0x04    /* parity error, of the character at the FIFO's top */
+#define LSR_FE          0x08    /* framing error (no stop bit), likewise */
+#define LSR_BI          0x10    /* break: the line held low for a whole character */
+#define LSR_ERRORS      (LSR_OE | LSR_PE | LSR_FE | LSR_BI)
 #define LSR_THRE        0x20    /* transmit holding register / TX FIFO empty */
 #define LSR_TEMT        0x40    /* TX FIFO and shift register empty */
 #define CPR_FIFO_MODE(cpr) (((cpr) >> 16) & 0xff)  /* depth / 16; 0: no FIFO */
@@ -78,6 +84,8 @@ static uintptr_t uart_phys;            /* BSS: the loaded image is never written
 
 /* The TX FIFO's depth, set by uart_init: CPR where the board has it, else the profile. */
 static unsigned tx_fifo_depth;
+static uint32_t depth_source;          /* UART_DEPTH_PROFILE or UART_DEPTH_REGISTER */
+static struct uart_stats stats;        /* BSS, like everything the stub writes */
 
 static inline uintptr_t reg_addr(uint32_t index)
 {
@@ -102,15 +110,34 @@ static inline void reg_write(uint32_t index, uint32_t v)
 #endif
 }
 
+/* Reading LSR clears OE, PE, FE and BI (PC16550D, "Line Status Register"): every read
+ * after uart_init goes through here, or a transmit-side read would lose an error the
+ * receive side never saw. PE/FE/BI describe the character at the top of the RX FIFO and
+ * show once for it. */
+static uint32_t lsr_read(void)
+{
+    uint32_t lsr = reg_read(UART_LSR);
+    if (__builtin_expect(lsr & LSR_ERRORS, 0)) {
+        stats.overruns += !!(lsr & LSR_OE);
+        stats.parity_errors += !!(lsr & LSR_PE);
+        stats.framing_errors += !!(lsr & LSR_FE);
+        stats.breaks += !!(lsr & LSR_BI);
+    }
+    return lsr;
+}
+
 static unsigned fifo_depth(void)
 {
 #if defined(BOARD_UART_CPR) && BOARD_UART_CPR
     /* CPR reads 0 when the IP was built without UART_ADD_ENCODED_PARAMS (DW databook):
      * then the profile's depth stands. */
     uint32_t mode = CPR_FIFO_MODE(mmio_read32(reg_addr(DW_UART_CPR)));
-    if (mode)
+    if (mode) {
+        depth_source = UART_DEPTH_REGISTER;
         return mode * 16;
+    }
 #endif
+    depth_source = UART_DEPTH_PROFILE;
     return BOARD_UART_FIFO_DEPTH;
 }
 
@@ -146,8 +173,10 @@ void uart_init(void)
      * turn of its main loop (hw/char/serial.c, serial_can_receive). */
     reg_write(UART_FCR, FCR_ENABLE | FCR_CLEAR_RX | FCR_CLEAR_TX |
                         (BOARD_UART_RX_TRIGGER << FCR_RX_TRIGGER_SHIFT));
-    /* Reading LSR clears error flags (OE/PE/FE/BI) left over from boot-time noise. */
+    /* Reading LSR clears error flags (OE/PE/FE/BI) left over from boot-time noise, which
+     * the counters (zeroed here) do not count: they are about the stub's own line. */
     (void)reg_read(UART_LSR);
+    stats = (struct uart_stats){0};
     tx_fifo_depth = fifo_depth();
 }
 
@@ -168,9 +197,10 @@ void uart_rx_irq_enable(int enable)
  * THRE would instead mean "FIFO full" -- another reason to keep IER at 0. */
 void uart_putc(char c)
 {
-    while (!(reg_read(UART_LSR) & LSR_THRE))
+    while (!(lsr_read() & LSR_THRE))
         ;
     reg_write(UART_THR, (uint8_t)c);
+    stats.tx_bytes++;
 }
 
 /* THRE means the TX FIFO is empty (see uart_putc), so a whole FIFO may follow. A caller
@@ -178,28 +208,38 @@ void uart_putc(char c)
  * line busy. */
 unsigned uart_tx_room(void)
 {
-    return (reg_read(UART_LSR) & LSR_THRE) ? tx_fifo_depth : 0;
+    return (lsr_read() & LSR_THRE) ? tx_fifo_depth : 0;
 }
 
 void uart_tx_byte(uint8_t c)
 {
     reg_write(UART_THR, c);
+    stats.tx_bytes++;
 }
 
 int uart_getc_nonblock(void)
 {
-    /* One LSR read both tests DR and clears OE/PE/FE/BI, so a framing error or an
-     * overrun never sticks. The byte is returned even if it arrived damaged: the
+    /* One LSR read both tests DR and clears OE/PE/FE/BI (counted), so a framing error
+     * or an overrun never sticks. The byte is returned even if it arrived damaged: the
      * protocol's CRC decides, and dropping it here would only hide the damage. */
-    if (!(reg_read(UART_LSR) & LSR_DR))
+    if (!(lsr_read() & LSR_DR))
         return -1;
+    stats.rx_bytes++;
     return (int)(reg_read(UART_RBR) & 0xff);
 }
 
 void uart_flush(void)
 {
-    while (!(reg_read(UART_LSR) & LSR_TEMT))
+    while (!(lsr_read() & LSR_TEMT))
         ;
+}
+
+void uart_stats(struct uart_stats *out)
+{
+    *out = stats;
+    out->fifo_depth = tx_fifo_depth;
+    out->depth_source = depth_source;
+    out->driver = "16550";
 }
 
 /* The register page: 8 registers << reg-shift fit in 4 KiB (RK3588: 0x100 bytes). */

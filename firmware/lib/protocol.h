@@ -2,7 +2,7 @@
 #ifndef HVMON_PROTOCOL_H
 #define HVMON_PROTOCOL_H
 
-#define PROTO_VERSION 0x3u
+#define PROTO_VERSION 0x4u
 #define PROTO_MAGIC 0x4e4d5648u
 #define PROTO_MAX_PAYLOAD 0x1100u
 #define PROTO_DATA_CHUNK 0x1000u
@@ -60,6 +60,10 @@
 #define RESERVED_MEMRESERVE 0x2u  /* an entry of the DTB header's memory reservation block (/memreserve/) */
 #define RESERVED_DYNAMIC 0x4u  /* a /reserved-memory child with size but no reg: placed by nobody, reserves nothing (base 0) */
 #define RESERVED_MERGED 0x8u  /* covers several reservations (the stub's table was full), or all RAM when /reserved-memory could not be read */
+
+#define UART_DEPTH_DRIVER 0x0u  /* fixed by the UART's documentation, a constant of its driver (PL011: DDI 0183), or 1 with FIFOs off */
+#define UART_DEPTH_PROFILE 0x1u  /* the board profile's [firmware] uart_fifo_depth (the UART cannot say) */
+#define UART_DEPTH_REGISTER 0x2u  /* read from the UART itself (DesignWare CPR.FIFO_MODE) */
 #define EVENT_LOST_CHANNEL 4u
 #define EVENT_LOST_BYTES 8u
 #define EVENT_LOST_SIZE 12u
@@ -117,6 +121,18 @@
 #define CMD_MEM_UNLZMA_REQ_HISTORY 24u
 #define CMD_MEM_UNLZMA_REQ_SIZE 28u
 #define CMD_MEM_UNLZMA_RESP_SIZE 4u
+#define CMD_UART_STATS 0xdu  /* the link UART since the stub started: bytes received and sent, overruns (events: the UART does not count the characters lost), framing and parity errors and breaks (one per flagged character); rx_ring_overruns: bytes the stub's own receive ring had no room for; fifo_depth: the FIFO depth the driver uses, depth_source: where it comes from (uart_depth_sources) */
+#define CMD_UART_STATS_REQ_SIZE 4u
+#define CMD_UART_STATS_RESP_RX_BYTES 4u
+#define CMD_UART_STATS_RESP_TX_BYTES 12u
+#define CMD_UART_STATS_RESP_OVERRUNS 20u
+#define CMD_UART_STATS_RESP_FRAMING_ERRORS 24u
+#define CMD_UART_STATS_RESP_PARITY_ERRORS 28u
+#define CMD_UART_STATS_RESP_BREAKS 32u
+#define CMD_UART_STATS_RESP_RX_RING_OVERRUNS 36u
+#define CMD_UART_STATS_RESP_FIFO_DEPTH 40u
+#define CMD_UART_STATS_RESP_DEPTH_SOURCE 44u
+#define CMD_UART_STATS_RESP_SIZE 48u
 #define CMD_MEM_READ 0x5u  /* read len bytes (at most data_chunk) from addr */
 #define CMD_MEM_READ_REQ_ADDR 4u
 #define CMD_MEM_READ_REQ_LEN 12u

@@ -17,6 +17,7 @@
 #include "psci.h"
 #include "session.h"
 #include "stage2.h"
+#include "uart.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "vm.h"
 
@@ -145,6 +146,24 @@ static void do_info(const struct request *rq)
     at += put_string(r + at, BOARD_NAME);
     at += put_string(r + at, HVMON_VERSION);
     at += put_string(r + at, el2_mmu_state_text());
+    respond(rq, STATUS_OK, at - PROTO_PAYLOAD_HEADER);
+}
+
+static void do_uart_stats(const struct request *rq)
+{
+    struct uart_stats st;
+    uart_stats(&st);
+    uint8_t *r = response;
+    put64(r + CMD_UART_STATS_RESP_RX_BYTES, st.rx_bytes);
+    put64(r + CMD_UART_STATS_RESP_TX_BYTES, st.tx_bytes);
+    put32(r + CMD_UART_STATS_RESP_OVERRUNS, st.overruns);
+    put32(r + CMD_UART_STATS_RESP_FRAMING_ERRORS, st.framing_errors);
+    put32(r + CMD_UART_STATS_RESP_PARITY_ERRORS, st.parity_errors);
+    put32(r + CMD_UART_STATS_RESP_BREAKS, st.breaks);
+    put32(r + CMD_UART_STATS_RESP_RX_RING_OVERRUNS, link_rx_overruns());
+    put32(r + CMD_UART_STATS_RESP_FIFO_DEPTH, st.fifo_depth);
+    put32(r + CMD_UART_STATS_RESP_DEPTH_SOURCE, st.depth_source);
+    uint32_t at = CMD_UART_STATS_RESP_SIZE + put_string(r + CMD_UART_STATS_RESP_SIZE, st.driver);
     respond(rq, STATUS_OK, at - PROTO_PAYLOAD_HEADER);
 }
 
@@ -508,6 +527,7 @@ static const struct handler handlers[] = {
     {CMD_MEM_INFLATE, CMD_MEM_INFLATE_REQ_SIZE, 0, do_mem_inflate},
     {CMD_MEM_UNLZMA, CMD_MEM_UNLZMA_REQ_SIZE, 0, do_mem_unlzma},
     {CMD_MEM_READ, CMD_MEM_READ_REQ_SIZE, 0, do_mem_read},
+    {CMD_UART_STATS, CMD_UART_STATS_REQ_SIZE, 0, do_uart_stats},
     {CMD_MEM_CRC, CMD_MEM_CRC_REQ_SIZE, 0, do_mem_crc},
     {CMD_MEM_FILL, CMD_MEM_FILL_REQ_SIZE, 0, do_mem_fill},
     {CMD_HVC, CMD_HVC_REQ_SIZE, 0, do_hvc},

@@ -7,6 +7,7 @@
 #include "el2_mmu.h"
 #include "gicv3.h"
 #include "libc.h"
+#include "link.h"
 #include "memmap.h"
 #include "parse.h"
 #include "print.h"
@@ -106,6 +107,26 @@ static void cmd_info(int argc, char **argv)
         if (vms[i].state != VM_FREE)
             printf_("VM %u (%s) %s, %u bytes of console output lost\n", i, vms[i].name,
                     states[vms[i].state & 3], session_stream_lost(CHANNEL_CONSOLE_BASE + i));
+}
+
+/* The same numbers as the UART_STATS request, for a person at picocom. */
+static void cmd_uart(int argc, char **argv)
+{
+    static const char *const sources[] = {
+        [UART_DEPTH_DRIVER] = "the driver's datasheet value",
+        [UART_DEPTH_PROFILE] = "the board profile",
+        [UART_DEPTH_REGISTER] = "read from the UART",
+    };
+    struct uart_stats st;
+    (void)argc;
+    (void)argv;
+    uart_stats(&st);
+    printf_("UART  %s, FIFO depth %u (%s)\n", st.driver, st.fifo_depth,
+            st.depth_source < 3 ? sources[st.depth_source] : "?");
+    printf_("      %lu bytes received, %lu sent since the stub started\n", st.rx_bytes, st.tx_bytes);
+    printf_("      %u overruns, %u framing errors, %u parity errors, %u breaks; "
+            "%u bytes the receive ring had no room for\n", st.overruns, st.framing_errors,
+            st.parity_errors, st.breaks, link_rx_overruns());
 }
 
 static void cmd_md(int argc, char **argv)
@@ -210,6 +231,7 @@ static void cmd_reset(int argc, char **argv)
 const struct command commands[] = {
     {"help", "[CMD]", "list commands, or describe one", 0, 1, cmd_help},
     {"info", "", "version, board, exception level, RAM map, protected ranges", 0, 0, cmd_info},
+    {"uart", "", "the link UART: FIFO depth, bytes, overruns and line errors", 0, 0, cmd_uart},
     {"md", "ADDR [LEN]", "hex and ASCII dump of LEN bytes (default 256)", 1, 2, cmd_md},
     {"mw", "ADDR VALUE [COUNT]", "write a 32-bit VALUE to COUNT words from ADDR", 2, 3, cmd_mw},
     {"crc", "ADDR LEN", "CRC-32 (zlib/U-Boot crc32) of LEN bytes at ADDR", 2, 2, cmd_crc},

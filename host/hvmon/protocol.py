@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-VERSION = 0x3
+VERSION = 0x4
 MAGIC = 0x4e4d5648
 MAX_PAYLOAD = 0x1100
 DATA_CHUNK = 0x1000
@@ -78,6 +78,12 @@ class ReservedFlag(IntFlag):
     MERGED = 0x8
 
 
+class UartDepthSource(IntEnum):
+    DRIVER = 0x0
+    PROFILE = 0x1
+    REGISTER = 0x2
+
+
 STATUS_DOC = {
     Status.OK: 'done',
     Status.BAD_REQUEST: 'malformed request: wrong length or field',
@@ -128,6 +134,7 @@ class Command(IntEnum):
     MEM_STAGE = 0x3
     MEM_INFLATE = 0x4
     MEM_UNLZMA = 0xc
+    UART_STATS = 0xd
     MEM_READ = 0x5
     MEM_CRC = 0x6
     MEM_FILL = 0x7
@@ -172,6 +179,11 @@ COMMANDS = {
         Fields(('addr', 'raw_len', 'comp_len', 'raw_crc', 'history'), '<QIIII'),
         Fields((), '<'),
         '', ''),
+    Command.UART_STATS: CommandSpec(
+        'UART_STATS', 0xd, "the link UART since the stub started: bytes received and sent, overruns (events: the UART does not count the characters lost), framing and parity errors and breaks (one per flagged character); rx_ring_overruns: bytes the stub's own receive ring had no room for; fifo_depth: the FIFO depth the driver uses, depth_source: where it comes from (uart_depth_sources)",
+        Fields((), '<'),
+        Fields(('rx_bytes', 'tx_bytes', 'overruns', 'framing_errors', 'parity_errors', 'breaks', 'rx_ring_overruns', 'fifo_depth', 'depth_source'), '<QQIIIIIII'),
+        '', 'the driver\'s name ("pl011", "16550"), NUL-terminated'),
     Command.MEM_READ: CommandSpec(
         'MEM_READ', 0x5, 'read len bytes (at most data_chunk) from addr',
         Fields(('addr', 'len'), '<QI'),

@@ -143,6 +143,7 @@ void uart_tx_byte(uint8_t c) { (void)c; }
 int uart_getc_nonblock(void) { return -1; }
 void uart_flush(void) {}
 void uart_init(void) {}
+void uart_stats(struct uart_stats *out) { *out = (struct uart_stats){.driver = "fuzz"}; }
 unsigned uart_claims(struct uart_claim *out)
 {
     out[0] = (struct uart_claim){BOARD_UART_BASE, 0x1000};

@@ -66,9 +66,10 @@ def test_the_first_failure_stops_the_chain_with_its_exit_code(url, env):
 
 def test_json_for_scripts(url, env):
     result = hvmon(env, "-p", url, "--json", "info", "+", "hvc", "echo", "7", "+", "vm", "list",
-                   "+", "read", "0x40200038", "4", "+", "read", "0x40200038", "4", "--base64")
+                   "+", "read", "0x40200038", "4", "+", "read", "0x40200038", "4", "--base64",
+                   "+", "uart")
     assert result.returncode == 0, result.stderr
-    info, echo, vms, read_hex, read_b64 = map(json.loads, result.stdout.splitlines())
+    info, echo, vms, read_hex, read_b64, uart = map(json.loads, result.stdout.splitlines())
     assert info["board"] == "qemu-virt" and "HVC" in info["capabilities"]
     assert info["ram"] == [{"base": 0x40000000, "size": 0x40000000}]
     assert any(r["name"] == "stub" and r["base"] == 0x40200000 for r in info["protected"])
@@ -76,6 +77,9 @@ def test_json_for_scripts(url, env):
     assert vms == []
     assert read_hex == {"addr": 0x40200038, "length": 4, "hex": "41524d64"}
     assert read_b64 == {"addr": 0x40200038, "length": 4, "base64": "QVJNZA=="}
+    assert (uart["driver"], uart["fifo_depth"], uart["depth_source"]) == \
+        ("pl011", 16, "the driver's datasheet value")
+    assert uart["rx_bytes"] > 0 and uart["tx_bytes"] > 0 and uart["overruns"] == 0
 
 
 def test_run_a_script_with_a_connected_board(url, env, tmp_path):

@@ -36,10 +36,10 @@ def spinner(folder: Path) -> Path:
     return config
 
 
-def test_info_says_the_el2_mmu_and_caches_are_on(board):
+def test_info_says_the_el2_mmu_and_caches_are_on(board, hvmon_target):
     info = board.info(refresh=True)
     assert info.memory == "EL2 MMU on, caches on"
-    assert (info.board, info.version) == ("qemu-virt", board.info().version)
+    assert (info.board, info.version) == (hvmon_target.profile.name, board.info().version)
     # What `hvmon info` prints and its --json.
     assert "\nmemory: EL2 MMU on, caches on\n" in format_info(info)
     assert info_json(info)["memory"] == "EL2 MMU on, caches on"

@@ -19,7 +19,7 @@ import pytest
 from hvmon.target.board import Board
 from hvmon.transport.linksim import LinkSimulator
 from tests.budget import doing
-from tests.conftest import start_stub
+from tests.conftest import start_stub, stub_line_address
 
 SIZE = 1 << 20
 pytestmark = [pytest.mark.qemu,
@@ -35,7 +35,7 @@ def test_a_mib_through_a_noisy_line_into_qemu_arrives_bit_exact(request, seed):
     stub = start_stub(request)
     stub.link.port.close()
     # Rates above a real cable's so that one MiB meets every kind of fault.
-    sim = LinkSimulator(("127.0.0.1", stub.qemu.port), baud=1_500_000, latency=0.002,
+    sim = LinkSimulator(stub_line_address(stub), baud=1_500_000, latency=0.002,
                         ber=2e-5, drop_rate=5e-6, dup_rate=5e-6, garbage_rate=2e-6,
                         garbage_len=(16, 200), faults="both", seed=seed).start()
     request.addfinalizer(sim.stop)

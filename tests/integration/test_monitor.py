@@ -41,7 +41,7 @@ def crc(stub, addr: int, length: int) -> int:
 
 def test_banner_says_version_board_el2_and_ram(stub):
     result = stub.bringup
-    assert (result.version, result.board, result.el) == (hvmon.__version__, "qemu-virt", 2)
+    assert (result.version, result.board, result.el) == (hvmon.__version__, stub.profile.name, 2)
     assert "RAM   0x0000000040000000-0x000000007fffffff (1024 MiB, from DTB)" in result.banner
     assert re.search(r"stub  0x0000000040200000-0x[0-9a-f]{16} \(\d+ KiB, protected\)",
                      result.banner)
@@ -49,7 +49,7 @@ def test_banner_says_version_board_el2_and_ram(stub):
 
 def test_help_lists_every_command_and_describes_one(stub):
     output = stub.monitor.check("help")
-    for name in ("help", "info", "md", "mw", "crc", "go", "reset"):
+    for name in ("help", "info", "uart", "md", "mw", "crc", "go", "reset"):
         assert re.search(rf"^  {name} ", output, re.M), f"{name} missing from help"
     only_md = stub.monitor.check("help md")
     assert only_md.strip().startswith("md ADDR [LEN]") and "mw" not in only_md
@@ -61,7 +61,12 @@ def test_info_reads_the_cpu_and_timer(stub):
     assert re.search(r"MIDR_EL1 0x414fd0b1 ", output), "cortex-a76 MIDR"
     frequency = int(re.search(r"CNTFRQ_EL0 (\d+) Hz", output).group(1))
     assert frequency > 0
-    assert "UART  0x09000000" in output
+    uart = int(re.search(r"UART  0x([0-9a-f]+),", output).group(1), 16)
+    fw = stub.profile.firmware
+    if "uart_base" in fw:                   # the PL011 at a fixed address
+        assert uart == fw["uart_base"]
+    else:                                   # a PCI 16550: a page of the host bridge's I/O window
+        assert fw["pci_io_base"] <= uart < fw["pci_io_base"] + fw["pci_io_size"]
 
 
 def test_md_shows_the_loaded_image_in_hex_and_ascii(stub):

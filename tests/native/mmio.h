@@ -39,6 +39,7 @@ static inline void mmio_write8(uintptr_t addr, uint8_t v)
  * of these touch the status-poll clock the driver sees. */
 #define MODEL_RX_FE 0x08    /* framing error on this byte (LSR.FE value) */
 #define MODEL_RX_PE 0x04    /* parity error on this byte (LSR.PE value) */
+#define MODEL_RX_BI 0x10    /* a break, received as this byte (LSR.BI value) */
 
 void model_reset(uint8_t lcr, uint8_t dll, uint8_t dlm, uint8_t ier);
 int model_rx_push(uint8_t byte, uint8_t errors);      /* 0, or -1 when it overran */

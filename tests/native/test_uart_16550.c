@@ -5,7 +5,8 @@
  * misaligned, the wrong width, divisor latch on a configured UART, TX overflow, empty
  * RBR) aborts the run.
  *
- * EXPECT_TX_ROOM: the FIFO depth the driver must find (CPR, else the profile). */
+ * EXPECT_TX_ROOM: the FIFO depth the driver must find (CPR, else the profile), and
+ * EXPECT_DEPTH_SOURCE where uart_stats must say it came from. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "mmio.h"
+#include "protocol.h"
 #include "uart.h"
 
 #define BASE ((uintptr_t)BOARD_UART_BASE)
@@ -237,6 +239,96 @@ static void test_flush(void)
     CHECK(n == before + 8 && memcmp(wire + before, "flush-me", 8) == 0);
 }
 
+static struct uart_stats stats_now(void)
+{
+    struct uart_stats st;
+    uart_stats(&st);
+    return st;
+}
+
+static void test_stats_start_at_zero_and_know_the_depth(void)
+{
+    boot_state();
+    for (int i = 0; i < DEPTH + 3; i++)         /* boot-time noise: an overrun, flagged bytes */
+        model_rx_push('n', MODEL_RX_FE);
+    uart_init();
+    struct uart_stats st = stats_now();
+    CHECK(st.rx_bytes == 0 && st.tx_bytes == 0);
+    CHECK(st.overruns == 0 && st.framing_errors == 0 && st.parity_errors == 0 && st.breaks == 0);
+    CHECK(st.fifo_depth == EXPECT_TX_ROOM);
+    CHECK(st.depth_source == EXPECT_DEPTH_SOURCE);
+    CHECK(st.driver && strcmp(st.driver, "16550") == 0);
+}
+
+static void test_stats_count_bytes_each_way(void)
+{
+    boot_state();
+    uart_init();
+    for (const char *p = "hello"; *p; p++)
+        uart_putc(*p);
+    uart_flush();
+    unsigned room = uart_tx_room();
+    CHECK(room >= 3);
+    for (int i = 0; i < 3 && room; i++)
+        uart_tx_byte((uint8_t)i);
+    CHECK(stats_now().tx_bytes == 8);
+    model_rx_push('a', 0);
+    model_rx_push('b', 0);
+    model_rx_push('c', 0);
+    for (int i = 0; i < 5; i++)                 /* two reads find the FIFO empty */
+        (void)uart_getc_nonblock();
+    CHECK(stats_now().rx_bytes == 3);
+    CHECK(stats_now().overruns == 0 && stats_now().framing_errors == 0);
+}
+
+/* An overrun shows once in LSR, and any LSR read clears it: one the transmit side
+ * happens to read first must still be counted, and counted once. */
+static void test_stats_count_an_overrun_seen_by_any_lsr_read(void)
+{
+    boot_state();
+    uart_init();
+    for (int i = 0; i < DEPTH + 6; i++)
+        model_rx_push((uint8_t)i, 0);
+    CHECK(model_lsr_peek() & LSR_OE);
+    (void)uart_tx_room();                       /* the transmit side reads LSR first */
+    CHECK((model_lsr_peek() & LSR_OE) == 0);
+    while (uart_getc_nonblock() >= 0)
+        ;
+    uart_flush();
+    struct uart_stats st = stats_now();
+    CHECK(st.overruns == 1);
+    CHECK(st.rx_bytes == DEPTH);                /* the six lost never reached the driver */
+    for (int i = 0; i < DEPTH + 1; i++)         /* a second overrun is a second event */
+        model_rx_push((uint8_t)i, 0);
+    while (uart_getc_nonblock() >= 0)
+        ;
+    CHECK(stats_now().overruns == 2);
+}
+
+static void test_stats_count_line_errors_once_per_character(void)
+{
+    boot_state();
+    uart_init();
+    model_rx_push('x', 0);
+    model_rx_push('y', MODEL_RX_FE);
+    model_rx_push('z', MODEL_RX_PE);
+    model_rx_push('w', MODEL_RX_FE | MODEL_RX_PE);
+    model_rx_push(0, MODEL_RX_BI | MODEL_RX_FE); /* a break reads as a NUL with BI (and FE) */
+    int got = 0;
+    for (int i = 0; i < 10; i++) {
+        (void)uart_tx_room();                   /* extra LSR reads must not count twice */
+        got += uart_getc_nonblock() >= 0;
+        (void)uart_tx_room();
+    }
+    CHECK(got == 5);
+    struct uart_stats st = stats_now();
+    CHECK(st.framing_errors == 3);
+    CHECK(st.parity_errors == 2);
+    CHECK(st.breaks == 1);
+    CHECK(st.overruns == 0);
+    CHECK(st.rx_bytes == 5);
+}
+
 /* The model's guards are what make the tests above meaningful: check that each one
  * really aborts, in a child process so the abort does not end this run. */
 static int aborts(void (*op)(void))
@@ -311,6 +403,10 @@ int main(void)
     test_getc_overrun();
     test_getc_line_errors();
     test_flush();
+    test_stats_start_at_zero_and_know_the_depth();
+    test_stats_count_bytes_each_way();
+    test_stats_count_an_overrun_seen_by_any_lsr_read();
+    test_stats_count_line_errors_once_per_character();
     test_model_guards();
     if (failures) {
         printf("test_uart_16550: %d of %d checks FAILED\n", failures, checks);

@@ -74,3 +74,20 @@ def test_guest_console_lines_are_named_whole_and_free_of_escapes(capsys, tmp_pat
     assert capsys.readouterr().out.splitlines() == ["[linux] hello", "[linux] world green", "[vm2] other"]
     time.sleep(0.6)                        # a prompt with no newline shows once it is quiet
     assert capsys.readouterr().out.splitlines() == ["[linux] / # "]
+
+
+def test_uart_stats_read_every_field_in_the_protocols_order():
+    from hvmon.target.uart_stats import parse_uart_stats
+    spec = P.COMMANDS[P.Command.UART_STATS].response
+    values = dict(rx_bytes=1 << 40, tx_bytes=7, overruns=1, framing_errors=2, parity_errors=3,
+                  breaks=4, rx_ring_overruns=5, fifo_depth=64, depth_source=P.UartDepthSource.REGISTER)
+    body = struct.pack(spec.format, *(values[name] for name in spec.names)) + b"16550\0"
+    fields = struct.unpack_from(spec.format, body)
+    stats = parse_uart_stats(fields, body[struct.calcsize(spec.format):])
+    assert stats.as_dict() == {**values, "driver": "16550", "depth_source": "read from the UART"}
+    assert stats.errors == 15
+    assert str(stats) == ("16550, FIFO depth 64 (read from the UART); 1099511627776 bytes "
+                          "received, 7 sent; 1 overruns, 2 framing errors, 3 parity errors, "
+                          "4 breaks, 5 bytes lost to a full receive ring")
+    unknown = parse_uart_stats(fields[:-1] + (9,), b"pl011\0")
+    assert unknown.depth_source == "source 9" and unknown.driver == "pl011"

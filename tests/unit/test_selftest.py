@@ -14,7 +14,9 @@ from hvmon.bringup import selftest_checks as checks
 from hvmon.bringup.board_profile import load_profile
 from hvmon.bringup.selftest import UBootFacts, uboot_lines
 from hvmon.bringup.selftest_report import Line, Report
-from hvmon.target.board import HvcResult, Range
+from hvmon import protocol as P
+from hvmon.target.board import Range, StubError
+from hvmon.target.uart_stats import parse_uart_stats
 from hvmon.ui.cli import main
 
 MiB = 1 << 20
@@ -96,19 +98,43 @@ def test_ram_map_reports_reserved_ranges_and_intids_only_where_the_stub_has_them
 
 
 class FakeBoard:
-    def __init__(self, **results):
-        self.results = results
+    """UART_STATS as a stub of protocol 4 answers it (fields, driver name), or refused as
+    an older stub refuses a command it does not know."""
 
-    def hvc(self, name, *args):
-        return HvcResult(name, (0, 0, 0, 0), self.results)
+    def __init__(self, fields=None, driver=b"16550\0"):
+        self.fields, self.driver = fields, driver
+
+    def uart_stats(self):
+        if self.fields is None:
+            raise StubError("UART_STATS", P.Status.UNKNOWN_COMMAND, "unknown command")
+        return parse_uart_stats(self.fields, self.driver)
+
+    def info(self):
+        return SimpleNamespace(protocol_version=3)
 
 
-def test_uart_fifo_says_not_reported_or_checks_the_overruns_it_is_given():
-    line = checks.check_uart_fifo(FakeBoard(frames_in=5, frames_rejected=0, bytes_lost=0), info())
+#               rx, tx, overruns, framing, parity, breaks, ring, depth, source
+CLEAN = (70_000, 300_000, 0, 0, 0, 0, 0, 16, P.UartDepthSource.PROFILE)
+
+
+def test_uart_fifo_reports_depth_and_counters_and_fails_only_on_bytes_the_stub_lost():
+    line = checks.check_uart_fifo(FakeBoard())
     assert line.status == "not reported" and "not reported by this stub" in line.summary
-    line = checks.check_uart_fifo(FakeBoard(fifo_depth=64, rx_overruns=0), info())
-    assert line.status == "pass" and line.values == {"fifo_depth": 64, "overruns": {"rx_overruns": 0}}
-    assert checks.check_uart_fifo(FakeBoard(fifo_depth=64, rx_overruns=3), info()).status == "fail"
+    line = checks.check_uart_fifo(FakeBoard(CLEAN))
+    assert line.status == "pass"
+    assert line.summary.startswith("16550, depth 16 (the board profile); after every check: "
+                                   "70000 bytes in, 300000 out; 0 overruns")
+    assert line.values["fifo_depth"] == 16 and line.values["depth_source"] == "the board profile"
+    assert line.values["rx_bytes"] == 70_000 and line.values["overruns"] == 0
+    noisy = CLEAN[:3] + (2, 1, 1) + CLEAN[6:]          # the cable's errors: repaired, shown
+    line = checks.check_uart_fifo(FakeBoard(noisy))
+    assert line.status == "pass" and "2 framing, 1 parity, 1 breaks" in line.summary
+    overrun = CLEAN[:2] + (3,) + CLEAN[3:]
+    assert checks.check_uart_fifo(FakeBoard(overrun)).status == "fail"
+    ring = CLEAN[:6] + (40,) + CLEAN[7:]
+    assert checks.check_uart_fifo(FakeBoard(ring)).status == "fail"
+    register = CLEAN[:7] + (64, P.UartDepthSource.REGISTER)
+    assert "depth 64 (read from the UART)" in checks.check_uart_fifo(FakeBoard(register)).summary
 
 
 def test_report_passes_only_without_failed_lines_and_names_them():

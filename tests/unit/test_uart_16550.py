@@ -20,6 +20,7 @@ CFLAGS = [
     "-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-Werror",
     f"-I{NATIVE}",
     f"-I{FIRMWARE / 'drivers'}",
+    f"-I{FIRMWARE / 'lib'}",          # protocol.h: UART_DEPTH_*
 ]
 # One build per way a board profile can set the driver up; the -D names are what
 # firmware/tools/board_config.py makes of [firmware] keys, the MODEL_ ones configure the
@@ -30,16 +31,17 @@ RK3588 = ["-DBOARD_UART_BASE=0xfeb50000UL", "-DBOARD_UART_REG_SHIFT=2", "-DBOARD
 VARIANTS = {
     # DW-APB built with its encoded parameters: CPR.FIFO_MODE = 4, a 64-byte FIFO.
     "rk3588-cpr": RK3588 + ["-DMODEL_CPR=0x00040000u", "-DEXPECT_TX_ROOM=64",
-                            "-DBOARD_UART_RX_TRIGGER=0"],
+                            "-DEXPECT_DEPTH_SOURCE=UART_DEPTH_REGISTER", "-DBOARD_UART_RX_TRIGGER=0"],
     # Built without them: CPR reads 0, the profile's 16 stands.
-    "rk3588-no-cpr": RK3588 + ["-DMODEL_CPR=0u", "-DEXPECT_TX_ROOM=16", "-DBOARD_UART_RX_TRIGGER=0"],
+    "rk3588-no-cpr": RK3588 + ["-DMODEL_CPR=0u", "-DEXPECT_TX_ROOM=16",
+                               "-DEXPECT_DEPTH_SOURCE=UART_DEPTH_PROFILE", "-DBOARD_UART_RX_TRIGGER=0"],
     # QEMU's PCI 16550A (boards/qemu-virt-16550): 8-bit registers, 16-byte FIFOs, no DW
     # registers, set up by nobody before the stub.
     "qemu-pci-16550": ["-DBOARD_UART_BASE=0x3eff1000UL", "-DBOARD_UART_REG_SHIFT=0",
                        "-DBOARD_UART_IO_WIDTH=1", "-DBOARD_UART_FIFO_DEPTH=16",
                        "-DBOARD_UART_RX_TRIGGER=3", "-DBOARD_UART_DIVISOR=1",
                        "-DMODEL_UNCONFIGURED", "-DMODEL_FIFO_DEPTH=16", "-DMODEL_WINDOW=8",
-                       "-DEXPECT_TX_ROOM=16"],
+                       "-DEXPECT_TX_ROOM=16", "-DEXPECT_DEPTH_SOURCE=UART_DEPTH_PROFILE"],
 }
 SOURCES = [
     FIRMWARE / "drivers" / "uart_16550.c",

@@ -102,9 +102,11 @@ def _timed(report: Report, name: str, check) -> list[Line]:
 
 
 def run_selftest(profile: BoardProfile, url: str | None = None,
-                 options: SelftestOptions | None = None, say=print) -> Report:
+                 options: SelftestOptions | None = None, say=print,
+                 stub_url: str | None = None) -> Report:
     """With url None a QEMU board of the profile is started (kernel and initrd of the
-    guest preloaded, as `hvmon up` does) and stopped at the end."""
+    guest preloaded, as `hvmon up` does) and stopped at the end. stub_url: the stub's own
+    line on a board where it is not U-Boot's (a QEMU board started here brings its own)."""
     options = options or SelftestOptions()
     config = guest_config(profile, options) if options.boot_guest else None
     qemu = None
@@ -115,11 +117,13 @@ def run_selftest(profile: BoardProfile, url: str | None = None,
                          lifetime=options.qemu_lifetime)
         qemu.start()
         url = qemu.url
-        say(f"QEMU {profile.name} running as pid {qemu.pid}, serial on {url}")
-    report = Report(profile.name, url)
+        stub_url = qemu.stub_url if qemu.stub_port is not None else None
+        say(f"QEMU {profile.name} running as pid {qemu.pid}, serial on {url}"
+            + (f", the stub's line on {stub_url}" if stub_url else ""))
+    report = Report(profile.name, url if stub_url is None else f"{url} (U-Boot), {stub_url} (stub)")
     started = time.monotonic()
     try:
-        _run(report, profile, url, options, config, say)
+        _run(report, profile, url, options, config, say, stub_url)
     finally:
         report.seconds = time.monotonic() - started
         if qemu is not None:
@@ -128,11 +132,12 @@ def run_selftest(profile: BoardProfile, url: str | None = None,
     return report
 
 
-def _run(report: Report, profile, url, options, config, say) -> None:
+def _run(report: Report, profile, url, options, config, say, stub_url=None) -> None:
     from ..transport.expect import Expect
     from ..transport.link import open_link
     from .bring_up import bring_up
     port = open_link(url, profile.uboot.baud)
+    stub_port = open_link(stub_url, profile.uboot.baud) if stub_url else None
     board = None
     try:
         link = Expect(port)
@@ -140,7 +145,8 @@ def _run(report: Report, profile, url, options, config, say) -> None:
         say("bring-up: U-Boot, loady, crc32, booti")
         try:
             result = bring_up(link, profile, image=options.image, say=say, at_prompt=facts,
-                              prompt_timeout=options.prompt_timeout)
+                              prompt_timeout=options.prompt_timeout,
+                              stub_link=Expect(stub_port) if stub_port else None)
         except HvmonError as exc:
             if facts.version:            # U-Boot answered before the bring-up failed
                 for line in uboot_lines(facts, profile, bytes(link.transcript).decode(errors="replace")):
@@ -159,12 +165,14 @@ def _run(report: Report, profile, url, options, config, say) -> None:
                          "image_size": result.image_size,
                          **{k: round(v, 3) for k, v in s.items()}},
                         seconds=s["total"], details=result.banner))
-        board = Board.attach(port)
+        board = Board.attach(stub_port or port)
         _framed_checks(report, board, profile, result.boot_log, options, config, say)
     finally:
         if board is not None:
             board.close()
         port.close()
+        if stub_port is not None:
+            stub_port.close()
 
 
 def _guest_avoid(config: Path | None) -> list[Range]:
@@ -179,7 +187,6 @@ def _framed_checks(report, board: Board, profile, boot_log, options, config, say
     info = board.info()
     _timed(report, "load address", lambda: checks.check_load_address(info, profile, boot_log))
     _timed(report, "RAM map", lambda: checks.check_ram_map(info))
-    _timed(report, "UART FIFO", lambda: checks.check_uart_fifo(board, info))
     _timed(report, "timer", lambda: checks.check_timer(board))
     avoid = list(info.protected) + list(checks.reserved_ranges(info) or ()) + _guest_avoid(config)
     scratch = checks.pick_scratch(info.ram, avoid, options.scratch_size)
@@ -205,6 +212,7 @@ def _framed_checks(report, board: Board, profile, boot_log, options, config, say
     else:
         say(f"Linux guest from {config}")
         _timed(report, "Linux guest", lambda: boot_guest(board, config, options.guest_timeout))
+    _timed(report, "UART FIFO", lambda: checks.check_uart_fifo(board))
     _timed(report, "link counters", lambda: checks.check_link_counters(board))
 
 

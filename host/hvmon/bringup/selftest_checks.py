@@ -15,7 +15,7 @@ import time
 import zlib
 
 from .. import protocol as P
-from ..target.board import Board, Range
+from ..target.board import Board, Range, StubError
 from .selftest_report import Line
 
 PATTERNS = (0x00000000, 0xFFFFFFFF, 0x55555555, 0xAAAAAAAA, 0x0F0F0F0F, 0xF0F0F0F0)
@@ -99,21 +99,26 @@ def link_counters(board: Board) -> dict:
     return dict(result.results)
 
 
-def check_uart_fifo(board: Board, info) -> Line:
-    """FIFO depth and overruns, where the stub reports them (INFO or link_stats)."""
-    counters = link_counters(board)
-    depth = getattr(info, "uart_fifo_depth", None) or counters.get("fifo_depth")
-    overruns = {key: value for key, value in counters.items() if "overrun" in key}
-    values = {"fifo_depth": depth if depth is not None else NOT_REPORTED,
-              "overruns": overruns or NOT_REPORTED}
-    if depth is None and not overruns:
+def check_uart_fifo(board: Board) -> Line:
+    """The link UART's FIFO depth and counters (UART_STATS), read after every other check
+    so the counters cover the transfers. Bytes the stub's receive path lost (UART overruns,
+    a full receive ring) fail the line: the stub did not keep up with the line. Framing and
+    parity errors and breaks are the cable's; they are shown, and the protocol repairs them."""
+    try:
+        stats = board.uart_stats()
+    except StubError as exc:
+        if exc.status != P.Status.UNKNOWN_COMMAND:
+            raise
         return Line("UART FIFO", "not reported",
-                    f"FIFO depth and overrun counters: {NOT_REPORTED} (link_stats has "
-                    f"{', '.join(counters) or 'nothing'}; INFO has neither)", values)
-    lost = sum(overruns.values())
-    text = (f"depth {depth if depth is not None else NOT_REPORTED}; overruns "
-            + (", ".join(f"{k} {v}" for k, v in overruns.items()) if overruns else NOT_REPORTED))
-    return Line("UART FIFO", "fail" if lost else "pass", text, values)
+                    f"FIFO depth and overrun counters: {NOT_REPORTED} (no UART_STATS, protocol "
+                    f"{getattr(board.info(), 'protocol_version', '?')})",
+                    {"fifo_depth": NOT_REPORTED, "overruns": NOT_REPORTED})
+    lost = stats.overruns + stats.rx_ring_overruns
+    text = (f"{stats.driver}, depth {stats.fifo_depth} ({stats.depth_source}); after every check: "
+            f"{stats.rx_bytes} bytes in, {stats.tx_bytes} out; {stats.overruns} overruns, "
+            f"{stats.rx_ring_overruns} bytes dropped by a full receive ring; line errors: "
+            f"{stats.framing_errors} framing, {stats.parity_errors} parity, {stats.breaks} breaks")
+    return Line("UART FIFO", "fail" if lost else "pass", text, stats.as_dict())
 
 
 def check_link_counters(board: Board) -> Line:

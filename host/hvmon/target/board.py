@@ -22,6 +22,7 @@ from ..errors import BoardRefused, ConfigError, HvmonError
 from .blockcache import BlockCache
 from ..transport.link import open_link
 from ..transport.session import Session
+from .uart_stats import UartStats, parse_uart_stats
 from .packing import CODECS, DEFLATE, LZMA2, RAW, Packer, Piece, block_chunks_for, changed_blocks
 
 Progress = Callable[[int, int], None]
@@ -368,6 +369,11 @@ class Board:
                                version_text.decode(), intids, tuple(reserved), pa_bits, ipa_bits,
                                memory.decode())
         return self._info
+
+    def uart_stats(self) -> UartStats:
+        """The link UART's FIFO depth, bytes each way and error counters (UART_STATS).
+        A stub from before protocol 4 answers UNKNOWN_COMMAND: StubError."""
+        return parse_uart_stats(*self.call(P.Command.UART_STATS))
 
     def check_range(self, addr: int, length: int, writing: bool) -> None:
         """The stub checks every request; checking first here means a bad load sends nothing."""

@@ -57,6 +57,12 @@ def run_info(ctx, args):
     ctx.emit(info_json(info), format_info(info))
 
 
+@command("uart", "the link UART: FIFO depth, bytes each way, overruns and line errors (framed)")
+def run_uart(ctx, args):
+    stats = ctx.board().uart_stats()
+    ctx.emit(stats.as_dict(), f"UART  {stats}")
+
+
 def _load_args(p):
     p.add_argument("file")
     p.add_argument("addr")

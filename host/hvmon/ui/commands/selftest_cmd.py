@@ -21,6 +21,8 @@ def _selftest_args(p):
                    help="RAM the pattern test fills (default: %(default)s)")
     p.add_argument("--guest-timeout", type=float, default=180.0,
                    help="seconds the guest may take to its shell (default: %(default)s)")
+    p.add_argument("--stub-port", metavar="URL",
+                   help="the stub's own line, when it is not U-Boot's (as for bringup)")
     p.add_argument("-o", "--results", type=Path, default=RESULTS,
                    help="folder for the Markdown and JSON report (default: %(default)s)")
 
@@ -49,7 +51,10 @@ def run_selftest_command(ctx, args):
     if url is None and profile.qemu is None:
         raise ConfigError(f"selftest: board {profile.name} has no [qemu] section; give -p PORT")
     ctx.close()
-    report = run_selftest(profile, url, options, say=ctx.say)
+    if args.stub_port and url is None:
+        raise ConfigError("selftest --stub-port needs -p PORT (a QEMU board started here brings "
+                          "its own stub line)")
+    report = run_selftest(profile, url, options, say=ctx.say, stub_url=args.stub_port)
     markdown, data = report.save(args.results)
     ctx.emit(report.as_dict(), report.markdown())
     ctx.notify(f"report saved: {markdown} and {data}")
