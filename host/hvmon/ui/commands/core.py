@@ -220,8 +220,16 @@ class Context:
         if port == "auto":
             from ...transport.serial_ports import auto_port
             port = auto_port()
+        elif port.startswith("id:"):
+            from ...transport.serial_ports import resolve_serial_number
+            port = resolve_serial_number(port)
         self._url = port
         return port
+
+    def port_spec(self) -> str | None:
+        """The port as the user named it (`id:SERIAL` stays itself): what a reconnect
+        looks for, where url() is the device it resolved to last."""
+        return self._named.port if self._named else self.options.port
 
     def set_url(self, url: str) -> None:
         """Point the context at another line (a QEMU board it started itself)."""

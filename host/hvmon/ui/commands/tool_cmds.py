@@ -11,11 +11,12 @@ from ...errors import ConfigError
 from .core import REGISTRY, command, lookup
 
 
-@command("devs", "serial ports with USB VID:PID and description")
+@command("devs", "serial ports with USB VID:PID, serial number (for -p id:SERIAL) and description")
 def run_devs(ctx, args):
     from ...transport.serial_ports import list_devices
     devices = list_devices()
-    lines = [f"{d.device:24} {d.vid_pid or '-':9} {d.description}".rstrip() for d in devices]
+    lines = [f"{d.device:24} {d.vid_pid or '-':9} {d.serial_number or '-':20} {d.description}".rstrip()
+             for d in devices]
     ctx.emit([d.as_dict() for d in devices], "\n".join(lines) or "no serial ports found")
 
 
