@@ -152,6 +152,7 @@ class GlobalOptions:
     log_dir: str | None = None
     timestamps: bool = False
     wait: float | None = 0.0        # for a port someone holds: 0 fail at once, None forever
+    reup: bool = False              # after a board reset: bring the stub up, re-apply the plan
 
 
 class Context:
@@ -180,6 +181,7 @@ class Context:
         from ...transport.textlog import Clock
         self.clock = Clock()             # one clock for the logs and the screen's stamps
         self._url: str | None = None
+        self._boot_id: int | None = None
         self.raw_terminal = False        # a console is attached: lines need \r\n
         self.echo_consoles = False       # REPL: guest output shows above the prompt
         self._console_lines: dict[int, bytearray] = {}
@@ -355,6 +357,11 @@ class Context:
     def has_board(self) -> bool:
         return self._board is not None
 
+    @property
+    def boot_id(self) -> int | None:
+        """The boot id of the stub this context last spoke to (a new one: it restarted)."""
+        return self._boot_id
+
     def prefer_board(self, name: str) -> None:
         """The board profile to use when neither -b nor the user config chose one."""
         if self.options.board is None and self._profile is None and not (self._named and self._named.board):
@@ -366,6 +373,7 @@ class Context:
         self._port = port
         self._board = board
         if board is not None:
+            self._boot_id = board.info().boot_id
             self._guard(board.session)
             board.on_event = self.on_event
             board.on_console = self.on_console
@@ -394,8 +402,9 @@ class Context:
             time.sleep(0.02)
         return not self._board.session.pending()
 
-    def close(self, exiting: bool = False) -> None:
-        """Release the line; `exiting`: the process ends next (see link.close_link)."""
+    def close(self, exiting: bool = False, keep_lock: bool = False) -> None:
+        """Release the line; `exiting`: the process ends next (see link.close_link);
+        `keep_lock`: the board stays ours (a reconnect opens the line again)."""
         if self._board is not None:
             self._board.session.close()
             self._board = None
@@ -408,7 +417,8 @@ class Context:
             self._log = None
         if self._channel_logs is not None:
             self._channel_logs.close()       # reopened (appending) if the run goes on
-        self.release_lock()
+        if not keep_lock:
+            self.release_lock()
 
     # --- output --------------------------------------------------------------------------
 

@@ -78,6 +78,9 @@ def up(ctx, plan_path, no_terminal=False, image=None, smp=None, memory=None, sho
     try:
         report = apply_plan(plan, board, log=ctx.say, progress_bar=ctx.progress,
                             on_created=lambda vm, name, config: ctx.note_vm(vm, name, config.kernel))
+        if qemu is None:
+            from .reconnect import remember_plan
+            remember_plan(ctx.url(), plan.path)           # what --reup applies again
         done = ", ".join(part for part in (
             f"created {', '.join(report.created)}" if report.created else "",
             f"skipped {', '.join(report.skipped)} (unchanged)" if report.skipped else "",
