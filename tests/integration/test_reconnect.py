@@ -1,0 +1,201 @@
+"""Living through a board reset and an unplugged line, on the real stub in real QEMU:
+a REPL sees QEMU's reset button pressed (QMP system_reset on the test's own unix
+socket) and, with --reup, brings the stub up again and applies the last plan again;
+a REPL whose serial server goes away (a loopback TCP relay the test closes and opens
+again, as ser2net or a replugged USB adapter would) waits for it and reconnects."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.qemu import QemuBoard
+from tests.budget import doing, remaining
+from tests.conftest import child_env, qemu_lifetime
+from tests.integration.test_repl import Terminal, results
+
+pytestmark = [pytest.mark.qemu]
+
+HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
+
+
+def spinning_guest(folder: Path) -> Path:
+    """A bare-metal guest that only loops: a VM for a plan, booted in no time."""
+    (folder / "spin.S").write_text(".global _start\n_start:\n    wfi\n    b _start\n")
+    subprocess.run(["aarch64-linux-gnu-as", str(folder / "spin.S"), "-o", str(folder / "spin.o")],
+                   check=True)
+    subprocess.run(["aarch64-linux-gnu-ld", "-N", "-Ttext=0x40000000", "-e", "_start",
+                    str(folder / "spin.o"), "-o", str(folder / "spin.elf")], check=True)
+    config = folder / "spin.toml"
+    config.write_text('name = "spin"\nmemory = [{ ipa = 0x40000000, size = 0x800000 }]\n'
+                      'kernel = "spin.elf"\n')
+    plan = folder / "plan.toml"
+    plan.write_text('board = "qemu-virt"\nreach = "running"\n[[vm]]\nconfig = "spin.toml"\n')
+    return plan
+
+
+class Relay:
+    """A loopback TCP relay between hvmon and QEMU's serial server: unplug() closes its
+    listening socket and both connections (hvmon's line goes dead, new connections are
+    refused, as with a ser2net that stopped or an adapter pulled out); plug() listens
+    on the same port again."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.port = 0
+        self.listener: socket.socket | None = None
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.plug()
+
+    @property
+    def url(self) -> str:
+        return f"socket://127.0.0.1:{self.port}"
+
+    def plug(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        self.port = listener.getsockname()[1]
+        listener.listen(1)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def unplug(self) -> None:
+        with self.lock:
+            for s in [self.listener, *self.sockets]:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+            self.sockets.clear()
+            self.listener = None
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return                              # unplugged
+            board = socket.create_connection(("127.0.0.1", self.target_port))
+            with self.lock:
+                self.sockets += [client, board]
+            for a, b in ((client, board), (board, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def start_board(request, tmp_path: Path, qmp: bool = False) -> tuple[QemuBoard, dict]:
+    qemu = QemuBoard(load_profile("qemu-virt"), lifetime=qemu_lifetime(request),
+                     log_path=results(f"test_reconnect/{request.node.name}") / "qemu.log")
+    if qmp:
+        qemu.enable_qmp()
+    qemu.start()
+    request.addfinalizer(qemu.stop)
+    env = child_env(HVMON_LOCKS=str(tmp_path / "locks"), XDG_STATE_HOME=str(tmp_path / "state"),
+                    XDG_CONFIG_HOME=str(tmp_path / "config"))
+    doing("bringing the stub up through U-Boot")
+    up = subprocess.run([*HVMON, "-p", qemu.url, "bringup"], capture_output=True, text=True,
+                        timeout=remaining(), env=env)
+    assert up.returncode == 0, up.stderr
+    return qemu, env
+
+
+def terminal(request, command: list[str], env: dict) -> Terminal:
+    term = Terminal("hvmon-reconnect", command, {k: env[k] for k in (
+        "HVMON_LOCKS", "XDG_STATE_HOME", "XDG_CONFIG_HOME")} | {"PYTHONPATH": env.get("PYTHONPATH", "")},
+        results("test_reconnect") / f"{request.node.name}.screen")
+    request.addfinalizer(term.close)
+    return term
+
+
+@pytest.mark.budget(bringups=2, processes=3)
+def test_a_reset_board_is_reported_and_with_reup_the_stub_and_plan_come_back(request, tmp_path):
+    qemu, env = start_board(request, tmp_path, qmp=True)
+    plan = spinning_guest(tmp_path)
+    doing("applying the plan once, so that --reup has one to apply again")
+    applied = subprocess.run([*HVMON, "-p", qemu.url, "up", str(plan), "--no-terminal"],
+                             capture_output=True, text=True, timeout=remaining(), env=env)
+    assert applied.returncode == 0, applied.stderr
+    term = terminal(request, [*HVMON, "--reup", "-p", qemu.url, "repl"], env)
+    term.wait(r"^hvmon>$")
+    term.type("vm li")                                  # half typed when the board resets
+    assert qemu.qmp("system_reset") == {"return": {}}
+    term.wait(r"^hvmon: board reset: U-Boot's banner seen on the line$")
+    term.wait(r"^hvmon: --reup: bringing the stub up again$")
+    screen = term.wait(r"^hvmon: --reup: stub \S+ back on \S+ with plan\.toml applied$")
+    assert "created spin" in screen, screen[-2000:]
+    term.wait(r"^hvmon> vm li$")                        # what was typed is still there
+    term.type("st")
+    term.keys("Enter")
+    term.wait(r"^\d+  spin +running +1 vCPU\nhvmon>$")
+    term.type("hvc echo 4 5 6")
+    term.keys("Enter")
+    term.wait(r"c = 0x6 \(6\)\n\s*hvmon>$")
+    term.keys("C-d")
+    term.wait(r"terminal-exited-0")
+
+
+@pytest.mark.budget(bringups=1, processes=2, seconds=3)
+def test_without_reup_a_reset_is_reported_and_the_repl_carries_on(request, tmp_path):
+    qemu, env = start_board(request, tmp_path, qmp=True)
+    term = terminal(request, [*HVMON, "-p", qemu.url, "repl"], env)
+    term.wait(r"^hvmon>$")
+    assert qemu.qmp("system_reset") == {"return": {}}
+    term.wait(r"^hvmon: board reset: U-Boot's banner seen on the line$")
+    term.wait(r"^hvmon: the stub is gone: `bringup` brings it up again \(--reup does it by "
+              r"itself\)\nhvmon>$")
+    term.type("bringup")                                # and the REPL does just that
+    term.keys("Enter")
+    term.wait(r"^hvmon: stub \S+ up on qemu-virt at EL2")
+    term.type("hvc echo 1 2 3")
+    term.keys("Enter")
+    term.wait(r"c = 0x3 \(3\)\n\s*hvmon>$")
+    term.keys("C-d")
+    term.wait(r"terminal-exited-0")
+
+
+@pytest.mark.budget(bringups=1, processes=3)
+def test_an_unplugged_line_is_waited_for_and_the_repl_reconnects(request, tmp_path):
+    qemu, env = start_board(request, tmp_path)
+    relay = Relay(qemu.port)
+    request.addfinalizer(relay.unplug)
+    term = terminal(request, [*HVMON, "-p", relay.url, "repl"], env)
+    term.wait(r"^hvmon>$")
+    term.type("hvc echo 1 2 3")
+    term.keys("Enter")
+    term.wait(r"c = 0x3 \(3\)\n\s*hvmon>$")
+    relay.unplug()
+    term.wait(rf"^hvmon: port {relay.url} gone; waiting for it to come back$")
+    doing("another hvmon while the line is unplugged: the waiting REPL still owns the board")
+    other = subprocess.run([*HVMON, "-p", relay.url, "info"], capture_output=True, text=True,
+                           timeout=remaining(), env=env)
+    assert other.returncode == 3 and f"port {relay.url} is in use by pid" in other.stderr, \
+        other.stderr
+    assert "reconnected" not in term.screen()
+    relay.plug()
+    term.wait(rf"^hvmon: reconnected to the stub on {relay.url}\nhvmon>$")
+    term.type("hvc echo 7 8 9")
+    term.keys("Enter")
+    term.wait(r"c = 0x9 \(9\)\n\s*hvmon>$")
+    term.keys("C-d")
+    term.wait(r"terminal-exited-0")
