@@ -10,14 +10,15 @@ import stat
 import threading
 
 from hvmon.transport.port_lock import PortLock, owner_note
-from hvmon.transport.watch import watch
+from hvmon.transport.watch import connect, records
 
 
 def collect(path: str, into: list, ready: threading.Event) -> threading.Thread:
+    conn = connect(path)
+    ready.set()
+
     def run():
-        stream = watch(path, timeout=0.05)
-        ready.set()
-        for item in stream:
+        for item in records(conn, timeout=0.05):
             if item is not None:
                 into.append(item)
     thread = threading.Thread(target=run, daemon=True)

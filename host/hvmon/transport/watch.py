@@ -162,17 +162,29 @@ class WatchServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def watch(path: str, timeout: float | None = None) -> Iterator[tuple[str, bytes] | None]:
-    """The watcher's side: (name, data) per record as the owner publishes it, and None
-    each `timeout` seconds nothing came (so a caller can flush what it holds); ends
-    when the owner leaves."""
+def connect(path: str) -> socket.socket:
+    """The watcher's side: connected (and a copy of everything published from now on is
+    on its way) when this returns; read it with records()."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(path)
     except OSError as exc:
         conn.close()
-        raise LinkError(f"cannot reach the owner's watch socket {path}: {exc.strerror}") from None
+        raise LinkError(f"cannot reach the owner's watch socket {path}: {exc.strerror} "
+                        "(the owner left?)") from None
     conn.shutdown(socket.SHUT_WR)                      # read-only: nothing ever goes back
+    return conn
+
+
+def watch(path: str, timeout: float | None = None) -> Iterator[tuple[str, bytes] | None]:
+    """connect() and records(), for a caller that needs no moment in between."""
+    return records(connect(path), timeout)
+
+
+def records(conn: socket.socket, timeout: float | None = None) -> Iterator[tuple[str, bytes] | None]:
+    """(name, data) per record as the owner publishes it, and None each `timeout`
+    seconds nothing came (so a caller can flush what it holds); ends when the owner
+    leaves."""
     conn.settimeout(timeout)
     buffer = bytearray()
     try:

@@ -56,7 +56,7 @@ def _watch_args(p):
                  "Ends when the owner leaves.")
 def run_watch(ctx, args):
     from ...transport.port_lock import owner_note
-    from ...transport.watch import watch
+    from ...transport.watch import connect, records
     url = ctx.url()
     note = owner_note(url)
     if not note or "watch" not in note:
@@ -65,11 +65,12 @@ def run_watch(ctx, args):
                         + "): open it yourself, e.g. `hvmon -p PORT console VM`")
     owner = f"pid {note.get('pid')} ({note.get('who')})"
     what = f"channel {args.channel}" if args.channel else "every channel"
+    conn = connect(note["watch"])
     ctx.notify(f"watching {what} of {url} through its owner, {owner}; read-only, Ctrl-C stops")
     out = sys.stdout.buffer
     prefixed = None if args.channel else Prefixed(sys.stdout)
     try:
-        for item in watch(note["watch"], timeout=FLUSH_S):
+        for item in records(conn, timeout=FLUSH_S):
             if item is None:
                 if prefixed is not None:
                     prefixed.flush()
