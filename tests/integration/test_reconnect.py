@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from hvmon.bringup.board_profile import load_profile
+from hvmon.bringup.preload import preload_args
 from hvmon.bringup.qemu import QemuBoard
 from tests.budget import doing, remaining
 from tests.conftest import child_env, qemu_lifetime
-from tests.integration.test_repl import Terminal, results
+from tests.integration.test_repl import LINUX, Terminal, results
 
 pytestmark = [pytest.mark.qemu]
 
@@ -104,9 +105,11 @@ class Relay:
                 pass
 
 
-def start_board(request, tmp_path: Path, qmp: bool = False) -> tuple[QemuBoard, dict]:
+def start_board(request, tmp_path: Path, qmp: bool = False,
+                preload: bool = False) -> tuple[QemuBoard, dict]:
     qemu = QemuBoard(load_profile("qemu-virt"), lifetime=qemu_lifetime(request),
-                     log_path=results(f"test_reconnect/{request.node.name}") / "qemu.log")
+                     log_path=results(f"test_reconnect/{request.node.name}") / "qemu.log",
+                     extra_args=preload_args(LINUX) if preload else None)
     if qmp:
         qemu.enable_qmp()
     qemu.start()
@@ -199,3 +202,48 @@ def test_an_unplugged_line_is_waited_for_and_the_repl_reconnects(request, tmp_pa
     term.wait(r"c = 0x9 \(9\)\n\s*hvmon>$")
     term.keys("C-d")
     term.wait(r"terminal-exited-0")
+
+
+@pytest.mark.budget(bringups=1, boots=1, processes=3)
+def test_an_attached_console_waits_for_its_unplugged_line_and_attaches_again(request, tmp_path):
+    qemu, env = start_board(request, tmp_path, preload=True)
+    relay = Relay(qemu.port)
+    request.addfinalizer(relay.unplug)
+    created = subprocess.run([*HVMON, "-p", relay.url, "vm", "create", str(LINUX), "--start"],
+                             capture_output=True, text=True, timeout=remaining(), env=env)
+    assert created.returncode == 0, created.stderr
+    term = terminal(request, [*HVMON, "-p", relay.url, "console", "linux"], env)
+    term.wait(r"--- console of linux \(VM \d+\) --- Ctrl-\] detaches ---")
+    term.wait(r"^/ #$")
+    relay.unplug()
+    term.wait(rf"^hvmon: port {relay.url} gone; waiting for it to come back$")
+    relay.plug()
+    term.wait(rf"^hvmon: reconnected to the stub on {relay.url}$")
+    term.wait(r"--- console of linux \(VM \d+\) --- Ctrl-\] detaches ---(.|\n)*--- console of "
+              r"linux")
+    term.type("echo back-$((40 + 2))")
+    term.keys("Enter")
+    term.wait(r"^back-42$")
+    term.keys("C-]")
+    term.wait(r"--- detached ---\n(.|\n)*terminal-exited-0")
+
+
+@pytest.mark.budget(bringups=1, processes=3)
+def test_term_waits_for_its_unplugged_line_and_attaches_again(request, tmp_path):
+    qemu, env = start_board(request, tmp_path)
+    relay = Relay(qemu.port)
+    request.addfinalizer(relay.unplug)
+    text = subprocess.run([*HVMON, "-p", relay.url, "text"], capture_output=True, text=True,
+                          timeout=remaining(), env=env)
+    assert text.returncode == 0, text.stderr
+    term = terminal(request, [*HVMON, "-p", relay.url, "term"], env)
+    term.wait(r"--- hvmon terminal on .* --- Ctrl-\] leaves ---\n(.|\n)*^hvmon>$")
+    relay.unplug()
+    term.wait(rf"hvmon: port {relay.url} gone; waiting for it to come back")
+    relay.plug()
+    term.wait(rf"^hvmon: port {relay.url} back$")
+    term.type("crc 0x40200000 0x40")
+    term.keys("Enter")
+    term.wait(r"0x[0-9a-f]{8}\s*\nhvmon>$")
+    term.keys("C-]")
+    term.wait(r"--- left the terminal ---\n(.|\n)*terminal-exited-0")
