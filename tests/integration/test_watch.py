@@ -122,3 +122,46 @@ def test_others_watch_a_guest_live_through_its_owner(request, tmp_path):
                          rb"nothing more to watch", watcher.err), watcher.err
     assert b"hvmon: watching channel linux of" in one.err
     assert b"hvmon: watching every channel of" in every.err
+
+
+INNER_TEST = '''
+import os, pathlib, time
+
+def test_guest_under_watch(console):
+    console.expect(r"/ # ", timeout=120)
+    go = pathlib.Path(os.environ["WATCHED"])
+    while not go.exists():                       # until the outer test's watcher is there
+        time.sleep(0.1)
+    console.send("echo plugin-$((6 * 7))")
+    console.expect(r"plugin-42")
+'''
+
+
+@pytest.mark.budget(bringups=1, boots=1, processes=4)
+def test_a_test_runs_guest_is_watched_through_the_pytest_plugin(request, tmp_path):
+    url = brought_up_board(request, "test_watch_plugin", smp=2)
+    env = child_env(HVMON_LOCKS=str(tmp_path / "locks"), XDG_STATE_HOME=str(tmp_path / "state"),
+                    XDG_CONFIG_HOME=str(tmp_path / "config"), WATCHED=str(tmp_path / "watched"))
+    (tmp_path / "test_inner.py").write_text(INNER_TEST)
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                            "--rootdir", str(tmp_path), "test_inner.py", "--hvmon-port", url],
+                           cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    request.addfinalizer(lambda: run.poll() is None and run.kill())
+    doing("waiting for the test run to own the board")
+    while not list((tmp_path / "locks").glob("*.owner")):
+        assert run.poll() is None, run.communicate()[0]
+        time.sleep(0.1)
+    watcher = Watcher(url, env, "linux")
+    request.addfinalizer(watcher.stop)
+    watcher.connected()
+    refused = subprocess.run([*HVMON, "-p", url, "info"], capture_output=True, text=True,
+                             timeout=remaining(), env=env)
+    assert refused.returncode == 3
+    assert re.search(r"in use by pid \d+ \(pytest worker \w+\)", refused.stderr), refused.stderr
+    (tmp_path / "watched").touch()
+    watcher.wait_for(rb"\nplugin-42\r?\n")
+    assert run.wait(remaining()) == 0, run.stdout.read()
+    assert watcher.finish() == 0, watcher.err
+    assert re.search(rb"the owner of \S+, pid \d+ \(pytest worker \w+\), left", watcher.err), \
+        watcher.err

@@ -383,7 +383,10 @@ class Context:
                 logs.symbols = self.symbols
                 logs.note(f"framed mode on {self._url}")
                 board.recorders.append(logs.record)
-            board.recorders.append(self._publish)
+            if self._lock is not None and self._lock.watch is not None:
+                from ...target.watch_feed import watch_recorder
+                board.recorders.append(watch_recorder(self._lock.watch, lambda: self.vm_names,
+                                                      lambda: self.symbols))
 
     def release_board(self) -> None:
         if self._board is not None:
@@ -420,24 +423,6 @@ class Context:
             self._channel_logs.close()       # reopened (appending) if the run goes on
         if not keep_lock:
             self.release_lock()
-
-    def _publish(self, channel: int, data: bytes) -> None:
-        """A board recorder (on the session's pump): what the stub sends on its own, for
-        `hvmon watch` processes (transport/watch.py), named as watchers ask for it."""
-        watch = self._lock.watch if self._lock is not None else None
-        if watch is None or not watch.watchers:
-            return
-        from ... import protocol as P
-        if channel == P.Channel.LOG:
-            watch.publish("log", data)
-        elif channel == P.Channel.EVENT:
-            from ...target.events import describe_event
-            text = describe_event(data[0] if data else 0, data, self.symbols, self.vm_names)
-            if text:
-                watch.publish("events", (text + "\n").encode())
-        elif channel >= P.Channel.CONSOLE_BASE:
-            vm = channel - P.Channel.CONSOLE_BASE
-            watch.publish(self.vm_names.get(vm, f"vm{vm}"), data)
 
     # --- output --------------------------------------------------------------------------
 
