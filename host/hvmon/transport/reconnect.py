@@ -55,5 +55,5 @@ def reopen(spec: str, baud: int, timeout: float | None = None,
         if stop is not None and stop():
             raise LinkError(f"gave up waiting for {spec}: {last}")
         if deadline is not None and time.monotonic() >= deadline:
-            raise StepTimeout(f"wait for {spec}", f"the port {spec} back", timeout, last)
+            raise StepTimeout(f"wait for the port {spec}", "port to open", timeout, last)
         time.sleep(POLL)
