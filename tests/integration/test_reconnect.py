@@ -6,10 +6,8 @@ again, as ser2net or a replugged USB adapter would) waits for it and reconnects.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from hvmon.bringup.qemu import QemuBoard
 from tests.budget import doing, remaining
 from tests.conftest import child_env, qemu_lifetime
 from tests.integration.test_repl import LINUX, Terminal, results
+from tests.relay import Relay
 
 pytestmark = [pytest.mark.qemu]
 
@@ -39,70 +38,6 @@ def spinning_guest(folder: Path) -> Path:
     plan = folder / "plan.toml"
     plan.write_text('board = "qemu-virt"\nreach = "running"\n[[vm]]\nconfig = "spin.toml"\n')
     return plan
-
-
-class Relay:
-    """A loopback TCP relay between hvmon and QEMU's serial server: unplug() closes its
-    listening socket and both connections (hvmon's line goes dead, new connections are
-    refused, as with a ser2net that stopped or an adapter pulled out); plug() listens
-    on the same port again."""
-
-    def __init__(self, target_port: int):
-        self.target_port = target_port
-        self.port = 0
-        self.listener: socket.socket | None = None
-        self.sockets: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self.plug()
-
-    @property
-    def url(self) -> str:
-        return f"socket://127.0.0.1:{self.port}"
-
-    def plug(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        self.port = listener.getsockname()[1]
-        listener.listen(1)
-        self.listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def unplug(self) -> None:
-        with self.lock:
-            for s in [self.listener, *self.sockets]:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                s.close()
-            self.sockets.clear()
-            self.listener = None
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return                              # unplugged
-            board = socket.create_connection(("127.0.0.1", self.target_port))
-            with self.lock:
-                self.sockets += [client, board]
-            for a, b in ((client, board), (board, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def start_board(request, tmp_path: Path, qmp: bool = False,
