@@ -81,3 +81,10 @@ def test_devs_shows_serial_numbers(monkeypatch, capsys):
     assert main(["devs"]) == 0
     assert capsys.readouterr().out.split() == ["/dev/ttyUSB0", "10c4:ea60", "A10K", "CP2102", "USB",
                                                "to", "UART", "Bridge", "Controller"]
+
+
+def test_what_auto_picked_is_found_again_by_its_serial_number():
+    from hvmon.transport.serial_ports import stable_name
+    devices = list_devices([usb_port("/dev/ttyUSB0", "A10K"), usb_port("/dev/ttyUSB1", None)])
+    assert stable_name("/dev/ttyUSB0", devices) == "id:A10K"
+    assert stable_name("/dev/ttyUSB1", devices) == "/dev/ttyUSB1"      # no serial number

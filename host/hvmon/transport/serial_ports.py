@@ -83,3 +83,14 @@ def resolve_serial_number(spec: str, devices: list[SerialDevice] | None = None) 
                           f"{spec[len(BY_SERIAL):]!r} is plugged in"
                           + (f" (adapters: {known})" if known else " (no adapter reports one)"))
     return device
+
+
+def stable_name(device: str, devices: list[SerialDevice] | None = None) -> str:
+    """How to find `device` again after it re-enumerates: `id:SERIAL` when the adapter
+    reports a serial number, else the device itself (what `-p auto` picked is looked
+    for this way, not by asking for "the only adapter" again)."""
+    devices = list_devices() if devices is None else devices
+    for d in devices:
+        if d.device == device and d.serial_number:
+            return f"{BY_SERIAL}{d.serial_number}"
+    return device

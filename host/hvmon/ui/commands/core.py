@@ -229,9 +229,14 @@ class Context:
         return port
 
     def port_spec(self) -> str | None:
-        """The port as the user named it (`id:SERIAL` stays itself): what a reconnect
-        looks for, where url() is the device it resolved to last."""
-        return self._named.port if self._named else self.options.port
+        """The port as the user named it (`id:SERIAL` stays itself; `auto` becomes the
+        serial number of the adapter it picked): what a reconnect looks for, where url()
+        is the device it resolved to last."""
+        spec = self._named.port if self._named else self.options.port
+        if spec == "auto":
+            from ...transport.serial_ports import stable_name
+            return stable_name(self.url())
+        return spec
 
     def set_url(self, url: str) -> None:
         """Point the context at another line (a QEMU board it started itself)."""
