@@ -44,7 +44,8 @@ bench: firmware guest
 	$(PY) bench/bench_boot.py
 	$(PY) bench/bench_reconnect.py
 
-# The stub's frame decoder and request dispatcher under libFuzzer (FUZZ_SECONDS=60).
+# The stub's link, LZMA2 decoder, FDT reader and guest trap handlers under libFuzzer,
+# FUZZ_SECONDS (60) shared among the harnesses (tests/fuzz/Makefile).
 fuzz: setup
 	$(MAKE) -C tests/fuzz fuzz FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
 

@@ -235,6 +235,9 @@ def main() -> int:
                         help="loady senders to compare (comma-separated; empty for none)")
     parser.add_argument("--latencies-ms", default="2,16")
     parser.add_argument("--no-kernel", action="store_true", help="skip the kernel Image rows")
+    parser.add_argument("--kernel", type=Path, default=None,
+                        help="the Image for the kernel rows (default: the guest's, cache/guest/Image);"
+                             " e.g. another Debian kernel's /boot/vmlinuz-*")
     parser.add_argument("--host-engine-only", action="store_true",
                         help=f"only the rows of the {HOST_ENGINE} (no QEMU)")
     parser.add_argument("--cli-only", action="store_true",
@@ -294,10 +297,11 @@ def main() -> int:
 
     kernel = None
     if not args.quick and not args.no_kernel:
-        image = ROOT / "cache" / "guest" / "Image"
-        if not image.exists():
+        image = args.kernel or ROOT / "cache" / "guest" / "Image"
+        if args.kernel is None and not image.exists():
             subprocess.run(["bash", str(ROOT / "scripts" / "fetch-guest.sh")], check=True)
         kernel = image.read_bytes()
+        print(f"kernel rows: {image.name}, {len(kernel):,} bytes", flush=True)
         raw_time = len(kernel) / LINE_RATE
     PUSH["cache"] = BlockCache(tmp / "blocks")
     if kernel is not None and not args.host_engine_only:

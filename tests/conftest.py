@@ -114,3 +114,14 @@ def stub(request) -> StubUnderTest:
 def fresh_stub(request) -> StubUnderTest:
     """A stub of the test's own, for tests that reset or break the board."""
     return start_stub(request)
+
+
+def pytest_sessionstart(session):
+    """labgrid's pytest plugin (installed with the labgrid extra) serves `--lg-env` runs.
+    Without an environment its setup hook fails every test with a parameter named
+    `strategy` (hypothesis strategies here), so the project's own runs leave it out; the
+    labgrid test runs it in a pytest of its own (tests/integration/test_labgrid.py)."""
+    manager = session.config.pluginmanager
+    plugin = manager.get_plugin("labgrid")
+    if plugin is not None and not session.config.getoption("lg_env", None):
+        manager.unregister(plugin)

@@ -12,8 +12,10 @@ import zlib
 import pytest
 
 from hvmon import protocol as P
+from hvmon.errors import ConfigError
 from hvmon.hil.guests import VmFactory
-from hvmon.target.vms import vm_list
+from hvmon.target.board import StubError
+from hvmon.target.vms import vm_list, vm_regions
 from tests.budget import BOOT_S, doing
 from tests.integration.hostile import (HOSTILE_CORE, HOSTILE_IPA, HOSTILE_PA, HOSTILE_SIZE,
                                        MARKER, PSCI_ALREADY_ON, PSCI_INVALID_PARAMETERS,
@@ -82,9 +84,11 @@ def attack(request, board, hvmon_target, hvmon_capture, linux_beside, text):
     build()
     factory = VmFactory(hvmon_target, hvmon_capture, base=request.config.rootpath)
 
-    def run(steps: str, privileged: bool = False, name: str = "hostile"):
+    def run(steps: str, privileged: bool = False, name: str = "hostile", start: bool = True,
+            **extra):
+        """extra: more keys of the VM config; start=False leaves the VM created, not run."""
         doing(f"attack {steps!r}")
-        return factory(hostile_config(steps, name=name, privileged=privileged))
+        return factory(hostile_config(steps, name=name, privileged=privileged) | extra, start)
 
     yield run
     problems = factory.cleanup()
@@ -146,6 +150,39 @@ def test_access_outside_its_ram_stops_the_attacker(attack, linux, kind, where):
     stopped = guest.wait_stopped(30)
     assert stopped.reason == "fault"
     assert stopped.far == FAULTS_AT.get(where, addr)
+    no_data(guest.console.text)
+
+
+# A passthrough alias above the PA range (issue 13, hole 1): the stub's image plus bit 40.
+# Cut to the 40 bits a stage-2 descriptor holds it would be the stub itself; placed at an
+# IPA where the attacker has nothing else.
+STUB = 0x40200000
+ALIAS_PA = (1 << 40) + STUB
+ALIAS_IPA = 0x10000000
+
+
+@pytest.mark.parametrize("kind", ["read", "write"])
+def test_a_passthrough_alias_above_the_pa_range_is_refused_and_faults(attack, linux, board,
+                                                                       kind):
+    alias = {"passthrough": [{"pa": ALIAS_PA, "size": 0x1000, "ipa": ALIAS_IPA}]}
+    with pytest.raises(ConfigError, match=r"passthrough\[0\]\.pa: 0x10040200000\+0x1000 is "
+                                          r"beyond the board's 40-bit"):
+        attack("read:0", **alias)                   # the host's own check, before any request
+    step = f"read:{ALIAS_IPA:#x}" if kind == "read" else f"write:{ALIAS_IPA:#x}:0xffffffffffffffff"
+    guest = attack(step, start=False)
+    regions = [r for r in vm_regions(board) if r.vm == guest.id]
+    doing("VM_MAP of the alias straight through the protocol, past the host's checks")
+    with pytest.raises(StubError) as refused:
+        board.call(P.Command.VM_MAP, guest.id, 1, ALIAS_IPA, ALIAS_PA, 0x1000)
+    assert refused.value.status == P.Status.REFUSED_RANGE
+    assert (f"pa {ALIAS_PA:#x}+0x1000 is beyond the board's 40-bit physical address range"
+            in refused.value.reason)
+    assert [r for r in vm_regions(board) if r.vm == guest.id] == regions    # nothing half-made
+    guest.start()
+    stopped = guest.wait_stopped(30)
+    print(f"alias above the PA range ({kind}): VM_MAP refused: {refused.value.reason}; "
+          f"the guest's {kind} of IPA {ALIAS_IPA:#x}: {stopped.reason}, FAR {stopped.far:#x}")
+    assert (stopped.reason, stopped.far, stopped.ipa) == ("fault", ALIAS_IPA, ALIAS_IPA)
     no_data(guest.console.text)
 
 

@@ -7,6 +7,7 @@ Lowest first (host/hvmon/*/__init__.py says the same for each package):
                   then session (framing never imports session)
     target/       the stub as an object: Board, VMs, the text monitor
     bringup/      getting a board to a running stub: profiles, QEMU, U-Boot, plans
+    labgrid/      the optional labgrid integration: a driver, a strategy, labgrid:PLACE
     ui/ | hil/    the two front ends, side by side: neither imports the other;
                   inside ui/, commands/ never imports repl or cli, built on it
     board         the public shim `from hvmon.board import Board`, for users only
@@ -30,6 +31,7 @@ LAYERS = [
     ("hvmon.transport.session",),
     ("hvmon.target",),
     ("hvmon.bringup",),
+    ("hvmon.labgrid",),
     ("hvmon.ui", "hvmon.hil"),
     ("hvmon.ui.commands",),
     ("hvmon.ui.repl",),

@@ -38,7 +38,8 @@ def pytest_addoption(parser):
                     help=f"board profile name or board.toml path (default {DEFAULT_BOARD})")
     group.addoption("--hvmon-port", metavar="URL",
                     help="the board's serial line, any pyserial URL (/dev/ttyUSB0, "
-                         "rfc2217://host:port, socket://...); default: a QEMU board started here")
+                         "rfc2217://host:port, socket://...) or labgrid:PLACE (a labgrid place "
+                         "you acquired); default: a QEMU board started here")
     group.addoption("--hvmon-plan", metavar="FILE",
                     help="a bring-up plan (board, port, VMs) applied after every bring-up")
     group.addoption("--hvmon-pool", metavar="FILE",
@@ -87,6 +88,8 @@ class Settings:
             entry = _usage(pool_entry, opt("hvmon_pool"), worker_index())
             port, board = entry.port, entry.board or board
         self.profile = _usage(load_profile, board or DEFAULT_BOARD)
+        if port and port.startswith("labgrid:"):
+            port = _usage(_labgrid_place_url, port)
         self.port = port
         vm = opt("hvmon_vm")
         beside = self.profile.path.parent / "linux.toml"
@@ -95,6 +98,15 @@ class Settings:
     @property
     def is_qemu(self) -> bool:
         return self.port is None
+
+
+def _labgrid_place_url(port: str) -> str:
+    """--hvmon-port labgrid:PLACE: a place this user acquired (labgrid is optional)."""
+    try:
+        from ..labgrid.place import place_url
+    except ImportError as exc:
+        raise pytest.UsageError(f"--hvmon-port {port}: {exc}") from None
+    return place_url(port)
 
 
 def _usage(function, *args):

@@ -42,8 +42,9 @@ def build_parser() -> ArgParser:
     parser.add_argument("--version", action=_Version, nargs=0, help="show hvmon's version and exit")
     parser.add_argument("-p", "--port", default=os.environ.get("HVMON_PORT"),
                         help="pyserial URL, 'auto' (the only USB serial adapter), 'id:SERIAL' (the "
-                             "adapter with that USB serial number: `hvmon devs`) or a board named "
-                             "in the user config (default: $HVMON_PORT)")
+                             "adapter with that USB serial number: `hvmon devs`), labgrid:PLACE (a "
+                             "labgrid place you acquired) or a board named in the user config "
+                             "(default: $HVMON_PORT)")
     parser.add_argument("--baud", type=int, help="baud rate (default: the board profile's)")
     parser.add_argument("-b", "--board", default=os.environ.get("HVMON_BOARD"),
                         help="board profile name or path to a board.toml (default: qemu-virt)")

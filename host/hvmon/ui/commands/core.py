@@ -141,6 +141,15 @@ def number(text: str, what: str) -> int:
         raise ConfigError(f"bad number {text!r} for {what}") from None
 
 
+def labgrid_place_url(port: str) -> str:
+    """-p labgrid:PLACE: the serial line of a place acquired through labgrid (optional)."""
+    try:
+        from ...labgrid.place import place_url
+    except ImportError as exc:
+        raise ConfigError(f"-p {port}: {exc}") from None
+    return place_url(port)
+
+
 @dataclass
 class GlobalOptions:
     port: str | None = None
@@ -225,6 +234,8 @@ class Context:
         elif port.startswith("id:"):
             from ...transport.serial_ports import resolve_serial_number
             port = resolve_serial_number(port)
+        elif port.startswith("labgrid:"):
+            port = labgrid_place_url(port)
         self._url = port
         return port
 
