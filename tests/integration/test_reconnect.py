@@ -182,3 +182,31 @@ def test_term_waits_for_its_unplugged_line_and_attaches_again(request, tmp_path)
     term.wait(r"0x[0-9a-f]{8}\s*\nhvmon>$")
     term.keys("C-]")
     term.wait(r"--- left the terminal ---\n(.|\n)*terminal-exited-0")
+
+
+@pytest.mark.budget(bringups=2, boots=2, processes=3)
+def test_a_console_with_reup_comes_back_to_its_guest_after_a_reset(request, tmp_path):
+    qemu, env = start_board(request, tmp_path, qmp=True, preload=True)
+    plan = tmp_path / "linux-plan.toml"
+    plan.write_text(f'board = "qemu-virt"\nreach = "running"\n[[vm]]\nconfig = "{LINUX}"\n'
+                    'wait_for = "/ # "\ntimeout = 120\n')
+    doing("applying the Linux plan once, so that --reup has one to apply again")
+    applied = subprocess.run([*HVMON, "-p", qemu.url, "up", str(plan), "--no-terminal"],
+                             capture_output=True, text=True, timeout=remaining(), env=env)
+    assert applied.returncode == 0, applied.stderr
+    term = terminal(request, [*HVMON, "--reup", "-p", qemu.url, "console", "linux"], env)
+    term.wait(r"--- console of linux \(VM \d+\) --- Ctrl-\] detaches ---")
+    term.keys("Enter")
+    term.wait(r"^/ #$")
+    assert qemu.qmp("system_reset") == {"return": {}}
+    term.wait(r"^hvmon: board reset: U-Boot's banner seen on the line$")
+    term.wait(r"^hvmon: --reup: stub \S+ back on \S+ with linux-plan\.toml applied$")
+    screen = term.wait(r"--- console of linux \(VM \d+\) --- Ctrl-\] detaches ---(.|\n)*"
+                       r"--- console of linux \(VM \d+\)")
+    assert "created linux" in screen, screen[-2000:]
+    term.wait(r"/ #\s*$")
+    term.type("echo after-reset-$((40 + 2))")
+    term.keys("Enter")
+    term.wait(r"^after-reset-42$")
+    term.keys("C-]")
+    term.wait(r"--- detached ---\n(.|\n)*terminal-exited-0")
