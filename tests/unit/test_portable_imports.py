@@ -12,7 +12,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "host" / "hvmon"
 POSIX_ONLY = ("fcntl", "termios", "tty", "pty", "resource", "grp", "pwd")
 # Where Linux-only calls may be: the QEMU board (prctl, /proc/net/tcp, a QMP unix socket).
-LINUX_ONLY_ALLOWED = {"bringup/qemu.py"}
+LINUX_ONLY_ALLOWED = {"bringup/qemu.py", "transport/watch.py"}   # watch: POSIX, optional
 LINUX_ONLY_CALLS = ("/proc/", "prctl", "AF_UNIX", "os.getuid", "signal.SIGHUP")
 
 

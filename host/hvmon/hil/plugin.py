@@ -146,8 +146,10 @@ class Rig:
             return self.target
         self.release()
         options = self._qemu_options(qemu_options) if self.settings.is_qemu else None
+        lock = self.port_lock or self.qemu_lock
         target = BoardTarget(self.settings.profile, self.folder, url=self.settings.port,
-                             qemu_options=options, say=self.say)
+                             qemu_options=options, say=self.say,
+                             watch=lock.watch if lock is not None else None)
         if self.settings.plan is not None:
             target.on_ready.append(self._apply_plan)
         try:
@@ -176,7 +178,9 @@ class Rig:
         while True:              # a loopback port no other worker holds
             port = free_loopback_port()
             try:
-                lock = PortLock(f"tcp-127.0.0.1-{port}")
+                # The URL the board will have: the CLI is refused on it, and `hvmon -p
+                # URL watch` finds the run's board by it.
+                lock = PortLock(f"socket://127.0.0.1:{port}")
                 break
             except HvmonError:
                 continue

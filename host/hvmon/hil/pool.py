@@ -69,8 +69,9 @@ def pool_entry(path: str | Path, index: int) -> PoolEntry:
 class PortLock(BoardLock):
     """The lock every hvmon front end takes on a port (transport/port_lock.py), naming
     this worker as its holder: a worker, another run or an `hvmon` session in the way
-    is an error at once, never a board shared."""
+    is an error at once, never a board shared. `hvmon watch` follows the board through
+    it (self.watch), as it follows a CLI's."""
 
     def __init__(self, port: str, folder: Path | None = None):
         super().__init__(port, folder, wait=0, who=f"pytest worker {worker_id()}",
-                         hint="no two workers may share a board")
+                         hint="no two workers may share a board", publish=True)

@@ -14,6 +14,7 @@ from ..bringup.qemu import QemuBoard
 from ..errors import HvmonError
 from ..target.board import Board
 from ..target.channel_logs import ChannelLogs
+from ..target.watch_feed import watch_recorder
 from ..transport.expect import Expect
 from ..transport.link import open_link
 from .artifacts import LogRouter
@@ -26,7 +27,7 @@ ALIVE_TIMEOUT = 5.0      # seconds an INFO may take before the stub counts as go
 class BoardTarget:
     def __init__(self, profile: BoardProfile, folder: Path, url: str | None = None,
                  qemu_options: dict | None = None, say=None,
-                 logs: ChannelLogs | None = None, framed_sink=None):
+                 logs: ChannelLogs | None = None, framed_sink=None, watch=None):
         self.profile = profile
         self.folder = folder
         self.given_url = url                  # None: the plugin runs a QEMU board
@@ -38,6 +39,7 @@ class BoardTarget:
         self.logs = logs or ChannelLogs(folder)
         self.serial_sink = self.logs.serial
         self.framed_sink = framed_sink or LogRouter(folder / "framed-rx.bin")
+        self.watch = watch                    # the lock's WatchServer: `hvmon watch` copies
         self.qemu: QemuBoard | None = None
         self.port = None                      # the stub's line
         self.link: Expect | None = None
@@ -143,6 +145,9 @@ class BoardTarget:
     def _record(self, board: Board) -> None:
         self.logs.note(f"framed mode on {self.url}")
         board.recorders.append(self.logs.record)
+        if self.watch is not None:
+            board.recorders.append(watch_recorder(self.watch, lambda: self.logs.names,
+                                                  lambda: self.logs.symbols))
 
     def _ready(self) -> None:
         for hook in self.on_ready:

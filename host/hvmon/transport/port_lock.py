@@ -37,6 +37,25 @@ def port_key(port: str) -> str:
     return port
 
 
+def lock_paths(port: str, folder: Path | None = None) -> tuple[Path, Path]:
+    """The lock file of a port, and the owner's note beside it."""
+    folder = folder or lock_folder()
+    name = re.sub(r"[^\w.-]+", "_", port_key(port))
+    return folder / f"{name}.lock", folder / f"{name}.owner"
+
+
+def owner_note(port: str, folder: Path | None = None) -> dict | None:
+    """What the port's owner noted (pid, who, since, and where it publishes for
+    watchers), or None when there is no note. The lock itself is not probed: a probe
+    holding it for a moment could turn away the owner it is looking for. A note left by
+    an owner that died names a socket nobody listens on any more."""
+    _, note_path = lock_paths(port, folder)
+    try:
+        return json.loads(note_path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 class PortLock:
     """Held from construction until release(). `wait`: seconds to wait for the owner to
     leave (None: as long as it takes; 0: not at all). `who`: what this process is, for
@@ -44,13 +63,14 @@ class PortLock:
     error, saying what to do about it."""
 
     def __init__(self, port: str, folder: Path | None = None, wait: float | None = 0,
-                 who: str | None = None, hint: str = ""):
+                 who: str | None = None, hint: str = "", publish: bool = False):
+        """`publish`: also open a WatchServer (transport/watch.py) for `hvmon watch`,
+        named in the note, as `self.watch`."""
         folder = folder or lock_folder()
         folder.mkdir(parents=True, exist_ok=True)
         self.port = port
-        name = re.sub(r"[^\w.-]+", "_", port_key(port))
-        self.path = folder / f"{name}.lock"
-        self.owner_path = folder / f"{name}.owner"
+        self.path, self.owner_path = lock_paths(port, folder)
+        self.watch = None
         self.lock = FileLock(self.path, thread_local=False)
         try:
             self.lock.acquire(timeout=-1 if wait is None else wait)
@@ -58,9 +78,14 @@ class PortLock:
             waited = f" (waited {wait:g} s)" if wait else ""
             raise PortBusy(f"port {port} is in use by {self.holder()}{waited} (lock {self.path})"
                            + (f"; {hint}" if hint else "")) from None
-        self.owner_path.write_text(json.dumps({
-            "pid": os.getpid(), "who": who or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-            "since": time.strftime("%Y-%m-%d %H:%M:%S")}))
+        note = {"pid": os.getpid(), "who": who or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+                "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        if publish:
+            from .watch import WatchServer, available
+            if available():
+                self.watch = WatchServer()
+                note["watch"] = str(self.watch.path)
+        self.owner_path.write_text(json.dumps(note))
 
     def holder(self) -> str:
         """"pid 123 (hvmon -p ... repl) since 2025-01-05 12:00:00", as the owner noted."""
@@ -71,6 +96,9 @@ class PortLock:
             return "another process"
 
     def release(self) -> None:
+        if self.watch is not None:
+            self.watch.close()
+            self.watch = None
         if self.lock.is_locked:
             try:
                 self.owner_path.unlink()

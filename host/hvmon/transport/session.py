@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import re
 import struct
 import threading
 import time
@@ -48,6 +49,23 @@ HOST_LOST = 1               # a LOST event made by the host: its dispatcher's dr
 
 class LinkLost(LinkError):
     """The stub stopped acknowledging, or the board reset under the session."""
+
+
+class BoardReset(LinkLost):
+    """Text that only a board starting afresh prints (U-Boot's banner, the stub's) came
+    where frames should be: the stub this session spoke to is gone, whatever the port
+    does. `what` names the banner, for the one line that says so."""
+
+    def __init__(self, what: str):
+        super().__init__(f"board reset: {what} seen on the line")
+        self.what = what
+
+
+# What a board starting afresh prints, and how to say it. A stub that restarts (a real
+# board that boots it from storage) prints its banner before its first prompt.
+STUB_BANNER = "the stub's banner"
+RESET_BANNERS = ((re.compile(rb"U-Boot 20\d\d"), "U-Boot's banner"),
+                 (re.compile(rb"hvmon \S+ on \S+ at EL\d\r?\n"), STUB_BANNER))
 
 
 class CallbackFailed(LinkError):
@@ -240,6 +258,7 @@ class Session:
             magic, version, max_payload, window, _, boot_id = struct.unpack_from("<IHHHHI", frame.payload)
             if self.hello_future and not self.hello_future.done() and magic == P.MAGIC:
                 self.window = min(window, P.WINDOW)
+                self.decoder.noise.clear()      # text from before (a banner) is not a reset
                 self.hello_future.set_result(HelloReply(version, max_payload, window, boot_id))
             return
         if self.hello_future is not None and not self.hello_future.done():
@@ -431,14 +450,19 @@ class Session:
             self._resend_oldest()
 
     def _check_reset_banner(self) -> None:
-        """Text that is not frames and says U-Boot: the board reset under the session. It
-        may still sit in the decoder's pending bytes (text has no 0x00 delimiters)."""
-        seen = b"U-Boot 20" in self.decoder.noise or b"U-Boot 20" in self.decoder.pending
-        if seen and (self.waiting or self.unacked or self.queue):
-            self.decoder.noise.clear()
-            self.decoder.pending.clear()
-            self._fail(LinkLost("the board reset under the session: U-Boot's banner appeared "
-                                "on the line"))
+        """Text that is not frames and says U-Boot, or the stub's banner: the board reset
+        under the session, busy or idle (an idle REPL must notice too). It may still sit
+        in the decoder's pending bytes (text has no 0x00 delimiters). Only while a
+        session is established: the answer to a HELLO may follow the monitor's text."""
+        if self.hello_future is None or not self.hello_future.done() or self.failure:
+            return
+        text = bytes(self.decoder.noise[-400:]) + bytes(self.decoder.pending[-400:])
+        for banner, what in RESET_BANNERS:
+            if banner.search(text):
+                self.decoder.noise.clear()
+                self.decoder.pending.clear()
+                self._fail(BoardReset(what))
+                return
 
     def _fail(self, error: HvmonError) -> None:
         self.failure = error

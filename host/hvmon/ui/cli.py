@@ -41,7 +41,8 @@ def build_parser() -> ArgParser:
                                 "3 link, 4 timeout, 5 board refused")
     parser.add_argument("--version", action=_Version, nargs=0, help="show hvmon's version and exit")
     parser.add_argument("-p", "--port", default=os.environ.get("HVMON_PORT"),
-                        help="pyserial URL, 'auto' (the only USB serial adapter), labgrid:PLACE (a "
+                        help="pyserial URL, 'auto' (the only USB serial adapter), 'id:SERIAL' (the "
+                             "adapter with that USB serial number: `hvmon devs`), labgrid:PLACE (a "
                              "labgrid place you acquired) or a board named in the user config "
                              "(default: $HVMON_PORT)")
     parser.add_argument("--baud", type=int, help="baud rate (default: the board profile's)")
@@ -58,6 +59,9 @@ def build_parser() -> ArgParser:
                         metavar="SECONDS",
                         help="when another hvmon or a test run holds the port, wait for it "
                              "to leave (as long as it takes, or SECONDS) instead of failing")
+    parser.add_argument("--reup", action="store_true",
+                        help="repl, console: after a board reset, bring the stub up again and "
+                             "apply the last plan `up` applied to this port")
     parser.add_argument("--json", action="store_true", help="results as JSON, one document per command")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
     parser.add_argument("words", nargs=argparse.REMAINDER, metavar="COMMAND ...")
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         options = GlobalOptions(opts.port, opts.board, opts.baud, opts.log, opts.json, opts.quiet,
                                 log_dir=opts.log_dir, timestamps=opts.timestamps,
-                                wait=None if opts.wait < 0 else opts.wait)
+                                wait=None if opts.wait < 0 else opts.wait, reup=opts.reup)
         ctx = Context(options, prompt=run_repl)
         for sig in SIGNALS:
             signal.signal(sig, ctx.on_interrupt)

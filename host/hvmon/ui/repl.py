@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import threading
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import Completer, Completion, PathCompleter
@@ -23,6 +24,7 @@ from .. import __version__
 from .. import protocol as P
 from ..errors import HvmonError, LinkError
 from .commands import REGISTRY, Context, HelpShown, expand_aliases, lookup, split_chain
+from .commands.reconnect import lost, recover
 from .commands.vm_cmds import recall_vms
 from .userconfig import history_path
 
@@ -108,6 +110,60 @@ def run_line(ctx: Context, line: str) -> int:
     return 0
 
 
+class LinkDropped(Exception):
+    """Ends a prompt when the line broke or the board reset while it waited for typing;
+    `text` is what had been typed, given back at the next prompt."""
+
+    def __init__(self, text: str):
+        super().__init__("link dropped")
+        self.text = text
+
+
+class LinkWatch:
+    """While the prompt waits, a thread looks at the session every WATCH_S seconds and
+    ends the prompt when the line or the board is lost: an idle REPL says so at once and
+    reconnects, instead of at the next command."""
+
+    WATCH_S = 0.25
+
+    def __init__(self, ctx: Context, session: PromptSession):
+        self.ctx, self.session = ctx, session
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="hvmon-linkwatch", daemon=True)
+
+    def __enter__(self) -> "LinkWatch":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def _watch(self) -> None:
+        while not self.done.wait(self.WATCH_S):
+            app = self.session.app
+            if lost(self.ctx) is not None and app.is_running and app.loop is not None:
+                def drop() -> None:
+                    if app.is_running and not app.future.done():
+                        app.exit(exception=LinkDropped(self.session.default_buffer.text))
+                app.loop.call_soon_threadsafe(drop)
+                return
+
+
+def carry_on(ctx: Context, error: HvmonError) -> None:
+    """The line broke or the board reset: say so, wait for it, reconnect (commands/reconnect.py)."""
+    try:
+        if recover(ctx, error):
+            recall_vms(ctx)
+    except HvmonError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        ctx.close()
+    except KeyboardInterrupt:
+        print("stopped waiting for the board; the next command opens the line again",
+              file=sys.stderr, flush=True)
+        ctx.close()
+
+
 def run_repl(ctx: Context) -> int:
     ctx.interactive = True
     board = ctx.board()                 # a REPL without a board is no use: fail at once
@@ -121,12 +177,21 @@ def run_repl(ctx: Context) -> int:
                             complete_while_typing=False)
     print(f"hvmon {__version__}: stub {info.version} on {info.board} at {ctx.url()}; "
           "`help` lists commands, Ctrl-C cancels one, Ctrl-D leaves", flush=True)
+    typed = ""
     while True:
+        error = lost(ctx)
+        if error is not None:
+            carry_on(ctx, error)
         _refresh_vms(ctx, completer)
         try:
-            with patch_stdout(raw=True):
-                line = session.prompt(PROMPT)
+            with patch_stdout(raw=True), LinkWatch(ctx, session):
+                line = session.prompt(PROMPT, default=typed)
+            typed = ""
+        except LinkDropped as drop:
+            typed = drop.text
+            continue
         except KeyboardInterrupt:
+            typed = ""
             continue                    # Ctrl-C at the prompt clears the line
         except EOFError:
             break
@@ -148,7 +213,8 @@ def run_repl(ctx: Context) -> int:
                 ctx.close()
         except LinkError as exc:
             print(f"error: {exc}", file=sys.stderr, flush=True)
-            ctx.close()                 # the next command opens the line again
+            if lost(ctx) is None:
+                ctx.close()             # the next command opens the line again
         except HvmonError as exc:
             print(f"error: {exc}", file=sys.stderr, flush=True)
     ctx.echo_consoles = False

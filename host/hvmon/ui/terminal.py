@@ -9,6 +9,7 @@ import serial
 from serial.tools.miniterm import Miniterm, Transform
 
 EXIT_KEY = "\x1d"   # Ctrl-]
+LOOK_S = 0.25       # how often an idle console looks whether the session is lost
 
 
 class LogAndStamp(Transform):
@@ -25,15 +26,58 @@ class LogAndStamp(Transform):
         return self.stamper(text) if self.stamper else text
 
 
-def attach(port: serial.SerialBase, wake: bytes = b"", log=None, stamper=None) -> None:
-    """Run until the user presses Ctrl-]. `wake` is sent once the terminal is live
+class ResetNotice(Transform):
+    """A miniterm receive filter that says, once per banner, when the board starts
+    afresh under the terminal (its banners: transport/session.RESET_BANNERS)."""
+
+    def __init__(self, say):
+        self.say = say
+        self.tail = b""
+
+    def rx(self, text: str) -> str:
+        from ..transport.session import RESET_BANNERS
+        self.tail = (self.tail + text.encode(errors="replace"))[-400:]
+        for banner, what in RESET_BANNERS:
+            if banner.search(self.tail):
+                self.tail = b""
+                self.say(f"board reset: {what} seen on the line")
+                break
+        return text
+
+
+class LineTerm(Miniterm):
+    """miniterm whose reader, when the port breaks (an adapter unplugged, a serial server
+    gone), keeps the reason and stops the terminal instead of dying with a traceback."""
+
+    lost: Exception | None = None
+    on_lost = None
+
+    def reader(self):
+        try:
+            super().reader()
+        except (serial.SerialException, OSError) as exc:
+            self.lost = exc
+            self.alive = False
+            if self.on_lost is not None:
+                self.on_lost(exc)
+
+
+def attach(port: serial.SerialBase, wake: bytes = b"", log=None, stamper=None, on_lost=None,
+           say=None):
+    """Run until the user presses Ctrl-] (returns None) or the port breaks (returns the
+    exception; `on_lost(exc)` is called at once, on the reader's thread, to say so: the
+    terminal itself ends at the next key). `wake` is sent once the terminal is live
     (a CR makes the monitor print a fresh prompt). `log`: a binary sink for what the
-    line says; `stamper`: a LineStamper for the screen (--timestamps)."""
+    line says; `stamper`: a LineStamper for the screen (--timestamps); `say(text)`: how
+    to tell the user the board reset."""
     if not sys.stdin.isatty():
         raise SystemExit("hvmon: the terminal needs a TTY on standard input")
-    term = Miniterm(port, echo=False, eol="cr", filters=["direct"])
+    term = LineTerm(port, echo=False, eol="cr", filters=["direct"])
+    term.on_lost = on_lost
     if log is not None or stamper is not None:
         term.rx_transformations.append(LogAndStamp(log, stamper))
+    if say is not None:
+        term.rx_transformations.append(ResetNotice(say))
     term.exit_character = EXIT_KEY
     term.menu_character = "\x14"     # Ctrl-T, miniterm's menu
     term.raw = True
@@ -48,13 +92,19 @@ def attach(port: serial.SerialBase, wake: bytes = b"", log=None, stamper=None) -
     except KeyboardInterrupt:
         pass
     term.join()
-    sys.stderr.write("\n--- left the terminal ---\n")
+    if term.lost is None:
+        sys.stderr.write("\n--- left the terminal ---\n")
+    return term.lost
 
 
-def attach_console(board, vm_id: int, name: str, stamper=None) -> None:
-    """Raw keys to the guest's console, its output to this terminal, until Ctrl-].
-    (Its log, under --log-dir, is written by the board's recorder, attached or not.)"""
+def attach_console(board, vm_id: int, name: str, stamper=None, lost=None):
+    """Raw keys to the guest's console, its output to this terminal, until Ctrl-]
+    (returns None) or until `lost()` gives a reason the session is gone (returned: the
+    line broke, the board reset), which is looked at every LOOK_S seconds while no key
+    is pressed. (Its log, under --log-dir, is written by the board's recorder, attached
+    or not.)"""
     import os
+    import select
     import termios
     import tty
 
@@ -69,9 +119,16 @@ def attach_console(board, vm_id: int, name: str, stamper=None) -> None:
     board.on_console = echo
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
+    reason = None
     try:
         tty.setraw(fd)
         while True:
+            if lost is not None:
+                reason = lost()
+                if reason is not None:
+                    break
+            if not select.select([fd], [], [], LOOK_S)[0]:
+                continue
             data = os.read(fd, 1024)
             if not data or EXIT_KEY.encode() in data:
                 data = data.split(EXIT_KEY.encode())[0]
@@ -82,7 +139,12 @@ def attach_console(board, vm_id: int, name: str, stamper=None) -> None:
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
         board.on_console = None
-    sys.stderr.write("\r\n--- detached ---\r\n")
+    if reason is None:
+        sys.stderr.write("\r\n--- detached ---\r\n")
+    else:
+        sys.stderr.write("\r\n")
+    sys.stderr.flush()
+    return reason
 
 
 def console_echo(board, vm_id: int, out, stamper=None):

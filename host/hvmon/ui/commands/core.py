@@ -161,6 +161,7 @@ class GlobalOptions:
     log_dir: str | None = None
     timestamps: bool = False
     wait: float | None = 0.0        # for a port someone holds: 0 fail at once, None forever
+    reup: bool = False              # after a board reset: bring the stub up, re-apply the plan
 
 
 class Context:
@@ -189,6 +190,7 @@ class Context:
         from ...transport.textlog import Clock
         self.clock = Clock()             # one clock for the logs and the screen's stamps
         self._url: str | None = None
+        self._boot_id: int | None = None
         self.raw_terminal = False        # a console is attached: lines need \r\n
         self.echo_consoles = False       # REPL: guest output shows above the prompt
         self._console_lines: dict[int, bytearray] = {}
@@ -229,10 +231,23 @@ class Context:
         if port == "auto":
             from ...transport.serial_ports import auto_port
             port = auto_port()
+        elif port.startswith("id:"):
+            from ...transport.serial_ports import resolve_serial_number
+            port = resolve_serial_number(port)
         elif port.startswith("labgrid:"):
             port = labgrid_place_url(port)
         self._url = port
         return port
+
+    def port_spec(self) -> str | None:
+        """The port as the user named it (`id:SERIAL` stays itself; `auto` becomes the
+        serial number of the adapter it picked): what a reconnect looks for, where url()
+        is the device it resolved to last."""
+        spec = self._named.port if self._named else self.options.port
+        if spec == "auto":
+            from ...transport.serial_ports import stable_name
+            return stable_name(self.url())
+        return spec
 
     def set_url(self, url: str) -> None:
         """Point the context at another line (a QEMU board it started itself)."""
@@ -259,7 +274,7 @@ class Context:
         if self.options.wait is None or self.options.wait > 0:
             self.say(f"waiting for the port {url} to be free")
         self._lock = PortLock(url, wait=self.options.wait,
-                              hint="--wait waits for it to leave")
+                              hint="--wait waits for it to leave", publish=True)
 
     def release_lock(self) -> None:
         if self._lock is not None:
@@ -358,6 +373,11 @@ class Context:
     def has_board(self) -> bool:
         return self._board is not None
 
+    @property
+    def boot_id(self) -> int | None:
+        """The boot id of the stub this context last spoke to (a new one: it restarted)."""
+        return self._boot_id
+
     def prefer_board(self, name: str) -> None:
         """The board profile to use when neither -b nor the user config chose one."""
         if self.options.board is None and self._profile is None and not (self._named and self._named.board):
@@ -369,6 +389,7 @@ class Context:
         self._port = port
         self._board = board
         if board is not None:
+            self._boot_id = board.info().boot_id
             self._guard(board.session)
             board.on_event = self.on_event
             board.on_console = self.on_console
@@ -378,6 +399,10 @@ class Context:
                 logs.symbols = self.symbols
                 logs.note(f"framed mode on {self._url}")
                 board.recorders.append(logs.record)
+            if self._lock is not None and self._lock.watch is not None:
+                from ...target.watch_feed import watch_recorder
+                board.recorders.append(watch_recorder(self._lock.watch, lambda: self.vm_names,
+                                                      lambda: self.symbols))
 
     def release_board(self) -> None:
         if self._board is not None:
@@ -397,8 +422,9 @@ class Context:
             time.sleep(0.02)
         return not self._board.session.pending()
 
-    def close(self, exiting: bool = False) -> None:
-        """Release the line; `exiting`: the process ends next (see link.close_link)."""
+    def close(self, exiting: bool = False, keep_lock: bool = False) -> None:
+        """Release the line; `exiting`: the process ends next (see link.close_link);
+        `keep_lock`: the board stays ours (a reconnect opens the line again)."""
         if self._board is not None:
             self._board.session.close()
             self._board = None
@@ -411,7 +437,8 @@ class Context:
             self._log = None
         if self._channel_logs is not None:
             self._channel_logs.close()       # reopened (appending) if the run goes on
-        self.release_lock()
+        if not keep_lock:
+            self.release_lock()
 
     # --- output --------------------------------------------------------------------------
 

@@ -112,6 +112,29 @@ def run_monitor(ctx, args):
 
 @command("term", "attach this terminal to the serial line (Ctrl-] leaves)", repl=False)
 def run_term(ctx, args):
+    """The terminal on the line; when the port goes away (an adapter unplugged, a serial
+    server closed) it says so, waits for it to come back and attaches again."""
+    from ...transport.reconnect import waiting_for
     from ..terminal import attach
-    ctx.link()
-    attach(ctx.port(), wake=b"\r", log=ctx.serial_log(), stamper=ctx.screen_stamper())
+    from .reconnect import reopen_line
+
+    def gone(exc) -> None:
+        ctx.raw_terminal = True
+        ctx.notify(f"port {ctx.url()} gone; waiting for "
+                   f"{waiting_for(ctx.port_spec() or ctx.url(), ctx.url())}")
+        ctx.raw_terminal = False
+
+    def reset_seen(text: str) -> None:
+        ctx.raw_terminal = True
+        ctx.notify(text)
+        ctx.raw_terminal = False
+
+    while True:
+        ctx.link()
+        lost = attach(ctx.port(), wake=b"\r", log=ctx.serial_log(), stamper=ctx.screen_stamper(),
+                      on_lost=gone, say=reset_seen)
+        if lost is None:
+            return
+        ctx.close(keep_lock=True)
+        reopen_line(ctx)
+        ctx.notify(f"port {ctx.url()} back")

@@ -11,11 +11,12 @@ from ...errors import ConfigError
 from .core import REGISTRY, command, lookup
 
 
-@command("devs", "serial ports with USB VID:PID and description")
+@command("devs", "serial ports with USB VID:PID, serial number (for -p id:SERIAL) and description")
 def run_devs(ctx, args):
     from ...transport.serial_ports import list_devices
     devices = list_devices()
-    lines = [f"{d.device:24} {d.vid_pid or '-':9} {d.description}".rstrip() for d in devices]
+    lines = [f"{d.device:24} {d.vid_pid or '-':9} {d.serial_number or '-':20} {d.description}".rstrip()
+             for d in devices]
     ctx.emit([d.as_dict() for d in devices], "\n".join(lines) or "no serial ports found")
 
 
@@ -77,6 +78,9 @@ def up(ctx, plan_path, no_terminal=False, image=None, smp=None, memory=None, sho
     try:
         report = apply_plan(plan, board, log=ctx.say, progress_bar=ctx.progress,
                             on_created=lambda vm, name, config: ctx.note_vm(vm, name, config.kernel))
+        if qemu is None:
+            from .reconnect import remember_plan
+            remember_plan(ctx.url(), plan.path)           # what --reup applies again
         done = ", ".join(part for part in (
             f"created {', '.join(report.created)}" if report.created else "",
             f"skipped {', '.join(report.skipped)} (unchanged)" if report.skipped else "",

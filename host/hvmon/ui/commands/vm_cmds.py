@@ -186,18 +186,28 @@ def recall_vms(ctx) -> None:
 
 
 def attach(ctx, name: str) -> None:
-    """The terminal on a guest's console until Ctrl-] (terminal.attach_console)."""
+    """The terminal on a guest's console until Ctrl-] (terminal.attach_console). When
+    the line breaks or the board resets meanwhile, it says so, waits for the board
+    (commands/reconnect.py) and attaches again to the VM of that name, if it is there."""
+    from ...errors import LinkError
     from ...target.vms import find_vm
     from ..terminal import attach_console
-    board = ctx.board()
-    vm = find_vm(board, name)
-    ctx.vm_names[vm.id] = vm.name
-    ctx.raw_terminal = True
-    try:
-        attach_console(board, vm.id, vm.name, stamper=ctx.screen_stamper())
-    finally:
-        ctx.raw_terminal = False
-        board.on_console = ctx.on_console
+    from .reconnect import lost, recover
+    while True:
+        board = ctx.board()
+        vm = find_vm(board, name)
+        ctx.vm_names[vm.id] = vm.name
+        ctx.raw_terminal = True
+        try:
+            reason = attach_console(board, vm.id, vm.name, stamper=ctx.screen_stamper(),
+                                    lost=lambda: lost(ctx))
+        finally:
+            ctx.raw_terminal = False
+            board.on_console = ctx.on_console
+        if reason is None:
+            return
+        if not recover(ctx, reason):
+            raise LinkError(f"console {name}: {reason}; the stub is gone")
 
 
 @command("console", "attach this terminal to a VM's console (Ctrl-] detaches)",
