@@ -4,6 +4,7 @@
 #include <cache.h>    /* <>: host builds shadow it */
 #include "entry.h"
 #include "gicv3.h"
+#include "guest_context.h"
 #include "guest_state.h"
 #include "guest_tlbi.h"
 #include "idle.h"
@@ -74,7 +75,7 @@ static void setup_el2(struct vcpu *v)
     write_sysreg(cptr_el2, CPTR_EL2_NO_TRAPS);
     write_sysreg(hstr_el2, 0);
     write_sysreg(cnthctl_el2, 3);        /* EL1 may use the physical counter and timer */
-    write_sysreg(cntvoff_el2, 0);
+    write_sysreg(cntvoff_el2, vm->cntvoff);   /* one offset for every vCPU of the VM */
     write_sysreg(mdcr_el2, (read_sysreg(pmcr_el0) >> 11) & 0x1F);   /* HPMN = PMCR_EL0.N */
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(vmpidr_el2, (1UL << 31) | v->index);              /* Aff0 = vCPU index */
@@ -97,6 +98,10 @@ void vcpu_start_on_this_core(struct percpu *cpu)
     cpu->regs[0] = v->context;
     write_sysreg(elr_el2, v->entry);
     write_sysreg(spsr_el2, SPSR_EL1H_MASKED);
+    if (v->load_saved) {              /* a restore brings back a vCPU that was on then */
+        guest_context_load(&v->saved, cpu->regs, (v->vgic.enabled0 >> GIC_VTIMER_PPI) & 1);
+        v->load_saved = 0;
+    }
     v->state = VCPU_ON;
     dsb_sy();
     /* A stop asked for while this core was starting: its kick SGI may have come before
@@ -105,6 +110,8 @@ void vcpu_start_on_this_core(struct percpu *cpu)
      * DSB between), so either we see it here or its kick comes after gic_cpu_init. */
     if (v->vm->stop_requested)
         park(cpu, v);
+    if (v->vm->pause_requested)
+        vcpu_pause_here(cpu, v);
     /* Cache maintenance: the guest's first instructions come from memory the host wrote
      * (cleaned to PoC at VM start, vm.c); this core's instruction cache must hold no line
      * of an earlier guest at those addresses (Linux booting.rst: no stale I-cache
@@ -281,6 +288,7 @@ static void handle_kicks(struct percpu *cpu, struct vcpu *v)
     uint32_t kick = __atomic_exchange_n(&v->kick, 0, __ATOMIC_SEQ_CST);
     if (kick & KICK_STOP || v->vm->stop_requested)
         park(cpu, v);
+    /* KICK_PAUSE needs nothing here: every exit ends in guest_trap's pause check. */
     if (kick & KICK_INPUT) {
         struct vm *vm = v->vm;
         uint8_t chunk[32];
@@ -363,5 +371,40 @@ void guest_trap(struct percpu *cpu, uint64_t slot)
     }
     if (v->vm->stop_requested)
         park(cpu, v);
+    if (v->vm->pause_requested)
+        vcpu_pause_here(cpu, v);
     vgic_flush(v);
+}
+
+/* The boot core copies this VM's RAM meanwhile, so the wait is in WFI, not a spin that
+ * takes a host thread from it under QEMU; the boot core's release is a kick SGI, which
+ * stays pending (interrupts are masked at EL2) and so cannot be missed between the check
+ * and the WFI. It is taken as a spurious kick once the guest runs again. */
+void vcpu_pause_here(struct percpu *cpu, struct vcpu *v)
+{
+    struct vm *vm = v->vm;
+    uint32_t gen = vm->pause_gen;
+    guest_context_save(&v->saved, cpu->regs);
+    dsb_sy();
+    v->paused_gen = gen;
+    dsb_sy();
+    idle_kick_boot_core();
+    while (vm->pause_requested && vm->pause_gen == gen && !vm->stop_requested)
+        wait_for_interrupt();
+    dsb_sy();
+    if (vm->stop_requested || v->park_on_release) {
+        v->park_on_release = 0;
+        park(cpu, v);
+    }
+    if (v->load_saved) {
+        guest_context_load(&v->saved, cpu->regs, (v->vgic.enabled0 >> GIC_VTIMER_PPI) & 1);
+        write_sysreg(cntvoff_el2, vm->cntvoff);
+        /* The guest's RAM was rewritten under it: its translations and instructions
+         * cached on this core are of memory that is gone (Arm ARM D8.13, TLB maintenance
+         * after a change of translation tables; B2.4, instruction cache coherency). */
+        tlbi_vmalls12e1();
+        icache_inval_local();
+        isb();
+        v->load_saved = 0;
+    }
 }
