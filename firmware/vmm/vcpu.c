@@ -92,6 +92,7 @@ void vcpu_start_on_this_core(struct percpu *cpu)
     struct vcpu *v = cpu->vcpu;
     if (!v)
         park(cpu, NULL);
+    int8_t console_lr = v->vgic.console_lr;   /* a restore's: setup_el2 empties the LRs */
     setup_el2(v);
     cpu->faulting = 0;
     memset(cpu->regs, 0, sizeof cpu->regs);
@@ -100,7 +101,9 @@ void vcpu_start_on_this_core(struct percpu *cpu)
     write_sysreg(spsr_el2, SPSR_EL1H_MASKED);
     if (v->load_saved) {              /* a restore brings back a vCPU that was on then */
         guest_context_load(&v->saved, cpu->regs, (v->vgic.enabled0 >> GIC_VTIMER_PPI) & 1);
+        v->vgic.console_lr = console_lr;    /* the list register it names is loaded again */
         v->load_saved = 0;
+        vgic_flush(v);                      /* what the trap it was paused at would have */
     }
     v->state = VCPU_ON;
     dsb_sy();
@@ -385,6 +388,11 @@ void vcpu_pause_here(struct percpu *cpu, struct vcpu *v)
     struct vm *vm = v->vm;
     uint32_t gen = vm->pause_gen;
     guest_context_save(&v->saved, cpu->regs);
+    /* Quiet while standing still: the guest's timer falls due and the virtual CPU
+     * interface may raise maintenance interrupts, and either would end every WFI at once
+     * and turn the wait into a spin that takes a host thread from the boot core's copy. */
+    write_sysreg(S3_4_C12_C11_0, 0);          /* ICH_HCR_EL2: En 0 (IHI 0069, 12.5.8) */
+    gic_enable_ppi(GIC_VTIMER_PPI, 0);
     dsb_sy();
     v->paused_gen = gen;
     dsb_sy();
@@ -396,7 +404,11 @@ void vcpu_pause_here(struct percpu *cpu, struct vcpu *v)
         v->park_on_release = 0;
         park(cpu, v);
     }
-    if (v->load_saved) {
+    if (!v->load_saved) {                     /* going on as it was */
+        write_sysreg(S3_4_C12_C11_0, v->saved.ich_hcr);
+        gic_enable_ppi(GIC_VTIMER_PPI, (v->vgic.enabled0 >> GIC_VTIMER_PPI) & 1);
+        isb();
+    } else {
         guest_context_load(&v->saved, cpu->regs, (v->vgic.enabled0 >> GIC_VTIMER_PPI) & 1);
         write_sysreg(cntvoff_el2, vm->cntvoff);
         /* The guest's RAM was rewritten under it: its translations and instructions

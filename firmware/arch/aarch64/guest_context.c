@@ -237,6 +237,11 @@ void guest_context_load(const struct guest_context *c, uint64_t *x, int vtimer_e
         if ((lr & LR_HW) && (lr & LR_STATE_MASK))
             gic_deactivate(LR_PINTID_OF(lr));
     }
+    /* The timer's PPI may also be left active with no list register naming it: a core
+     * that left its guest while the guest handled a timer interrupt (PSCI SYSTEM_OFF
+     * empties the list registers) keeps it so through CPU_OFF and CPU_ON, and the
+     * guest's timer would never interrupt again. */
+    gic_clear_active_ppi(GIC_VTIMER_PPI);
     write_sysreg(S3_4_C12_C11_7, c->ich_vmcr);
     for (unsigned n = 0; n < apr_count(); n++)
         apr_access((struct guest_context *)c, n, 0);
