@@ -178,6 +178,7 @@ int memmap_check(uint64_t addr, uint64_t len, enum mem_access access, char *why,
                   len, s->tag, s->vm, s->pa, s->pa + s->size - 1);
         return -1;
     }
+    snapshot_note_write(addr, len);
     return 0;
 }
 

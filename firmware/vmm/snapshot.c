@@ -8,6 +8,7 @@
 #include "libc.h"
 #include "memmap.h"
 #include "print.h"
+#include "stage2.h"
 #include "timer.h"
 #include "vm_pause.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
@@ -103,6 +104,154 @@ static uint64_t record_size(void)
     return (sizeof(struct snapshot_record) + PAGE - 1) & ~(PAGE - 1);
 }
 
+static uint64_t bitmap_bytes(uint64_t ram)
+{
+    return ((ram / PAGE + 63) / 64) * 8;
+}
+
+static uint64_t *bitmap_of(const struct snapshot *s)
+{
+    return (uint64_t *)(uintptr_t)(s->pa + record_size() + s->ram);
+}
+
+/* --- dirty logging ------------------------------------------------------------------- */
+
+static int has_devices(const struct vm *vm)
+{
+    for (unsigned r = 0; r < vm->nregions; r++)
+        if (vm->regions[r].kind == REGION_DEVICE)
+            return 1;
+    return 0;
+}
+
+static void set_bits(uint64_t *bits, uint64_t first, uint64_t count)
+{
+    for (uint64_t i = first; i < first + count; i++)
+        __atomic_fetch_or(&bits[i / 64], 1UL << (i % 64), __ATOMIC_RELAXED);
+}
+
+void snapshot_dirty_note(struct vm *vm, uint64_t ipa, uint64_t len)
+{
+    uint64_t *bits = vm->dirty;
+    if (!bits)
+        return;
+    uint64_t page = 0;                   /* index of the region's first page */
+    for (unsigned r = 0; r < vm->nregions; r++) {
+        const struct vm_region *m = &vm->regions[r];
+        if (m->kind != REGION_RAM)
+            continue;
+        if (overlaps(ipa, len, m->ipa, m->size)) {
+            uint64_t from = ipa > m->ipa ? ipa : m->ipa;
+            uint64_t to = ipa + len < m->ipa + m->size ? ipa + len : m->ipa + m->size;
+            uint64_t first = (from - m->ipa) / PAGE, last = (to - m->ipa + PAGE - 1) / PAGE;
+            set_bits(bits, page + first, last - first);
+        }
+        page += m->size / PAGE;
+    }
+}
+
+void snapshot_note_write(uint64_t pa, uint64_t len)
+{
+    for (unsigned i = 0; i < MAX_VMS; i++) {
+        struct vm *vm = &vms[i];
+        if (vm->state == VM_FREE || !vm->dirty)
+            continue;
+        for (unsigned r = 0; r < vm->nregions; r++) {
+            const struct vm_region *m = &vm->regions[r];
+            if (m->kind != REGION_RAM || !overlaps(pa, len, m->pa, m->size))
+                continue;
+            uint64_t from = pa > m->pa ? pa : m->pa;
+            uint64_t to = pa + len < m->pa + m->size ? pa + len : m->pa + m->size;
+            snapshot_dirty_note(vm, m->ipa + (from - m->pa), to - from);
+        }
+    }
+}
+
+/* Every RAM region of the VM writable (or read-only), and the VMID's TLB entries gone. */
+static void protect_ram(struct vm *vm, int writable)
+{
+    for (unsigned r = 0; r < vm->nregions; r++)
+        if (vm->regions[r].kind == REGION_RAM)
+            stage2_set_writable(&vm->s2, vm->regions[r].ipa, vm->regions[r].size, writable);
+    stage2_flush_tlb(&vm->s2);
+}
+
+/* The VM's RAM equals snapshot s now (its vCPUs paused or off): log from here on. */
+static void start_logging(struct vm *vm, const struct snapshot *s)
+{
+    vm->dirty = NULL;
+    if (has_devices(vm)) {
+        protect_ram(vm, 1);
+        return;
+    }
+    memset(bitmap_of(s), 0, bitmap_bytes(s->ram));
+    vm->sync_seq = s->seq;
+    dsb_sy();
+    vm->dirty = bitmap_of(s);
+    protect_ram(vm, 0);
+}
+
+/* The VM's RAM regions, page p of them: its PA. */
+static uint64_t page_pa(const struct vm *vm, uint64_t p)
+{
+    for (unsigned r = 0; r < vm->nregions; r++) {
+        const struct vm_region *m = &vm->regions[r];
+        if (m->kind != REGION_RAM)
+            continue;
+        if (p < m->size / PAGE)
+            return m->pa + p * PAGE;
+        p -= m->size / PAGE;
+    }
+    return 0;
+}
+
+static void copy_words(uint64_t dst, uint64_t src, uint64_t len)
+{
+    uint64_t *d = (uint64_t *)(uintptr_t)dst;
+    const uint64_t *s = (const uint64_t *)(uintptr_t)src;
+    for (uint64_t i = 0; i < len / 8; i += 8) {
+        uint64_t a = s[i], b = s[i + 1], c = s[i + 2], e = s[i + 3];
+        uint64_t f = s[i + 4], g = s[i + 5], h = s[i + 6], k = s[i + 7];
+        d[i] = a; d[i + 1] = b; d[i + 2] = c; d[i + 3] = e;
+        d[i + 4] = f; d[i + 5] = g; d[i + 6] = h; d[i + 7] = k;
+    }
+}
+
+/* Page-multiple regions (VM_MAP insists on 4 KiB), so 64-byte steps cover them. */
+static void copy_polling(uint64_t dst, uint64_t src, uint64_t len, int to_poc)
+{
+    for (uint64_t at = 0; at < len; at += COPY_CHUNK) {
+        uint64_t n = len - at < COPY_CHUNK ? len - at : COPY_CHUNK;
+        copy_words(dst + at, src + at, n);
+        if (to_poc)
+            dcache_clean_inval_poc((void *)(uintptr_t)(dst + at), n);
+        console_poll_link();
+    }
+}
+
+/* Restore of the snapshot being logged against: only the pages written since, each read
+ * only again afterwards. Returns how many were copied. */
+static uint64_t copy_back_dirty(struct vm *vm, const struct snapshot *s, int to_poc)
+{
+    uint64_t *bits = vm->dirty, copied = 0, from = s->pa + record_size();
+    for (uint64_t w = 0; w < bitmap_bytes(s->ram) / 8; w++) {
+        uint64_t word = bits[w];
+        while (word) {
+            uint64_t p = 64 * w + (uint64_t)__builtin_ctzl(word);
+            word &= word - 1;
+            uint64_t pa = page_pa(vm, p);
+            copy_words(pa, from + p * PAGE, PAGE);
+            if (to_poc)
+                dcache_clean_inval_poc((void *)(uintptr_t)pa, PAGE);
+            if (++copied % (COPY_CHUNK / PAGE) == 0)
+                console_poll_link();
+        }
+        bits[w] = 0;
+    }
+    protect_ram(vm, 0);
+    return copied;
+}
+
 /* Free board RAM for [base, base+size): inside one RAM range, clear of the stub, the boot
  * DTB, reserved memory and other snapshots (memmap_check), and of every VM's memory. */
 static int range_free(uint64_t base, uint64_t size)
@@ -144,30 +293,6 @@ static int place(uint64_t size, uint64_t *pa)
         }
     }
     return found;
-}
-
-static void copy_words(uint64_t dst, uint64_t src, uint64_t len)
-{
-    uint64_t *d = (uint64_t *)(uintptr_t)dst;
-    const uint64_t *s = (const uint64_t *)(uintptr_t)src;
-    for (uint64_t i = 0; i < len / 8; i += 8) {
-        uint64_t a = s[i], b = s[i + 1], c = s[i + 2], e = s[i + 3];
-        uint64_t f = s[i + 4], g = s[i + 5], h = s[i + 6], k = s[i + 7];
-        d[i] = a; d[i + 1] = b; d[i + 2] = c; d[i + 3] = e;
-        d[i + 4] = f; d[i + 5] = g; d[i + 6] = h; d[i + 7] = k;
-    }
-}
-
-/* Page-multiple regions (VM_MAP insists on 4 KiB), so 64-byte steps cover them. */
-static void copy_polling(uint64_t dst, uint64_t src, uint64_t len, int to_poc)
-{
-    for (uint64_t at = 0; at < len; at += COPY_CHUNK) {
-        uint64_t n = len - at < COPY_CHUNK ? len - at : COPY_CHUNK;
-        copy_words(dst + at, src + at, n);
-        if (to_poc)
-            dcache_clean_inval_poc((void *)(uintptr_t)(dst + at), n);
-        console_poll_link();
-    }
 }
 
 static uint32_t micros_since(uint64_t start)
@@ -225,7 +350,8 @@ int snapshot_take(uint32_t id, const char *tag, uint64_t *pa, uint64_t *size,
         return STATUS_NOT_RUNNING;
     }
     uint64_t ram = vm_ram_bytes(vm);
-    uint64_t total = (record_size() + ram + PLACE_ALIGN - 1) & ~(PLACE_ALIGN - 1);
+    uint64_t total = (record_size() + ram + bitmap_bytes(ram) + PLACE_ALIGN - 1) &
+                     ~(PLACE_ALIGN - 1);
     struct snapshot *s = find(id, tag);
     if (!s) {
         for (unsigned i = 0; i < MAX_SNAPSHOTS && !s; i++)
@@ -267,8 +393,9 @@ int snapshot_take(uint32_t id, const char *tag, uint64_t *pa, uint64_t *size,
         copy_polling(at, region->pa, region->size, 0);
         at += region->size;
     }
-    vm_release(vm);
     s->seq = ++last_seq;
+    start_logging(vm, s);
+    vm_release(vm);
     *pa = s->pa;
     *size = s->size;
     *paused_us = micros_since(start);
@@ -342,13 +469,18 @@ int snapshot_restore(uint32_t id, const char *tag, uint32_t *paused_us, char *wh
     }
     uint64_t start = timer_now();
     int to_poc = needs_poc(rec);
-    uint64_t from = s->pa + rec->record_size;
-    for (unsigned r = 0; r < vm->nregions; r++) {
-        const struct vm_region *region = &vm->regions[r];
-        if (region->kind != REGION_RAM)
-            continue;
-        copy_polling(region->pa, from, region->size, to_poc);
-        from += region->size;
+    if (vm->dirty && vm->sync_seq == s->seq) {
+        copy_back_dirty(vm, s, to_poc);
+    } else {
+        uint64_t from = s->pa + rec->record_size;
+        for (unsigned r = 0; r < vm->nregions; r++) {
+            const struct vm_region *region = &vm->regions[r];
+            if (region->kind != REGION_RAM)
+                continue;
+            copy_polling(region->pa, from, region->size, to_poc);
+            from += region->size;
+        }
+        start_logging(vm, s);
     }
     vm->vgic = rec->vgic;
     vpl011_tx_fn tx = vm->console.tx;
@@ -408,6 +540,16 @@ int snapshot_restore(uint32_t id, const char *tag, uint32_t *paused_us, char *wh
  * destroyed VM's is (vm.c). */
 static void forget(struct snapshot *s)
 {
+    struct vm *vm = vm_get(s->vm);
+    if (vm && vm->dirty == bitmap_of(s)) {
+        /* Its guest may be noting a page in the bitmap right now: stopped first. */
+        char ignored[8];
+        int paused = vm->state == VM_RUNNING && vm_pause(vm, ignored, sizeof ignored) == STATUS_OK;
+        vm->dirty = NULL;
+        protect_ram(vm, 1);
+        if (paused)
+            vm_release(vm);
+    }
     for (uint64_t at = 0; at < s->size; at += COPY_CHUNK) {
         uint64_t len = s->size - at < COPY_CHUNK ? s->size - at : COPY_CHUNK;
         void *p = (void *)(uintptr_t)(s->pa + at);

@@ -5,7 +5,15 @@
  * Layout of a snapshot (format SNAPSHOT_FORMAT), so that a later `vm save` can stream it
  * as it is with MEM_READ: the state record (struct snapshot_record, record_size bytes,
  * page aligned, ending in a CRC-32 of what comes before it), then each RAM region of the
- * VM in VM_MAP order, region i at record_size + the sizes of the regions before it. */
+ * VM in VM_MAP order, region i at record_size + the sizes of the regions before it, then
+ * the dirty-page bitmap the stub keeps while this is the VM's latest snapshot (one bit
+ * per 4 KiB of RAM: written since it was taken or restored).
+ *
+ * Dirty logging: once a snapshot is taken or restored, the VM's RAM is mapped read-only
+ * in stage 2; a guest's first write to a page faults, the page is noted and made
+ * writable again (vcpu.c). A restore of that same snapshot copies back only the pages
+ * noted. Writes by the stub on the host's behalf note pages too (memmap_check). A VM with
+ * passthrough devices is not logged: their DMA writes its RAM past stage 2. */
 #ifndef HVMON_SNAPSHOT_H
 #define HVMON_SNAPSHOT_H
 
@@ -64,6 +72,10 @@ int snapshot_restore(uint32_t id, const char *tag, uint32_t *paused_us, char *wh
 int snapshot_drop(uint32_t id, const char *tag, char *why, unsigned n);
 /* Every snapshot of VM id goes (the VM is being destroyed). */
 void snapshot_drop_vm(uint32_t id);
+/* Guest cores, a stage-2 permission fault: note the pages of [ipa, ipa+len) written. */
+void snapshot_dirty_note(struct vm *vm, uint64_t ipa, uint64_t len);
+/* memmap_check, for every write the stub is about to make: note the VM pages it covers. */
+void snapshot_note_write(uint64_t pa, uint64_t len);
 /* The snapshot overlapping [pa, pa+len), or NULL. */
 const struct snapshot *snapshot_holding(uint64_t pa, uint64_t len);
 /* Snapshot slot i (0 .. MAX_SNAPSHOTS-1); ->used says whether it holds one. */

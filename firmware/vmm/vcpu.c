@@ -13,6 +13,7 @@
 #include "memmap.h"
 #include "protocol.h"
 #include "psci.h"
+#include "snapshot.h"
 #include "spinlock.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "vm.h"
@@ -239,6 +240,52 @@ static void guest_call(struct percpu *cpu, struct vcpu *v)
     }
 }
 
+/* ESR_EL2 ISS of an instruction or data abort (ARM ARM D17.2.40): xFSC [5:0] 0b0011xx,
+ * a permission fault at level 0..3; S1PTW [7], on the guest's stage-1 table walk (a
+ * hardware update of an Access flag or dirty state, FEAT_HAFDBS, is a write: an
+ * instruction fetch takes it as an instruction abort). */
+#define FSC_PERMISSION(esr) (((esr) & 0x3C) == 0x0C)
+#define ISS_S1PTW (1UL << 7)
+
+/* The IPA of a stage-2 permission fault. HPFAR_EL2 holds it for a fault on the stage-1
+ * walk; for any other permission fault the architecture leaves HPFAR_EL2 UNKNOWN, so the
+ * guest's own translation of FAR_EL2 is asked (AT S1E1R: ARM ARM D17.2.109, PAR_EL1),
+ * with the guest's PAR_EL1 kept. -1: the VA no longer translates (the guest changed its
+ * tables meanwhile: it will fault again if it must). */
+static int permission_fault_ipa(uint64_t esr, uint64_t hpfar_ipa, uint64_t *ipa)
+{
+    if (esr & ISS_S1PTW) {
+        *ipa = hpfar_ipa;
+        return 0;
+    }
+    uint64_t far = read_sysreg(far_el2), saved = read_sysreg(par_el1);
+    __asm__ volatile("at s1e1r, %0" :: "r"(far) : "memory");
+    isb();
+    uint64_t par = read_sysreg(par_el1);
+    write_sysreg(par_el1, saved);
+    if (par & 1)                                   /* PAR_EL1.F: the walk failed */
+        return -1;
+    *ipa = (par & 0x000FFFFFFFFFF000UL) | (far & 0xFFF);   /* PAR_EL1.PA [51:12] */
+    return 0;
+}
+
+/* A write to guest RAM that stage 2 maps read-only: dirty logging (snapshot.h). The page
+ * is noted before it becomes writable, so no write goes unnoted; a fault for a page
+ * another vCPU made writable meanwhile only notes it again. -1: not guest RAM. */
+static int dirty_fault(struct vcpu *v, uint64_t esr, uint64_t hpfar_ipa)
+{
+    struct vm *vm = v->vm;
+    uint64_t ipa, base, granule, pa;
+    if (!FSC_PERMISSION(esr) || permission_fault_ipa(esr, hpfar_ipa, &ipa) != 0 ||
+        vm_ram_pa(vm, ipa, 1, &pa) != 0 || stage2_granule(&vm->s2, ipa, &base, &granule) != 0)
+        return -1;
+    snapshot_dirty_note(vm, base, granule);
+    dsb_sy();
+    stage2_set_writable(&vm->s2, base, granule, 1);
+    guest_tlbi_ipa_local(base);
+    return 0;
+}
+
 /* An access to a page left out of stage 2: the console, the GIC, or a guest error. */
 static int guest_mmio(struct percpu *cpu, struct vcpu *v, uint64_t esr, uint64_t ipa)
 {
@@ -362,12 +409,18 @@ void guest_trap(struct percpu *cpu, uint64_t slot)
             }
             stop_with_fault(cpu, v, esr, 0);
         }
+        case EC_IABT_LOW:
+            if (dirty_fault(v, esr, ipa) == 0)
+                break;                                    /* its table walk wrote */
+            stop_with_fault(cpu, v, esr, ipa);
         case EC_DABT_LOW:
+            if (dirty_fault(v, esr, ipa) == 0)
+                break;                                    /* the guest retries its write */
             if (guest_mmio(cpu, v, esr, ipa) == 0)
                 break;
             stop_with_fault(cpu, v, esr, ipa);
         default:
-            stop_with_fault(cpu, v, esr, ec == EC_IABT_LOW ? ipa : 0);
+            stop_with_fault(cpu, v, esr, 0);
         }
     } else {
         stop_with_fault(cpu, v, read_sysreg(esr_el2), 0);   /* FIQ or SError */

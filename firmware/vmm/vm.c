@@ -450,6 +450,7 @@ int vm_destroy(uint32_t id, char *why, unsigned n)
     if (r != STATUS_OK)
         return r;
     vm_poll();                            /* report the stop before the VM disappears */
+    snapshot_drop_vm(vm->id);             /* its snapshots cannot be restored into anything */
     vm_route_irqs(vm, 0);
     for (unsigned k = 0; k < vm->nvcpus; k++)
         percpus[vm->vcpus[k].pcpu].vcpu = NULL;
@@ -463,7 +464,6 @@ int vm_destroy(uint32_t id, char *why, unsigned n)
      * cache maintenance of a core it powers down), and the rest of the caches are
      * coherent with the stub's Normal write-back accesses here. */
     maintain_ram(vm, RAM_SCRUB);
-    snapshot_drop_vm(vm->id);             /* its snapshots cannot be restored into anything */
     ivc_release(vm);                      /* shared pages: scrubbed once no peer is left */
     vm->state = VM_FREE;
     return STATUS_OK;

@@ -76,6 +76,11 @@ struct vm {
     volatile uint32_t pause_requested;   /* the boot core wants every vCPU at a standstill */
     volatile uint32_t pause_gen;
     uint64_t cntvoff;                /* CNTVOFF_EL2 of every vCPU: 0 until a restore moves it */
+    /* Dirty logging (snapshot.c): one bit per 4 KiB of the VM's RAM regions, in VM_MAP
+     * order, set for every page written since its RAM last equalled snapshot sync_seq;
+     * NULL while nothing is logged. It lives in that snapshot's memory. */
+    uint64_t *volatile dirty;
+    uint32_t sync_seq;
 };
 
 static inline int vm_owns_irq(const struct vm *vm, uint32_t intid)
