@@ -42,6 +42,7 @@ unit: firmware guest
 bench: firmware guest
 	$(PY) bench/bench_transfer.py
 	$(PY) bench/bench_boot.py
+	$(PY) bench/bench_snapshot.py
 
 # The stub's frame decoder and request dispatcher under libFuzzer (FUZZ_SECONDS=60).
 fuzz: setup
