@@ -212,3 +212,24 @@ def test_two_vcpus_a_core_taken_offline_comes_back_with_the_snapshot(board, vm, 
     shell(guest, "for c in 0 1; do busybox taskset -c $c sh -c \"echo ran-on-$c\"; done",
           rb"ran-on-0\r?\nran-on-1")
     assert board.hvc("core_stats", 2).results["exits"] > 0
+
+
+def test_older_snapshots_restore_whole_and_the_latest_from_its_dirty_pages(board, vm, tmp_path):
+    """A restore copies back only the pages written since the VM last equalled that
+    snapshot; restoring any other one copies all of its RAM. Both must come back whole."""
+    config = guest_config(tmp_path).read_text().replace("size = 0x10000000", "size = 0x8000000")
+    (tmp_path / "small.toml").write_text(config)               # 128 MiB: room for two
+    doing("booting Linux to its shell")
+    guest = vm(tmp_path / "small.toml")
+    guest.console.expect(PROMPT, BOOT_S)
+    shell(guest, "X=a; echo a-data > /tmp/f; echo at-$X", rb"at-a")
+    snapshot_vm(board, "linux", "a")
+    shell(guest, "X=b; echo b-data > /tmp/f; echo at-$X", rb"at-b")
+    snapshot_vm(board, "linux", "b")
+    shell(guest, "X=c; echo c-data > /tmp/f; echo at-$X", rb"at-c")
+    assert [s.tag for s in vm_snapshots(board)] == ["a", "b"]
+    for tag in ("a", "b", "b", "a"):          # older (whole), then older, latest, older again
+        doing(f"restoring snapshot {tag}")
+        restore_vm(board, "linux", tag)
+        shell(guest, f"echo got-$X-$(cat /tmp/f)", f"got-{tag}-{tag}-data".encode())
+        shell(guest, "X=z; echo z-data > /tmp/f; echo at-$X", rb"at-z")
