@@ -15,7 +15,9 @@ import pytest
 
 from hvmon import protocol as P
 from hvmon.errors import ConfigError
-from hvmon.target.board import StubError
+from hvmon.hil.console import Console
+from hvmon.target.board import Board, StubError
+from hvmon.target.monitor import TextMonitor
 from hvmon.target.vms import drop_snapshot, restore_vm, snapshot_vm, vm_list, vm_snapshots
 from hvmon.ui.commands import Context, GlobalOptions
 from hvmon.ui.commands.core import lookup
@@ -233,3 +235,27 @@ def test_older_snapshots_restore_whole_and_the_latest_from_its_dirty_pages(board
         restore_vm(board, "linux", tag)
         shell(guest, f"echo got-$X-$(cat /tmp/f)", f"got-{tag}-{tag}-data".encode())
         shell(guest, "X=z; echo z-data > /tmp/f; echo at-$X", rb"at-z")
+
+
+def test_the_text_monitor_lists_snapshots_and_a_new_session_restores_them(board, vm, tmp_path,
+                                                                          hvmon_target):
+    guest = booted(vm, tmp_path)
+    shell(guest, "W=kept; echo w-$W", rb"w-kept")
+    taken = snapshot_vm(board, "linux", "mon").snapshot
+    shell(guest, "W=lost; echo w-$W", rb"w-lost")
+    doing("BYE: the text monitor's info")
+    board.bye()
+    board.session.close()
+    hvmon_target.port.timeout = 0.05
+    hvmon_target.link.drain()
+    info = TextMonitor(hvmon_target.link).check("info")
+    assert (f"snapshot mon of VM {guest.id}: 0x{taken.pa:016x}-0x{taken.pa + taken.size - 1:016x} "
+            f"({taken.size >> 10} KiB, {GUEST_RAM >> 10} KiB of guest RAM)") in info
+    doing("HELLO again, then a restore through the new session")
+    board = Board.attach(hvmon_target.port, trace=hvmon_target.framed_sink)
+    hvmon_target.board = board             # the vm fixture cleans up through it
+    assert [(s.tag, s.pa) for s in vm_snapshots(board)] == [("mon", taken.pa)]
+    restore_vm(board, "linux", "mon")
+    console = Console(board, guest.id, guest.name)
+    console.send("echo again-$W")
+    console.expect(rb"again-kept", 30)
