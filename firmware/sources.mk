@@ -19,13 +19,15 @@ FW_ARCH_HOST := arch/aarch64/stage2.c arch/aarch64/gicv3.c arch/aarch64/percpu.c
 	arch/aarch64/exception.c arch/aarch64/el2_mmu.c
 FW_ARCH := arch/aarch64/start.S arch/aarch64/vectors.S arch/aarch64/restart.S \
 	arch/aarch64/psci.c arch/aarch64/idle.c arch/aarch64/guest_tlbi.c arch/aarch64/guest_state.c \
+	arch/aarch64/guest_context.c \
 	$(FW_ARCH_HOST)
 
 # The device models a guest sees: beside the architecture they emulate, but they work on
 # the VMM's struct vm, so they sit in the vmm layer.
 FW_EMUL := arch/aarch64/emul/vgic.c arch/aarch64/emul/vpl011.c
 
-FW_VMM_HOST := vmm/memmap.c vmm/hypercall.c vmm/vm.c vmm/ivc.c vmm/console.c
+FW_VMM_HOST := vmm/memmap.c vmm/hypercall.c vmm/vm.c vmm/ivc.c vmm/console.c vmm/vm_pause.c \
+	vmm/snapshot.c
 FW_VMM := $(FW_VMM_HOST) vmm/vcpu.c
 
 FW_LINK_HOST := link/session.c link/requests.c link/cobs.c link/crc32c.c link/inflate.c link/unlzma.c

@@ -21,6 +21,8 @@
 #define LIMIT_MAX_INTIDS 1020u  /* INTIDs the vGIC has state for: GICv3's largest SPI is 1019 (IHI 0069, 2.2.1); a board has 32 * (GICD_TYPER.ITLinesNumber + 1) of them, at most this */
 #define LIMIT_GICR_FRAME 0x20000u  /* bytes of one GICv3 redistributor (RD_base + SGI_base, IHI 0069, 12.10) */
 #define LIMIT_MAX_RESERVED 32u  /* reserved ranges the stub records from the boot DTB; more are merged into the last one */
+#define LIMIT_MAX_SNAPSHOTS 8u  /* snapshots the stub holds at once, of all VMs together */
+#define LIMIT_SNAPSHOT_TAG 15u  /* bytes of a snapshot's tag at most (letters, digits, '.', '_', '-') */
 #define LIMIT_RESERVED_NAME 44u  /* bytes of a reserved range's name in INFO (a node name of up to 31 characters, '@' and its unit address; NUL-padded) */
 
 #define FRAME_DATA 0x10u  /* sequenced payload on a channel; carries the cumulative ack */
@@ -230,6 +232,26 @@
 #define CMD_VM_LIST_REQ_SIZE 4u
 #define CMD_VM_LIST_RESP_COUNT 4u
 #define CMD_VM_LIST_RESP_SIZE 8u
+#define CMD_VM_SNAPSHOT 0x19u  /* pause the running VM, copy its state and RAM (not shared regions) into free board RAM under tag (1..SNAPSHOT_TAG bytes of letters, digits, '.', '_', '-'; an existing snapshot of that VM with that tag is overwritten in place), let it go on; pa/length: where the snapshot lives (state record first, then the RAM regions in VM_MAP order), paused_us: how long the guest stood still */
+#define CMD_VM_SNAPSHOT_REQ_VM 4u
+#define CMD_VM_SNAPSHOT_REQ_SIZE 8u
+#define CMD_VM_SNAPSHOT_RESP_PA 4u
+#define CMD_VM_SNAPSHOT_RESP_LENGTH 12u
+#define CMD_VM_SNAPSHOT_RESP_PAUSED_US 20u
+#define CMD_VM_SNAPSHOT_RESP_SIZE 24u
+#define CMD_VM_RESTORE 0x1au  /* put the VM back as snapshot tag holds it: RAM, every vCPU (one running now but off then is parked, one off now but running then is started), vGIC, console; a running VM is paused first, a stopped one runs again. The guest's virtual counter goes on from where the snapshot left it (CNTVOFF_EL2) */
+#define CMD_VM_RESTORE_REQ_VM 4u
+#define CMD_VM_RESTORE_REQ_SIZE 8u
+#define CMD_VM_RESTORE_RESP_PAUSED_US 4u
+#define CMD_VM_RESTORE_RESP_SIZE 8u
+#define CMD_VM_SNAPSHOT_DROP 0x1bu  /* forget the VM's snapshot tag and free its memory */
+#define CMD_VM_SNAPSHOT_DROP_REQ_VM 4u
+#define CMD_VM_SNAPSHOT_DROP_REQ_SIZE 8u
+#define CMD_VM_SNAPSHOT_DROP_RESP_SIZE 4u
+#define CMD_VM_SNAPSHOTS 0x1cu  /* every snapshot: vm u32, sequence u32 (higher = taken later), pa u64, size u64, ram u64 (bytes of guest RAM in it), tag char[16] */
+#define CMD_VM_SNAPSHOTS_REQ_SIZE 4u
+#define CMD_VM_SNAPSHOTS_RESP_COUNT 4u
+#define CMD_VM_SNAPSHOTS_RESP_SIZE 8u
 #define CMD_RESPONSE 0x80u
 
 /* Hypercalls (SMCCC vendor-specific hypervisor service range). */

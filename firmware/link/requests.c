@@ -16,6 +16,7 @@
 #include "protocol.h"
 #include "psci.h"
 #include "session.h"
+#include "snapshot.h"
 #include "stage2.h"
 #include "uart.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
@@ -105,7 +106,7 @@ static uint32_t put_reserved(uint8_t *out, const struct mem_reserved *r)
 }
 
 /* The largest INFO must fit one response. */
-_Static_assert(CMD_INFO_RESP_SIZE + MEMMAP_MAX_RAM * 16 + 4 + 2 * 32 + 4 +
+_Static_assert(CMD_INFO_RESP_SIZE + MEMMAP_MAX_RAM * 16 + 4 + (2 + MAX_SNAPSHOTS) * 32 + 4 +
                MEMMAP_MAX_RESERVED * (20 + LIMIT_RESERVED_NAME) + 64 <= PROTO_MAX_PAYLOAD,
                "INFO outgrows a frame");
 
@@ -134,11 +135,22 @@ static void do_info(const struct request *rq)
     uint32_t at = CMD_INFO_RESP_SIZE;
     for (int i = 0; i < m->ram_count; i++)
         at += put_range(r + at, m->ram[i].base, m->ram[i].size, NULL);
-    put32(r + at, m->dtb_size ? 2 : 1);
+    uint32_t count_at = at, protected = 0;
     at += 4;
     at += put_range(r + at, m->stub_base, m->stub_end - m->stub_base, "stub");
-    if (m->dtb_size)
+    protected++;
+    if (m->dtb_size) {
         at += put_range(r + at, m->dtb, m->dtb_size, "boot-dtb");
+        protected++;
+    }
+    /* Snapshots hold their RAM like the stub's image: a host placing a VM or writing
+     * finds them here (vm info names each: VM_SNAPSHOTS). */
+    for (unsigned i = 0; i < MAX_SNAPSHOTS; i++)
+        if (snapshot_slot(i)->used) {
+            at += put_range(r + at, snapshot_slot(i)->pa, snapshot_slot(i)->size, "snapshot");
+            protected++;
+        }
+    put32(r + count_at, protected);
     put32(r + at, (uint32_t)m->reserved_count);
     at += 4;
     for (int i = 0; i < m->reserved_count; i++)
@@ -513,6 +525,86 @@ static void do_vm_list(const struct request *rq)
     respond(rq, STATUS_OK, CMD_VM_LIST_RESP_SIZE - PROTO_PAYLOAD_HEADER + 32 * count);
 }
 
+/* A snapshot tag from a request's data: 0 with it NUL-terminated in out, or refused. */
+static int tag_from(const struct request *rq, uint32_t fields, char *out)
+{
+    uint32_t n = rq->len - fields;
+    if (n == 0 || n > LIMIT_SNAPSHOT_TAG) {
+        char why[64];
+        snprintf_(why, sizeof why, "snapshot tag: 1..%u bytes, not %u", LIMIT_SNAPSHOT_TAG, n);
+        refuse(rq, STATUS_BAD_REQUEST, why);
+        return -1;
+    }
+    memcpy(out, rq->p + fields, n);
+    out[n] = 0;
+    if (strlen(out) != n) {
+        refuse(rq, STATUS_BAD_REQUEST, "snapshot tag: a NUL byte inside it");
+        return -1;
+    }
+    return 0;
+}
+
+static void do_vm_snapshot(const struct request *rq)
+{
+    char tag[LIMIT_SNAPSHOT_TAG + 1], why[192];
+    if (tag_from(rq, CMD_VM_SNAPSHOT_REQ_SIZE, tag) != 0)
+        return;
+    uint64_t pa = 0, size = 0;
+    uint32_t paused_us = 0;
+    int st = snapshot_take(get32(rq->p + CMD_VM_SNAPSHOT_REQ_VM), tag, &pa, &size, &paused_us,
+                           why, sizeof why);
+    put64(response + CMD_VM_SNAPSHOT_RESP_PA, pa);
+    put64(response + CMD_VM_SNAPSHOT_RESP_LENGTH, size);
+    put32(response + CMD_VM_SNAPSHOT_RESP_PAUSED_US, paused_us);
+    answer(rq, st, why, CMD_VM_SNAPSHOT_RESP_SIZE - PROTO_PAYLOAD_HEADER);
+}
+
+static void do_vm_restore(const struct request *rq)
+{
+    char tag[LIMIT_SNAPSHOT_TAG + 1], why[192];
+    if (tag_from(rq, CMD_VM_RESTORE_REQ_SIZE, tag) != 0)
+        return;
+    uint32_t paused_us = 0;
+    int st = snapshot_restore(get32(rq->p + CMD_VM_RESTORE_REQ_VM), tag, &paused_us, why, sizeof why);
+    put32(response + CMD_VM_RESTORE_RESP_PAUSED_US, paused_us);
+    answer(rq, st, why, CMD_VM_RESTORE_RESP_SIZE - PROTO_PAYLOAD_HEADER);
+}
+
+static void do_vm_snapshot_drop(const struct request *rq)
+{
+    char tag[LIMIT_SNAPSHOT_TAG + 1], why[192];
+    if (tag_from(rq, CMD_VM_SNAPSHOT_DROP_REQ_SIZE, tag) != 0)
+        return;
+    int st = snapshot_drop(get32(rq->p + CMD_VM_SNAPSHOT_DROP_REQ_VM), tag, why, sizeof why);
+    answer(rq, st, why, 0);
+}
+
+#define SNAPSHOT_ENTRY 48
+
+static void do_vm_snapshots(const struct request *rq)
+{
+    uint32_t count = 0;
+    uint8_t *out = response + CMD_VM_SNAPSHOTS_RESP_SIZE;
+    for (unsigned i = 0; i < MAX_SNAPSHOTS; i++) {
+        const struct snapshot *s = snapshot_slot(i);
+        if (!s->used)
+            continue;
+        put32(out, s->vm);
+        put32(out + 4, s->seq);
+        put64(out + 8, s->pa);
+        put64(out + 16, s->size);
+        put64(out + 24, s->ram);
+        memcpy(out + 32, s->tag, 16);
+        out += SNAPSHOT_ENTRY;
+        count++;
+    }
+    put32(response + CMD_VM_SNAPSHOTS_RESP_COUNT, count);
+    respond(rq, STATUS_OK, CMD_VM_SNAPSHOTS_RESP_SIZE - PROTO_PAYLOAD_HEADER + SNAPSHOT_ENTRY * count);
+}
+
+_Static_assert(CMD_VM_SNAPSHOTS_RESP_SIZE + SNAPSHOT_ENTRY * MAX_SNAPSHOTS <= PROTO_MAX_PAYLOAD,
+               "every snapshot fits in one VM_SNAPSHOTS answer");
+
 struct handler {
     uint8_t cmd;
     uint32_t min_len;
@@ -543,6 +635,10 @@ static const struct handler handlers[] = {
     {CMD_VM_STOP, CMD_VM_STOP_REQ_SIZE, 0, do_vm_stop},
     {CMD_VM_DESTROY, CMD_VM_DESTROY_REQ_SIZE, 0, do_vm_destroy},
     {CMD_VM_LIST, CMD_VM_LIST_REQ_SIZE, 0, do_vm_list},
+    {CMD_VM_SNAPSHOT, CMD_VM_SNAPSHOT_REQ_SIZE, 1, do_vm_snapshot},
+    {CMD_VM_RESTORE, CMD_VM_RESTORE_REQ_SIZE, 1, do_vm_restore},
+    {CMD_VM_SNAPSHOT_DROP, CMD_VM_SNAPSHOT_DROP_REQ_SIZE, 1, do_vm_snapshot_drop},
+    {CMD_VM_SNAPSHOTS, CMD_VM_SNAPSHOTS_REQ_SIZE, 0, do_vm_snapshots},
 };
 
 static void dispatch(const struct request *rq)

@@ -14,6 +14,7 @@
 #include "protocol.h"
 #include "psci.h"
 #include "session.h"
+#include "snapshot.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "uart.h"
 #include "vm.h"
@@ -107,6 +108,13 @@ static void cmd_info(int argc, char **argv)
         if (vms[i].state != VM_FREE)
             printf_("VM %u (%s) %s, %u bytes of console output lost\n", i, vms[i].name,
                     states[vms[i].state & 3], session_stream_lost(CHANNEL_CONSOLE_BASE + i));
+    for (unsigned i = 0; i < MAX_SNAPSHOTS; i++) {
+        const struct snapshot *snap = snapshot_slot(i);
+        if (snap->used)
+            printf_("snapshot %s of VM %u: 0x%016lx-0x%016lx (%lu KiB, %lu KiB of guest RAM)\n",
+                    snap->tag, snap->vm, snap->pa, snap->pa + snap->size - 1, snap->size >> 10,
+                    snap->ram >> 10);
+    }
 }
 
 /* The same numbers as the UART_STATS request, for a person at picocom. */

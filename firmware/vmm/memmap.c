@@ -2,6 +2,7 @@
 
 #include "percpu.h"
 #include "print.h"
+#include "snapshot.h"
 #include "stage2.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 
@@ -170,6 +171,14 @@ int memmap_check(uint64_t addr, uint64_t len, enum mem_access access, char *why,
                   map.dtb, map.dtb + map.dtb_size - 1);
         return -1;
     }
+    /* A snapshot is the stub's until dropped; reads stay open for a host saving it. */
+    const struct snapshot *s = snapshot_holding(addr, len);
+    if (s) {
+        snprintf_(why, why_size, "0x%lx+0x%lx overlaps snapshot %s of VM %u (0x%lx-0x%lx)", addr,
+                  len, s->tag, s->vm, s->pa, s->pa + s->size - 1);
+        return -1;
+    }
+    snapshot_note_write(addr, len);
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <cache.h>    /* <>: host builds shadow it */
 #include "entry.h"
 #include "gicv3.h"
+#include "guest_context.h"
 #include "guest_state.h"
 #include "guest_tlbi.h"
 #include "idle.h"
@@ -12,6 +13,7 @@
 #include "memmap.h"
 #include "protocol.h"
 #include "psci.h"
+#include "snapshot.h"
 #include "spinlock.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
 #include "vm.h"
@@ -74,7 +76,7 @@ static void setup_el2(struct vcpu *v)
     write_sysreg(cptr_el2, CPTR_EL2_NO_TRAPS);
     write_sysreg(hstr_el2, 0);
     write_sysreg(cnthctl_el2, 3);        /* EL1 may use the physical counter and timer */
-    write_sysreg(cntvoff_el2, 0);
+    write_sysreg(cntvoff_el2, vm->cntvoff);   /* one offset for every vCPU of the VM */
     write_sysreg(mdcr_el2, (read_sysreg(pmcr_el0) >> 11) & 0x1F);   /* HPMN = PMCR_EL0.N */
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(vmpidr_el2, (1UL << 31) | v->index);              /* Aff0 = vCPU index */
@@ -91,12 +93,19 @@ void vcpu_start_on_this_core(struct percpu *cpu)
     struct vcpu *v = cpu->vcpu;
     if (!v)
         park(cpu, NULL);
+    int8_t console_lr = v->vgic.console_lr;   /* a restore's: setup_el2 empties the LRs */
     setup_el2(v);
     cpu->faulting = 0;
     memset(cpu->regs, 0, sizeof cpu->regs);
     cpu->regs[0] = v->context;
     write_sysreg(elr_el2, v->entry);
     write_sysreg(spsr_el2, SPSR_EL1H_MASKED);
+    if (v->load_saved) {              /* a restore brings back a vCPU that was on then */
+        guest_context_load(&v->saved, cpu->regs, (v->vgic.enabled0 >> GIC_VTIMER_PPI) & 1);
+        v->vgic.console_lr = console_lr;    /* the list register it names is loaded again */
+        v->load_saved = 0;
+        vgic_flush(v);                      /* what the trap it was paused at would have */
+    }
     v->state = VCPU_ON;
     dsb_sy();
     /* A stop asked for while this core was starting: its kick SGI may have come before
@@ -105,6 +114,8 @@ void vcpu_start_on_this_core(struct percpu *cpu)
      * DSB between), so either we see it here or its kick comes after gic_cpu_init. */
     if (v->vm->stop_requested)
         park(cpu, v);
+    if (v->vm->pause_requested)
+        vcpu_pause_here(cpu, v);
     /* Cache maintenance: the guest's first instructions come from memory the host wrote
      * (cleaned to PoC at VM start, vm.c); this core's instruction cache must hold no line
      * of an earlier guest at those addresses (Linux booting.rst: no stale I-cache
@@ -229,6 +240,52 @@ static void guest_call(struct percpu *cpu, struct vcpu *v)
     }
 }
 
+/* ESR_EL2 ISS of an instruction or data abort (ARM ARM D17.2.40): xFSC [5:0] 0b0011xx,
+ * a permission fault at level 0..3; S1PTW [7], on the guest's stage-1 table walk (a
+ * hardware update of an Access flag or dirty state, FEAT_HAFDBS, is a write: an
+ * instruction fetch takes it as an instruction abort). */
+#define FSC_PERMISSION(esr) (((esr) & 0x3C) == 0x0C)
+#define ISS_S1PTW (1UL << 7)
+
+/* The IPA of a stage-2 permission fault. HPFAR_EL2 holds it for a fault on the stage-1
+ * walk; for any other permission fault the architecture leaves HPFAR_EL2 UNKNOWN, so the
+ * guest's own translation of FAR_EL2 is asked (AT S1E1R: ARM ARM D17.2.109, PAR_EL1),
+ * with the guest's PAR_EL1 kept. -1: the VA no longer translates (the guest changed its
+ * tables meanwhile: it will fault again if it must). */
+static int permission_fault_ipa(uint64_t esr, uint64_t hpfar_ipa, uint64_t *ipa)
+{
+    if (esr & ISS_S1PTW) {
+        *ipa = hpfar_ipa;
+        return 0;
+    }
+    uint64_t far = read_sysreg(far_el2), saved = read_sysreg(par_el1);
+    at_s1e1r(far);
+    isb();
+    uint64_t par = read_sysreg(par_el1);
+    write_sysreg(par_el1, saved);
+    if (par & 1)                                   /* PAR_EL1.F: the walk failed */
+        return -1;
+    *ipa = (par & 0x000FFFFFFFFFF000UL) | (far & 0xFFF);   /* PAR_EL1.PA [51:12] */
+    return 0;
+}
+
+/* A write to guest RAM that stage 2 maps read-only: dirty logging (snapshot.h). The page
+ * is noted before it becomes writable, so no write goes unnoted; a fault for a page
+ * another vCPU made writable meanwhile only notes it again. -1: not guest RAM. */
+static int dirty_fault(struct vcpu *v, uint64_t esr, uint64_t hpfar_ipa)
+{
+    struct vm *vm = v->vm;
+    uint64_t ipa, base, granule, pa;
+    if (!FSC_PERMISSION(esr) || permission_fault_ipa(esr, hpfar_ipa, &ipa) != 0 ||
+        vm_ram_pa(vm, ipa, 1, &pa) != 0 || stage2_granule(&vm->s2, ipa, &base, &granule) != 0)
+        return -1;
+    snapshot_dirty_note(vm, base, granule);
+    dsb_sy();
+    stage2_set_writable(&vm->s2, base, granule, 1);
+    guest_tlbi_ipa_local(base);
+    return 0;
+}
+
 /* An access to a page left out of stage 2: the console, the GIC, or a guest error. */
 static int guest_mmio(struct percpu *cpu, struct vcpu *v, uint64_t esr, uint64_t ipa)
 {
@@ -281,6 +338,7 @@ static void handle_kicks(struct percpu *cpu, struct vcpu *v)
     uint32_t kick = __atomic_exchange_n(&v->kick, 0, __ATOMIC_SEQ_CST);
     if (kick & KICK_STOP || v->vm->stop_requested)
         park(cpu, v);
+    /* KICK_PAUSE needs nothing here: every exit ends in guest_trap's pause check. */
     if (kick & KICK_INPUT) {
         struct vm *vm = v->vm;
         uint8_t chunk[32];
@@ -351,17 +409,67 @@ void guest_trap(struct percpu *cpu, uint64_t slot)
             }
             stop_with_fault(cpu, v, esr, 0);
         }
+        case EC_IABT_LOW:
+            if (dirty_fault(v, esr, ipa) == 0)
+                break;                                    /* its table walk wrote */
+            stop_with_fault(cpu, v, esr, ipa);
         case EC_DABT_LOW:
+            if (dirty_fault(v, esr, ipa) == 0)
+                break;                                    /* the guest retries its write */
             if (guest_mmio(cpu, v, esr, ipa) == 0)
                 break;
             stop_with_fault(cpu, v, esr, ipa);
         default:
-            stop_with_fault(cpu, v, esr, ec == EC_IABT_LOW ? ipa : 0);
+            stop_with_fault(cpu, v, esr, 0);
         }
     } else {
         stop_with_fault(cpu, v, read_sysreg(esr_el2), 0);   /* FIQ or SError */
     }
     if (v->vm->stop_requested)
         park(cpu, v);
+    if (v->vm->pause_requested)
+        vcpu_pause_here(cpu, v);
     vgic_flush(v);
+}
+
+/* The boot core copies this VM's RAM meanwhile, so the wait is in WFI, not a spin that
+ * takes a host thread from it under QEMU; the boot core's release is a kick SGI, which
+ * stays pending (interrupts are masked at EL2) and so cannot be missed between the check
+ * and the WFI. It is taken as a spurious kick once the guest runs again. */
+void vcpu_pause_here(struct percpu *cpu, struct vcpu *v)
+{
+    struct vm *vm = v->vm;
+    uint32_t gen = vm->pause_gen;
+    guest_context_save(&v->saved, cpu->regs);
+    /* Quiet while standing still: the guest's timer falls due and the virtual CPU
+     * interface may raise maintenance interrupts, and either would end every WFI at once
+     * and turn the wait into a spin that takes a host thread from the boot core's copy. */
+    write_sysreg(S3_4_C12_C11_0, 0);          /* ICH_HCR_EL2: En 0 (IHI 0069, 12.5.8) */
+    gic_enable_ppi(GIC_VTIMER_PPI, 0);
+    dsb_sy();
+    v->paused_gen = gen;
+    dsb_sy();
+    idle_kick_boot_core();
+    while (vm->pause_requested && vm->pause_gen == gen && !vm->stop_requested)
+        wait_for_interrupt();
+    dsb_sy();
+    if (vm->stop_requested || v->park_on_release) {
+        v->park_on_release = 0;
+        park(cpu, v);
+    }
+    if (!v->load_saved) {                     /* going on as it was */
+        write_sysreg(S3_4_C12_C11_0, v->saved.ich_hcr);
+        gic_enable_ppi(GIC_VTIMER_PPI, (v->vgic.enabled0 >> GIC_VTIMER_PPI) & 1);
+        isb();
+    } else {
+        guest_context_load(&v->saved, cpu->regs, (v->vgic.enabled0 >> GIC_VTIMER_PPI) & 1);
+        write_sysreg(cntvoff_el2, vm->cntvoff);
+        /* The guest's RAM was rewritten under it: its translations and instructions
+         * cached on this core are of memory that is gone (Arm ARM D8.13, TLB maintenance
+         * after a change of translation tables; B2.4, instruction cache coherency). */
+        tlbi_vmalls12e1();
+        icache_inval_local();
+        isb();
+        v->load_saved = 0;
+    }
 }

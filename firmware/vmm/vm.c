@@ -11,6 +11,7 @@
 #include "print.h"
 #include "protocol.h"
 #include "psci.h"
+#include "snapshot.h"
 #include "timer.h"
 #include "uart.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
@@ -289,7 +290,7 @@ int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n)
 }
 
 /* Route the VM's physical SPIs to its vCPU 0's core (enable), or take them back. */
-static void route_irqs(struct vm *vm, int enable)
+void vm_route_irqs(struct vm *vm, int enable)
 {
     for (uint32_t intid = 32; intid < VGIC_MAX_INTIDS; intid++)
         if (vm_owns_irq(vm, intid))
@@ -370,10 +371,9 @@ int vm_start(uint32_t id, char *why, unsigned n)
     boot->state = VCPU_STARTING;
     percpus[boot->pcpu].vcpu = boot;
     vm->state = VM_RUNNING;
-    route_irqs(vm, 1);
+    vm_route_irqs(vm, 1);
     dsb_sy();
-    int64_t r = psci_call(PSCI_CPU_ON, percpus[boot->pcpu].mpidr, (uintptr_t)secondary_entry,
-                          (uintptr_t)&percpus[boot->pcpu]);
+    int64_t r = vcpu_power_on(boot);
     if (r != 0) {
         boot->state = VCPU_OFF;
         vm->state = VM_STOPPED;
@@ -381,6 +381,17 @@ int vm_start(uint32_t id, char *why, unsigned n)
         return STATUS_NOT_SUPPORTED;
     }
     return STATUS_OK;
+}
+
+int64_t vcpu_power_on(struct vcpu *v)
+{
+    /* A core that parked itself (PSCI CPU_OFF) may still be on its way down. */
+    uint64_t mpidr = percpus[v->pcpu].mpidr;
+    while (psci_call(PSCI_AFFINITY_INFO, mpidr, 0, 0) == 0)
+        console_poll_link();
+    percpus[v->pcpu].vcpu = v;
+    dsb_sy();
+    return psci_call(PSCI_CPU_ON, mpidr, (uintptr_t)secondary_entry, (uintptr_t)&percpus[v->pcpu]);
 }
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
@@ -439,7 +450,8 @@ int vm_destroy(uint32_t id, char *why, unsigned n)
     if (r != STATUS_OK)
         return r;
     vm_poll();                            /* report the stop before the VM disappears */
-    route_irqs(vm, 0);
+    snapshot_drop_vm(vm->id);             /* its snapshots cannot be restored into anything */
+    vm_route_irqs(vm, 0);
     for (unsigned k = 0; k < vm->nvcpus; k++)
         percpus[vm->vcpus[k].pcpu].vcpu = NULL;
     stage2_release(&vm->s2);

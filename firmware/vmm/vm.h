@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "guest_context.h"
 #include "percpu.h"
 #include "protocol.h"
 #include "ring.h"
@@ -41,6 +42,11 @@ struct vcpu {
     uint64_t entry, context;         /* for the next start (PSCI CPU_ON or VM start) */
     volatile uint32_t kick;          /* bits: what other cores want this one to look at */
     struct vgic_cpu vgic;
+    /* Pausing (vm_pause.c): the pause generation this vCPU stands still for, and what it
+     * does when let go: load `saved` (a restore), or leave its guest for good. */
+    volatile uint32_t paused_gen;
+    volatile uint32_t load_saved, park_on_release;
+    struct guest_context saved;      /* written by this vCPU's core at a pause, or by a restore */
 };
 
 struct vm {
@@ -67,6 +73,14 @@ struct vm {
     uint64_t fault_esr, fault_elr, fault_far, fault_ipa;
     volatile uint32_t console_lock;
     uint32_t hw_irqs[VGIC_WORDS];    /* physical SPIs handed to this VM */
+    volatile uint32_t pause_requested;   /* the boot core wants every vCPU at a standstill */
+    volatile uint32_t pause_gen;
+    uint64_t cntvoff;                /* CNTVOFF_EL2 of every vCPU: 0 until a restore moves it */
+    /* Dirty logging (snapshot.c): one bit per 4 KiB of the VM's RAM regions, in VM_MAP
+     * order, set for every page written since its RAM last equalled snapshot sync_seq;
+     * NULL while nothing is logged. It lives in that snapshot's memory. */
+    uint64_t *volatile dirty;
+    uint32_t sync_seq;
 };
 
 static inline int vm_owns_irq(const struct vm *vm, uint32_t intid)
@@ -77,6 +91,7 @@ static inline int vm_owns_irq(const struct vm *vm, uint32_t intid)
 #define KICK_STOP    1u
 #define KICK_INPUT   2u
 #define KICK_VIRQ    4u
+#define KICK_PAUSE   8u
 
 extern struct vm vms[MAX_VMS];
 
@@ -116,6 +131,13 @@ void vcpu_start_on_this_core(struct percpu *cpu) __attribute__((noreturn));
 /* Guest cores: one exit of the guest (the guest_exit_handler main.c installs). */
 void guest_trap(struct percpu *cpu, uint64_t slot);
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
+/* Guest cores, at the end of a trap while vm->pause_requested: save this vCPU's state,
+ * stand still until the boot core lets go, then carry out what it left (vm_pause.h). */
+void vcpu_pause_here(struct percpu *cpu, struct vcpu *v);
+/* Boot core: route (enable) or take back the VM's physical SPIs, and start vCPU v's core
+ * (PSCI CPU_ON) once it is off; 0 or the PSCI error. */
+void vm_route_irqs(struct vm *vm, int enable);
+int64_t vcpu_power_on(struct vcpu *v);
 /* Guest cores: the stub faulted here (exception_set_guest_core_handler, from main.c). */
 void vcpu_stub_fault(uint64_t esr, uint64_t elr, uint64_t far) __attribute__((noreturn));
 

@@ -25,6 +25,8 @@ MAX_REGIONS = 8  # VM_MAP regions (RAM and passthrough) of one VM
 MAX_INTIDS = 1020  # INTIDs the vGIC has state for: GICv3's largest SPI is 1019 (IHI 0069, 2.2.1); a board has 32 * (GICD_TYPER.ITLinesNumber + 1) of them, at most this
 GICR_FRAME = 0x20000  # bytes of one GICv3 redistributor (RD_base + SGI_base, IHI 0069, 12.10)
 MAX_RESERVED = 32  # reserved ranges the stub records from the boot DTB; more are merged into the last one
+MAX_SNAPSHOTS = 8  # snapshots the stub holds at once, of all VMs together
+SNAPSHOT_TAG = 15  # bytes of a snapshot's tag at most (letters, digits, '.', '_', '-')
 RESERVED_NAME = 44  # bytes of a reserved range's name in INFO (a node name of up to 31 characters, '@' and its unit address; NUL-padded)
 
 
@@ -151,6 +153,10 @@ class Command(IntEnum):
     VM_STOP = 0x13
     VM_DESTROY = 0x14
     VM_LIST = 0x15
+    VM_SNAPSHOT = 0x19
+    VM_RESTORE = 0x1a
+    VM_SNAPSHOT_DROP = 0x1b
+    VM_SNAPSHOTS = 0x1c
 
 
 COMMANDS = {
@@ -264,6 +270,26 @@ COMMANDS = {
         Fields((), '<'),
         Fields(('count',), '<I'),
         '', 'count entries of 32 bytes'),
+    Command.VM_SNAPSHOT: CommandSpec(
+        'VM_SNAPSHOT', 0x19, "pause the running VM, copy its state and RAM (not shared regions) into free board RAM under tag (1..SNAPSHOT_TAG bytes of letters, digits, '.', '_', '-'; an existing snapshot of that VM with that tag is overwritten in place), let it go on; pa/length: where the snapshot lives (state record first, then the RAM regions in VM_MAP order), paused_us: how long the guest stood still",
+        Fields(('vm',), '<I'),
+        Fields(('pa', 'length', 'paused_us'), '<QQI'),
+        'the tag', ''),
+    Command.VM_RESTORE: CommandSpec(
+        'VM_RESTORE', 0x1a, "put the VM back as snapshot tag holds it: RAM, every vCPU (one running now but off then is parked, one off now but running then is started), vGIC, console; a running VM is paused first, a stopped one runs again. The guest's virtual counter goes on from where the snapshot left it (CNTVOFF_EL2)",
+        Fields(('vm',), '<I'),
+        Fields(('paused_us',), '<I'),
+        'the tag', ''),
+    Command.VM_SNAPSHOT_DROP: CommandSpec(
+        'VM_SNAPSHOT_DROP', 0x1b, "forget the VM's snapshot tag and free its memory",
+        Fields(('vm',), '<I'),
+        Fields((), '<'),
+        'the tag', ''),
+    Command.VM_SNAPSHOTS: CommandSpec(
+        'VM_SNAPSHOTS', 0x1c, 'every snapshot: vm u32, sequence u32 (higher = taken later), pa u64, size u64, ram u64 (bytes of guest RAM in it), tag char[16]',
+        Fields((), '<'),
+        Fields(('count',), '<I'),
+        '', 'count entries of 48 bytes'),
 }
 
 EVENT_FIELDS = {

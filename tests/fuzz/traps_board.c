@@ -1,5 +1,6 @@
 /* The fake board of the trap harness (traps_board.h). */
 #include "traps_board.h"
+#include "guest_context.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,8 @@ uint64_t fake_sysreg_read(const char *name)
         return c->far;
     if (strcmp(name, "hpfar_el2") == 0)
         return c->hpfar;
+    if (strcmp(name, "par_el1") == 0)
+        return c->par;
     if (strcmp(name, "elr_el2") == 0)
         return c->elr;
     if (strcmp(name, "S3_4_C12_C11_1") == 0)      /* ICH_VTR_EL2.ListRegs */
@@ -132,6 +135,8 @@ void fake_sysreg_write(const char *name, uint64_t value)
         c->lr[lr] = value;
     } else if (strcmp(name, "elr_el2") == 0) {
         c->elr = value;
+    } else if (strcmp(name, "par_el1") == 0) {
+        c->par = value;
     } else if (strcmp(name, "S3_4_C12_C11_0") == 0) {
         c->ich_hcr = value;
     } else if (strcmp(name, "S3_0_C12_C11_1") == 0) {    /* ICC_DIR_EL1 */
@@ -198,6 +203,31 @@ int guest_tlbi_local(uint64_t esr, uint64_t value)
 {
     (void)value;
     return ((esr >> 20) & 3) == 1 && ((esr >> 14) & 7) == 0 && ((esr >> 10) & 15) == 8 ? 0 : -1;
+}
+
+/* The host has no TLB: a stage-2 permission change needs no invalidation here. */
+void guest_tlbi_ipa_local(uint64_t ipa) { (void)ipa; }
+
+/* A paused vCPU's context: the general registers and where it goes on are the harness's
+ * own; the EL1 system registers, FP/SIMD and the CPU interface live per core, unchanged
+ * by anything the harness models, and come back as they were saved. */
+static struct guest_context live_context[BOARD_CORES];
+
+void guest_context_save(struct guest_context *c, const uint64_t *x)
+{
+    *c = live_context[current_core];
+    for (int i = 0; i < 31; i++)
+        c->x[i] = x[i];
+    c->pc = cores[current_core].elr;
+}
+
+void guest_context_load(const struct guest_context *c, uint64_t *x, int vtimer_enabled)
+{
+    (void)vtimer_enabled;
+    live_context[current_core] = *c;
+    for (int i = 0; i < 31; i++)
+        x[i] = c->x[i];
+    cores[current_core].elr = c->pc;
 }
 
 unsigned uart_claims(struct uart_claim *out)

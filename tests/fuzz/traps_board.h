@@ -17,6 +17,7 @@
 
 struct fake_core {
     uint64_t esr, far, hpfar, elr;
+    uint64_t par;                        /* PAR_EL1: what the last AT S1E1R gave */
     uint64_t lr[16];                     /* ICH_LR<n>_EL2 */
     uint64_t ich_hcr;
     uint32_t iar;                        /* what the next ICC_IAR1_EL1 read returns, once */

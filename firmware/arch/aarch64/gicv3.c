@@ -22,6 +22,7 @@
 #define GICR_IGROUPR0   (GICR_SGI + 0x0080)
 #define GICR_ISENABLER0 (GICR_SGI + 0x0100)
 #define GICR_ICENABLER0 (GICR_SGI + 0x0180)
+#define GICR_ICACTIVER0 (GICR_SGI + 0x0380)   /* IHI 0069, 12.11.6 */
 #define GICR_IPRIORITYR (GICR_SGI + 0x0400)
 #define TYPER_LAST      (1UL << 4)
 #define WAKER_SLEEP     (1u << 1)
@@ -92,6 +93,11 @@ void gic_enable_ppi(unsigned intid, int enable)
 {
     uintptr_t r = my_redistributor();
     mmio_write32(r + (enable ? GICR_ISENABLER0 : GICR_ICENABLER0), 1u << intid);
+}
+
+void gic_clear_active_ppi(unsigned intid)
+{
+    mmio_write32(my_redistributor() + GICR_ICACTIVER0, 1u << intid);
 }
 
 void gic_private_setup(unsigned intid)

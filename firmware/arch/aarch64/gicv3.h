@@ -36,6 +36,9 @@ uint32_t gic_typer(void);
  * the virtual timer PPI and the kick SGI at EL2, enable the virtual CPU interface. */
 void gic_cpu_init(void);
 void gic_enable_ppi(unsigned intid, int enable);
+/* Take a PPI of this core out of the active state through its redistributor (well
+ * defined whether it was active or not, unlike ICC_DIR_EL1 for an inactive one). */
+void gic_clear_active_ppi(unsigned intid);
 /* An SGI or PPI of this core: group 1, the stub's priority, enabled. */
 void gic_private_setup(unsigned intid);
 

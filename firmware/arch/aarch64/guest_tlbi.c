@@ -41,3 +41,13 @@ int guest_tlbi_local(uint64_t esr, uint64_t value)
     __asm__ volatile("dsb nsh\n\tisb" ::: "memory");
     return 0;
 }
+
+/* Arm ARM D8.13 (TLB maintenance for stage 2): TLBI IPAS2E1 takes IPA[51:12] in Xt[39:0];
+ * it leaves combined stage 1+2 entries built on the old descriptor, which only a TLBI by
+ * VMID (VMALLE1) removes. Both on this core: an upgrade from read-only to read-write, so
+ * another core holding the old entry takes one more fault at most. */
+void guest_tlbi_ipa_local(uint64_t ipa)
+{
+    __asm__ volatile("dsb ishst\n\ttlbi ipas2e1, %0\n\tdsb nsh\n\ttlbi vmalle1\n\tdsb nsh\n\tisb"
+                     :: "r"(ipa >> 12) : "memory");
+}

@@ -14,5 +14,8 @@
 /* esr: ESR_EL2 of an EC 0x18 trap; value: the guest's Xt. Returns 0 when it was a TLBI
  * (now done locally), -1 when the trapped instruction is something else. */
 int guest_tlbi_local(uint64_t esr, uint64_t value);
+/* This core's TLB entries for the current VMID's page at ipa, stage 2 and the combined
+ * stage 1+2 ones (after a stage-2 permission change made there). */
+void guest_tlbi_ipa_local(uint64_t ipa);
 
 #endif

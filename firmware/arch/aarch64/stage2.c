@@ -13,6 +13,8 @@
 #define MEMATTR_NORMAL  (0xFUL << 2)   /* outer and inner write-back cacheable */
 #define MEMATTR_DEVICE  (0x1UL << 2)   /* Device-nGnRE */
 #define S2AP_RW         (3UL << 6)
+#define S2AP_RO         (1UL << 6)      /* S2AP [7:6] 01: read-only (D8.4, stage 2 permissions) */
+#define S2AP_MASK       (3UL << 6)
 #define SH_INNER        (3UL << 8)
 #define AF              (1UL << 10)
 #define XN              (1UL << 54)
@@ -156,6 +158,48 @@ int stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size, enum
         ipa += PAGE;
         pa += PAGE;
         size -= PAGE;
+    }
+    dsb_sy();
+    return 0;
+}
+
+/* The leaf descriptor translating ipa (a level-2 block or a level-3 page), or NULL. */
+static uint64_t *leaf(struct stage2 *s2, uint64_t ipa, uint64_t *granule)
+{
+    uint64_t *l2e = l2_entry(s2, ipa);
+    if ((*l2e & 3) == DESC_BLOCK) {
+        *granule = BLOCK_2M;
+        return l2e;
+    }
+    if ((*l2e & 3) != DESC_TABLE)
+        return NULL;
+    uint64_t *e = &((uint64_t *)(uintptr_t)(*l2e & ADDR_MASK))[(ipa >> 12) & 511];
+    if ((*e & 3) != DESC_TABLE)
+        return NULL;
+    *granule = PAGE;
+    return e;
+}
+
+int stage2_granule(struct stage2 *s2, uint64_t ipa, uint64_t *base, uint64_t *granule)
+{
+    if (ipa >= (1UL << S2_IPA_BITS) || !leaf(s2, ipa, granule))
+        return -1;
+    *base = ipa & ~(*granule - 1);
+    return 0;
+}
+
+int stage2_set_writable(struct stage2 *s2, uint64_t ipa, uint64_t size, int writable)
+{
+    uint64_t end = ipa + size;
+    if (end < ipa || end > (1UL << S2_IPA_BITS))
+        return -1;
+    while (ipa < end) {
+        uint64_t granule;
+        uint64_t *e = leaf(s2, ipa, &granule);
+        if (!e)
+            return -1;
+        *e = (*e & ~S2AP_MASK) | (writable ? S2AP_RW : S2AP_RO);
+        ipa = (ipa & ~(granule - 1)) + granule;
     }
     dsb_sy();
     return 0;

@@ -57,6 +57,12 @@ int stage2_init(struct stage2 *s2, uint16_t vmid);
  * already, or the range is invalid (unaligned, empty, wrapping, an IPA beyond
  * S2_IPA_BITS or a PA beyond S2_PA_BITS). */
 int stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size, enum s2_kind kind);
+/* The mapping holding ipa: its first IPA and its size (a 4 KiB page or a 2 MiB block);
+ * 0, or -1 when nothing maps ipa. */
+int stage2_granule(struct stage2 *s2, uint64_t ipa, uint64_t *base, uint64_t *granule);
+/* Let the guest write [ipa, ipa+size) or only read it (dirty logging: snapshot.c), whole
+ * mappings at a time. The caller invalidates the TLBs. 0, or -1 where nothing is mapped. */
+int stage2_set_writable(struct stage2 *s2, uint64_t ipa, uint64_t size, int writable);
 /* Give every table page of this VM back to the pool. */
 void stage2_release(struct stage2 *s2);
 uint64_t stage2_vttbr(const struct stage2 *s2);

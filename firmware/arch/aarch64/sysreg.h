@@ -19,6 +19,10 @@ static inline void dsb_ishst(void) { __asm__ volatile("dsb ishst" ::: "memory");
 static inline void wait_for_event(void) { __asm__ volatile("wfe" ::: "memory"); }
 static inline void wait_for_interrupt(void) { __asm__ volatile("wfi" ::: "memory"); }
 
+/* The current guest's stage-1 translation of a VA for a read, the result in PAR_EL1
+ * (ARM ARM C5.5, AT S1E1R; PAR_EL1 D17.2.109). */
+static inline void at_s1e1r(uint64_t va) { __asm__ volatile("at s1e1r, %0" :: "r"(va) : "memory"); }
+
 /* Stage-1+2 TLB entries of the current VMID: on all cores (is) or this one. */
 static inline void tlbi_vmalls12e1is(void)
 {

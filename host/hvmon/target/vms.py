@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,3 +196,71 @@ def stop_vm(board: Board, name: str) -> None:
 
 def destroy_vm(board: Board, name: str) -> None:
     board.call(P.Command.VM_DESTROY, find_vm(board, name).id, what=name)
+
+
+# Snapshots in board RAM (VM_SNAPSHOT, VM_RESTORE, VM_SNAPSHOT_DROP, VM_SNAPSHOTS).
+DEFAULT_TAG = "default"
+TAG = re.compile(rf"[A-Za-z0-9._-]{{1,{P.SNAPSHOT_TAG}}}")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    vm: int
+    tag: str
+    seq: int                      # higher: taken later
+    pa: int                       # where the stub keeps it: state record, then the RAM
+    size: int
+    ram: int                      # bytes of guest RAM in it
+
+
+@dataclass(frozen=True)
+class SnapshotTaken:
+    snapshot: Snapshot
+    paused_us: int                # how long the guest stood still
+
+
+def check_tag(tag: str) -> str:
+    if not TAG.fullmatch(tag):
+        raise ConfigError(f"snapshot tag {tag!r}: 1..{P.SNAPSHOT_TAG} letters, digits, '.', '_' or '-'")
+    return tag
+
+
+def vm_snapshots(board: Board) -> list[Snapshot]:
+    (count,), data = board.call(P.Command.VM_SNAPSHOTS)
+    out = []
+    for i in range(count):
+        vm, seq, pa, size, ram, tag = struct.unpack_from("<IIQQQ16s", data, 48 * i)
+        out.append(Snapshot(vm, tag.rstrip(b"\0").decode(errors="replace"), seq, pa, size, ram))
+    return sorted(out, key=lambda s: s.seq)
+
+
+def snapshot_vm(board: Board, name: str, tag: str = DEFAULT_TAG) -> SnapshotTaken:
+    """Pause the VM, copy its state and RAM into board RAM the stub picks, let it go on.
+    A snapshot of the same VM with the same tag is overwritten."""
+    vm = find_vm(board, name)
+    (pa, size, paused_us), _ = board.call(P.Command.VM_SNAPSHOT, vm.id, data=check_tag(tag).encode(),
+                                          what=f"{name} snapshot {tag}")
+    board.info(refresh=True)      # the snapshot's memory is a protected range now
+    taken = next(s for s in vm_snapshots(board) if s.vm == vm.id and s.tag == tag)
+    return SnapshotTaken(taken, paused_us)
+
+
+def restore_vm(board: Board, name: str, tag: str | None = None) -> tuple[str, int]:
+    """Put the VM back as snapshot `tag` (default: its newest) holds it; returns the tag and
+    the microseconds the guest stood still."""
+    vm = find_vm(board, name)
+    if tag is None:
+        mine = [s for s in vm_snapshots(board) if s.vm == vm.id]
+        if not mine:
+            raise ConfigError(f"VM {name!r} has no snapshot (vm snapshot {name} takes one)")
+        tag = mine[-1].tag
+    (paused_us,), _ = board.call(P.Command.VM_RESTORE, vm.id, data=check_tag(tag).encode(),
+                                 what=f"{name} restore {tag}")
+    return tag, paused_us
+
+
+def drop_snapshot(board: Board, name: str, tag: str) -> None:
+    vm = find_vm(board, name)
+    board.call(P.Command.VM_SNAPSHOT_DROP, vm.id, data=check_tag(tag).encode(),
+               what=f"{name} drop {tag}")
+    board.info(refresh=True)

@@ -18,6 +18,8 @@ static inline void dsb_sy(void) {}
 static inline void dsb_ishst(void) {}
 static inline void wait_for_event(void) {}
 static inline void wait_for_interrupt(void) {}
+/* A guest with its stage-1 MMU off: the VA is the IPA (PAR_EL1.F clear, PA [51:12]). */
+static inline void at_s1e1r(uint64_t va) { write_sysreg(par_el1, va & 0x000FFFFFFFFFF000UL); }
 static inline void tlbi_vmalls12e1is(void) {}
 static inline void tlbi_vmalls12e1(void) {}
 static inline void tlbi_alle2(void) {}

@@ -1,4 +1,4 @@
-"""Guest VMs: vm create|start|stop|reset|destroy|info|list, and console."""
+"""Guest VMs: vm create|start|stop|reset|destroy|info|list|snapshot|restore|drop, and console."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from pathlib import Path
 from ...errors import ConfigError
 from .core import command
 
-ACTIONS = ("create", "start", "stop", "reset", "destroy", "info", "list", "check")
+DEFAULT_TAG = "default"           # hvmon.target.vms.DEFAULT_TAG, without importing target here
+
+ACTIONS = ("create", "start", "stop", "reset", "destroy", "info", "list", "check", "snapshot",
+           "restore", "drop")
 
 
 def remembered(url: str, name: str) -> Path:
@@ -41,9 +44,52 @@ def vm_json(e) -> dict:
             "stop_reason": e.stop_reason}
 
 
+def mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB"
+
+
+def snapshot_line(s) -> str:
+    """A snapshot, as `vm info` shows it."""
+    return (f"  snapshot {s.tag}: {mib(s.ram)} of guest RAM, {mib(s.size)} of board RAM at "
+            f"PA {s.pa:#x}")
+
+
+def snapshot_json(s) -> dict:
+    return {"tag": s.tag, "pa": s.pa, "size": s.size, "ram": s.ram, "seq": s.seq}
+
+
+def snapshots(ctx, args) -> None:
+    """vm snapshot | restore | drop."""
+    from ...target import vms
+    board = ctx.board()
+    if args.action == "snapshot":
+        if args.tag:
+            raise ConfigError(f"vm snapshot: give the tag with --as {args.tag}")
+        taken = vms.snapshot_vm(board, args.target, args.as_tag or DEFAULT_TAG)
+        s = taken.snapshot
+        ctx.emit({"action": "snapshot", "vm": args.target, **snapshot_json(s),
+                  "paused_us": taken.paused_us},
+                 f"snapshot {s.tag} of {args.target}: {mib(s.ram)} of guest RAM in {mib(s.size)} at "
+                 f"PA {s.pa:#x}; the guest stood still {taken.paused_us / 1000:.1f} ms")
+    elif args.action == "restore":
+        tag, paused_us = vms.restore_vm(board, args.target, args.tag)
+        ctx.emit({"action": "restore", "vm": args.target, "tag": tag, "paused_us": paused_us},
+                 f"restored {args.target} from snapshot {tag} in {paused_us / 1000:.1f} ms")
+    else:
+        if not args.tag:
+            raise ConfigError("vm drop: needs the VM's name and the snapshot's tag")
+        vms.drop_snapshot(board, args.target, args.tag)
+        ctx.emit({"action": "drop", "vm": args.target, "tag": args.tag},
+                 f"dropped snapshot {args.tag} of {args.target}")
+
+
 def _vm_args(p):
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("target", nargs="?", help="config file (create) or VM name")
+    p.add_argument("tag", nargs="?", help="restore, drop: the snapshot's tag (restore: default "
+                   "the VM's newest)")
+    p.add_argument("--as", dest="as_tag", metavar="TAG",
+                   help=f"with snapshot: its tag (default {DEFAULT_TAG!r}; one already there is replaced)")
     p.add_argument("--start", action="store_true", help="with create: start it too")
     p.add_argument("--board", dest="check_board", metavar="PROFILE",
                    help="with check: the board profile (default: -b, or qemu-virt)")
@@ -125,11 +171,14 @@ def check(ctx, args) -> int:
     return 0
 
 
-@command("vm", "VMs: create|check FILE.toml | start|stop|reset|destroy|info NAME | list", _vm_args,
+@command("vm", "VMs: create|check FILE.toml | start|stop|reset|destroy|info NAME | list | "
+         "snapshot NAME [--as TAG] | restore NAME [TAG] | drop NAME TAG", _vm_args,
          complete=(f"word:{','.join(ACTIONS)}", "vm"),
          details="vm check FILE.toml [--board PROFILE] [--board-dtb FILE] [-o guest.dtb]: check a "
                  "VM config and build its guest DTB without a board (a QEMU board's DTB comes "
-                 "from QEMU itself).")
+                 "from QEMU itself). vm snapshot NAME [--as TAG]: pause the VM, copy its state "
+                 "and RAM into free board RAM, let it go on; vm restore NAME [TAG]: put it back "
+                 "(default: its newest snapshot); vm drop NAME TAG: free a snapshot's memory.")
 def run_vm(ctx, args):
     from ...target import vms
     if args.action != "list" and not args.target:
@@ -148,10 +197,15 @@ def run_vm(ctx, args):
     elif args.action == "info":
         e = vms.find_vm(board, args.target)
         shares = vms.vm_shares(board, e.id)
-        ctx.emit({**vm_json(e), "shared": [dataclasses.asdict(sh) for sh in shares]},
+        snaps = [s for s in vms.vm_snapshots(board) if s.vm == e.id]
+        ctx.emit({**vm_json(e), "shared": [dataclasses.asdict(sh) for sh in shares],
+                  "snapshots": [snapshot_json(s) for s in snaps]},
                  f"VM {e.id} {e.name}: {e.state}, {e.vcpus} vCPU(s)"
                  + (f", last stop: {e.stop_reason}" if e.stop_reason else "")
-                 + "".join("\n" + share_line(sh) for sh in shares))
+                 + "".join("\n" + share_line(sh) for sh in shares)
+                 + "".join("\n" + snapshot_line(s) for s in snaps))
+    elif args.action in ("snapshot", "restore", "drop"):
+        snapshots(ctx, args)
     elif args.action in ("start", "stop", "destroy"):
         getattr(vms, f"{args.action}_vm")(board, args.target)
         ctx.emit({"action": args.action, "vm": args.target}, f"{args.action}: {args.target} done")
