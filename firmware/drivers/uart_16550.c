@@ -78,6 +78,8 @@ static uintptr_t uart_phys;            /* BSS: the loaded image is never written
 
 /* The TX FIFO's depth, set by uart_init: CPR where the board has it, else the profile. */
 static unsigned tx_fifo_depth;
+/* Bytes the receive interrupt waits for, set by uart_init from the trigger level. */
+static unsigned rx_irq_batch;
 
 static inline uintptr_t reg_addr(uint32_t index)
 {
@@ -101,6 +103,8 @@ static inline void reg_write(uint32_t index, uint32_t v)
     mmio_write32(reg_addr(index), v);
 #endif
 }
+
+static unsigned trigger_bytes(unsigned depth);
 
 static unsigned fifo_depth(void)
 {
@@ -149,6 +153,25 @@ void uart_init(void)
     /* Reading LSR clears error flags (OE/PE/FE/BI) left over from boot-time noise. */
     (void)reg_read(UART_LSR);
     tx_fifo_depth = fifo_depth();
+    rx_irq_batch = trigger_bytes(tx_fifo_depth);
+}
+
+/* FCR bits 7:6 in bytes. PC16550D FCR: 1, 4, 8 or 14 of its 16; DW_apb_uart FCR.RT: one
+ * character, a quarter, half, two less than full, which is the same on a 16-byte FIFO.
+ * The receive FIFO is as deep as the transmit one on both. */
+static unsigned trigger_bytes(unsigned depth)
+{
+    switch (BOARD_UART_RX_TRIGGER) {
+    case 1:  return depth / 4;
+    case 2:  return depth / 2;
+    case 3:  return depth - 2;
+    default: return 1;
+    }
+}
+
+unsigned uart_rx_irq_batch(void)
+{
+    return rx_irq_batch;
 }
 
 /* The interrupt is up while the FIFO holds the trigger level or bytes sat there for the

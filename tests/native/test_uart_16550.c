@@ -5,7 +5,8 @@
  * misaligned, the wrong width, divisor latch on a configured UART, TX overflow, empty
  * RBR) aborts the run.
  *
- * EXPECT_TX_ROOM: the FIFO depth the driver must find (CPR, else the profile). */
+ * EXPECT_TX_ROOM: the FIFO depth the driver must find (CPR, else the profile).
+ * EXPECT_RX_BATCH: the bytes its receive trigger level stands for on that FIFO. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,7 @@ static void test_init(void)
     CHECK(model_lcr_writes() == 0);
 #endif
     CHECK(model_rx_trigger() == BOARD_UART_RX_TRIGGER);
+    CHECK(uart_rx_irq_batch() == EXPECT_RX_BATCH);
     CHECK(model_ier() == 0);
     CHECK(model_fifos_enabled());
     CHECK(model_rx_fifo_level() == 0);          /* stale Ctrl-C dropped */
