@@ -41,6 +41,7 @@ unit: firmware guest
 # Transfer benchmarks through the link simulator; prints a table, writes bench/results/.
 bench: firmware guest
 	$(PY) bench/bench_transfer.py
+	$(PY) bench/qemu_line.py
 	$(PY) bench/bench_boot.py
 
 # The stub's frame decoder and request dispatcher under libFuzzer (FUZZ_SECONDS=60).
