@@ -126,11 +126,11 @@ def measured_push(profile, latency: float | None, data: bytes, count_syscalls: b
     return result
 
 
-def spread(values) -> str:
+def spread(values, digits: int = 2) -> str:
     values = list(values)
     if not values:
         return ""
-    return f"{min(values):.2f} / {statistics.median(values):.2f} / {max(values):.2f}"
+    return " / ".join(f"{v:.{digits}f}" for v in (min(values), statistics.median(values), max(values)))
 
 
 def main() -> int:
@@ -174,9 +174,9 @@ def main() -> int:
             f"| {board} | {'unpaced' if latency == 'u' else latency + ' ms'} | "
             f"{spread(r['ratio'] for r in rs)} | {spread(r['main_cpu_per_mib'] for r in rs)} | "
             f"{spread(r['vcpu_cpu_per_mib'] for r in rs)} | "
-            f"{spread(r['bytes_per_read'] for r in rs if 'bytes_per_read' in r)} | "
-            f"{spread(r['passes_per_read'] for r in rs if 'passes_per_read' in r)} | "
-            f"{spread(r['reads_per_s'] for r in rs if 'reads_per_s' in r)} | "
+            f"{spread((r['bytes_per_read'] for r in rs if 'bytes_per_read' in r), 1)} | "
+            f"{spread((r['passes_per_read'] for r in rs if 'passes_per_read' in r), 1)} | "
+            f"{spread((r['reads_per_s'] for r in rs if 'reads_per_s' in r), 0)} | "
             f"{min(r['load'] for r in rs):.1f}-{max(r['load'] for r in rs):.1f} |")
     bt.RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
