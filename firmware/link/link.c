@@ -61,8 +61,8 @@ void link_idle(void)
      * costs twice: every RBR read the guest makes wakes QEMU's main loop
      * (qemu_chr_fe_accept_input, and the FIFO timeout re-armed), which then takes only
      * what the read freed (serial_can_receive), so a core draining as bytes trickle in
-     * turns one main-loop pass into 6-7 bytes; left alone until the interrupt, 11-12
-     * (bench/qemu_line.py). */
+     * has it read 6-7 bytes from its socket at a time; left alone until the interrupt,
+     * 10-12 (bench/qemu_line.py, boards/qemu-virt-16550/README.md). */
     if (uart_rx_irq_batch() == 1 &&
         quiet <= timer_us(since_sleep >= LINK_STREAM_BYTES ? LINK_SPIN_US : LINK_FRAME_GAP_US))
         return;
