@@ -41,6 +41,7 @@ unit: firmware guest
 # Transfer benchmarks through the link simulator; prints a table, writes bench/results/.
 bench: firmware guest
 	$(PY) bench/bench_transfer.py
+	$(PY) bench/qemu_line.py
 	$(PY) bench/bench_boot.py
 	$(PY) bench/bench_reconnect.py
 	$(PY) bench/bench_snapshot.py

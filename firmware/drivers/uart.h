@@ -20,6 +20,10 @@ unsigned uart_tx_room(void);
 void uart_tx_byte(uint8_t c);
 /* One received byte, or -1 when the receive FIFO is empty. Never blocks. */
 int uart_getc_nonblock(void);
+/* How many received bytes the receive interrupt waits for before it rises (fewer raise it
+ * after the UART's character timeout); 1 when it rises for every byte. With more, the
+ * boot core can sleep between FIFO-fulls instead of polling through a stream. */
+unsigned uart_rx_irq_batch(void);
 /* Raise the UART's interrupt while received data waits (the boot core sleeps on it), or
  * not: while the stub polls, an interrupt line toggling with every byte only costs. */
 void uart_rx_irq_enable(int enable);

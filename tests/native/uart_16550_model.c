@@ -174,6 +174,18 @@ static uint32_t index_of(uintptr_t addr)
     return (uint32_t)(off / STRIDE);
 }
 
+/* FCR bits 7:6 in bytes: 1, 4, 8, 14 on a 16550A; on a DW UART one character, a quarter,
+ * half, two less than full (the same numbers on 16 bytes). */
+static size_t trigger_level(void)
+{
+    static const size_t quarters[4] = {0, 1, 2, 0};
+    if (m.rx_trigger == 0)
+        return 1;
+    if (m.rx_trigger == 3)
+        return FIFO_DEPTH - 2;
+    return FIFO_DEPTH * quarters[m.rx_trigger] / 4;
+}
+
 static uint32_t reg_read(uintptr_t addr)
 {
     uint32_t idx = index_of(addr);
@@ -194,7 +206,12 @@ static uint32_t reg_read(uintptr_t addr)
     case R_IER_DLM:
         return dlab ? m.dlm : m.ier;
     case R_IIR_FCR:
-        return (m.fifo_on ? 0xc0u : 0u) | 0x01u;   /* FIFOs on?, no interrupt pending */
+        /* FIFOs on?; "received data available" (0x04) while ERBFI is set and the FIFO
+         * holds its trigger level (PC16550D IIR), else no interrupt pending. The
+         * character timeout is not modelled: time passes only at status polls. */
+        if ((m.ier & 0x01) && m.fifo_on && m.rx_count >= trigger_level())
+            return 0xc4u;
+        return (m.fifo_on ? 0xc0u : 0u) | 0x01u;
     case R_LCR:
         return m.lcr;
     case R_MCR:

@@ -24,24 +24,32 @@ CFLAGS = [
 ]
 # One build per way a board profile can set the driver up; the -D names are what
 # firmware/tools/board_config.py makes of [firmware] keys, the MODEL_ ones configure the
-# register model, EXPECT_TX_ROOM is the FIFO depth the driver must arrive at.
+# register model, EXPECT_TX_ROOM is the FIFO depth the driver must arrive at, EXPECT_RX_BATCH the bytes
+# its receive interrupt waits for.
 RK3588 = ["-DBOARD_UART_BASE=0xfeb50000UL", "-DBOARD_UART_REG_SHIFT=2", "-DBOARD_UART_IO_WIDTH=4",
           "-DBOARD_UART_FIFO_DEPTH=16", "-DBOARD_UART_CPR=1",
           "-DMODEL_DW", "-DMODEL_FIFO_DEPTH=64", "-DMODEL_WINDOW=0x100"]
 VARIANTS = {
     # DW-APB built with its encoded parameters: CPR.FIFO_MODE = 4, a 64-byte FIFO.
     "rk3588-cpr": RK3588 + ["-DMODEL_CPR=0x00040000u", "-DEXPECT_TX_ROOM=64",
-                            "-DEXPECT_DEPTH_SOURCE=UART_DEPTH_REGISTER", "-DBOARD_UART_RX_TRIGGER=0"],
+                            "-DEXPECT_DEPTH_SOURCE=UART_DEPTH_REGISTER", "-DBOARD_UART_RX_TRIGGER=0",
+                            "-DEXPECT_RX_BATCH=1"],
     # Built without them: CPR reads 0, the profile's 16 stands.
     "rk3588-no-cpr": RK3588 + ["-DMODEL_CPR=0u", "-DEXPECT_TX_ROOM=16",
-                               "-DEXPECT_DEPTH_SOURCE=UART_DEPTH_PROFILE", "-DBOARD_UART_RX_TRIGGER=0"],
+                               "-DEXPECT_DEPTH_SOURCE=UART_DEPTH_PROFILE", "-DBOARD_UART_RX_TRIGGER=0",
+                               "-DEXPECT_RX_BATCH=1"],
+    # A trigger at half the FIFO CPR reports: the receive interrupt waits for 32 bytes.
+    "rk3588-cpr-half": RK3588 + ["-DMODEL_CPR=0x00040000u", "-DEXPECT_TX_ROOM=64",
+                                 "-DEXPECT_DEPTH_SOURCE=UART_DEPTH_REGISTER",
+                                 "-DBOARD_UART_RX_TRIGGER=2", "-DEXPECT_RX_BATCH=32"],
     # QEMU's PCI 16550A (boards/qemu-virt-16550): 8-bit registers, 16-byte FIFOs, no DW
     # registers, set up by nobody before the stub.
     "qemu-pci-16550": ["-DBOARD_UART_BASE=0x3eff1000UL", "-DBOARD_UART_REG_SHIFT=0",
                        "-DBOARD_UART_IO_WIDTH=1", "-DBOARD_UART_FIFO_DEPTH=16",
                        "-DBOARD_UART_RX_TRIGGER=3", "-DBOARD_UART_DIVISOR=1",
                        "-DMODEL_UNCONFIGURED", "-DMODEL_FIFO_DEPTH=16", "-DMODEL_WINDOW=8",
-                       "-DEXPECT_TX_ROOM=16", "-DEXPECT_DEPTH_SOURCE=UART_DEPTH_PROFILE"],
+                       "-DEXPECT_TX_ROOM=16", "-DEXPECT_DEPTH_SOURCE=UART_DEPTH_PROFILE",
+                       "-DEXPECT_RX_BATCH=14"],
 }
 SOURCES = [
     FIRMWARE / "drivers" / "uart_16550.c",
