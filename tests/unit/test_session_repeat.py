@@ -97,3 +97,37 @@ def test_a_nak_with_held_frames_resends_the_missing_ones_below_the_highest(sessi
     assert after_nak(b"", 4) == [0]
     for future in futures:
         future.cancel()
+
+
+def test_a_stub_that_keeps_asking_for_a_frame_is_not_declared_lost():
+    """Four timed-out resends and dead_after without an acknowledgement, but the stub's
+    NAKs keep coming: it is alive on a slow line, not gone."""
+    port = QuietPort()
+    s = Session(port, dead_after=0.3)
+    try:
+        future = s.submit(b"request")
+        wait_for(lambda: len(port.written) > 0)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:          # RTO 0.4-2 s: several timeouts pass
+            port.feed(Frame(P.FrameType.NAK, ack=0, payload=struct.pack("<I", 0)))
+            time.sleep(0.1)
+        with s.lock:
+            s.retries = max(s.retries, 4)           # as many resends as death needs
+        port.feed(Frame(P.FrameType.NAK, ack=0, payload=struct.pack("<I", 0)))
+        time.sleep(0.2)
+        assert s.failure is None
+        port.feed(Frame(P.FrameType.DATA, P.Channel.CONTROL, 0, 1, b"answer"))
+        assert future.result(2.0) == b"answer"
+    finally:
+        s.close()
+
+
+def test_a_silent_stub_is_still_declared_lost():
+    port = QuietPort()
+    s = Session(port, dead_after=0.3)
+    try:
+        future = s.submit(b"request")
+        with pytest.raises(Exception, match="stopped acknowledging"):
+            future.result(15.0)                     # RTO backs off 1, 2, 2, 2 s: 4 resends
+    finally:
+        s.close()
