@@ -17,16 +17,7 @@ static struct {
     unsigned long command_writes;
 } f;
 
-static int checks, failures;
-
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        checks++;                                                             \
-        if (!(cond)) {                                                        \
-            failures++;                                                       \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
-        }                                                                     \
-    } while (0)
+#include "check.h"
 
 static _Noreturn void die(const char *what, uintptr_t addr)
 {

@@ -16,16 +16,7 @@
 #define TABLE 3UL
 #define OUT_MASK 0x000000FFFFFFF000UL
 
-static int checks, failures;
-
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        checks++;                                                             \
-        if (!(cond)) {                                                        \
-            failures++;                                                       \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
-        }                                                                     \
-    } while (0)
+#include "check.h"
 
 /* Host stand-ins for what stage2.c calls outside itself (tests/fuzz/host/sysreg.h). */
 uint64_t fake_sysreg_read(const char *name) { (void)name; return 0; }

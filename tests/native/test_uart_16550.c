@@ -32,16 +32,7 @@
 #define bus_write(a, v) mmio_write32((a), (v))
 #endif
 
-static int checks, failures;
-
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        checks++;                                                             \
-        if (!(cond)) {                                                        \
-            failures++;                                                       \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
-        }                                                                     \
-    } while (0)
+#include "check.h"
 
 static uint8_t wire[4096];
 

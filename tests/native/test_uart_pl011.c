@@ -9,16 +9,7 @@
 #include "uart.h"
 #include "uart_pl011_model.h"
 
-static int checks, failures;
-
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        checks++;                                                             \
-        if (!(cond)) {                                                        \
-            failures++;                                                       \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
-        }                                                                     \
-    } while (0)
+#include "check.h"
 
 static struct uart_stats stats_now(void)
 {
