@@ -442,18 +442,26 @@ static int needs_poc(const struct snapshot_record *rec)
     return 0;
 }
 
-int snapshot_restore(uint32_t id, const char *tag, uint32_t *paused_us, char *why, unsigned n)
+/* The snapshot a host request names: VM id and tag checked, NULL with the reason in why. */
+static struct snapshot *named(uint32_t id, const char *tag, struct vm **vm_out, char *why, unsigned n)
 {
     struct vm *vm = vm_refused(id, why, n);
-    if (!vm)
-        return STATUS_BAD_REQUEST;
-    if (tag_refused(tag, why, n))
-        return STATUS_BAD_REQUEST;
+    if (!vm || tag_refused(tag, why, n))
+        return 0;
     struct snapshot *s = find(id, tag);
-    if (!s) {
+    if (!s)
         snprintf_(why, n, "VM %u (%s) has no snapshot %s", id, vm->name, tag);
+    if (vm_out)
+        *vm_out = vm;
+    return s;
+}
+
+int snapshot_restore(uint32_t id, const char *tag, uint32_t *paused_us, char *why, unsigned n)
+{
+    struct vm *vm;
+    struct snapshot *s = named(id, tag, &vm, why, n);
+    if (!s)
         return STATUS_BAD_REQUEST;
-    }
     const struct snapshot_record *rec = (const struct snapshot_record *)(uintptr_t)s->pa;
     if (record_refused(rec, vm, s, why, n))
         return STATUS_BAD_DATA;
@@ -562,16 +570,9 @@ static void forget(struct snapshot *s)
 
 int snapshot_drop(uint32_t id, const char *tag, char *why, unsigned n)
 {
-    struct vm *vm = vm_refused(id, why, n);
-    if (!vm)
+    struct snapshot *s = named(id, tag, 0, why, n);
+    if (!s)
         return STATUS_BAD_REQUEST;
-    if (tag_refused(tag, why, n))
-        return STATUS_BAD_REQUEST;
-    struct snapshot *s = find(id, tag);
-    if (!s) {
-        snprintf_(why, n, "VM %u (%s) has no snapshot %s", id, vm->name, tag);
-        return STATUS_BAD_REQUEST;
-    }
     forget(s);
     return STATUS_OK;
 }
