@@ -302,6 +302,26 @@ def test_a_guest_faulting_in_a_loop_is_stopped_by_the_host(attack, linux, board,
     assert guest.wait_stopped(30).reason == "stopped"
 
 
+# The attacker's own vCPU 0 redistributor model (gicr_ipa 0: the board's GICR base), its
+# SGI_base frame's GICR_ISENABLER0 (IHI 0069, 12.11.7); PPI 27 is the virtual timer's.
+OWN_ISENABLER0 = GICR + 0x10000 + 0x100
+VTIMER_ENABLE = f"write32:{OWN_ISENABLER0:#x}:{1 << 27:#x}"
+
+
+@pytest.mark.budget(line_bytes=2 * VM_BYTES)
+def test_a_guest_that_leaves_its_timer_interrupt_active_does_not_keep_the_next_guests(attack, linux):
+    """The first guest's timer fires and is injected (HW-linked: the physical PPI stays
+    active until the guest deactivates it), the guest never takes it and is destroyed. The
+    next guest on that core must still get its timer's interrupt."""
+    first = attack(f"{VTIMER_ENABLE} vtimer", name="timer-left")
+    out = finished(first)
+    assert "vtimer: pending" in out, out
+    first.destroy()
+    second = attack(f"{VTIMER_ENABLE} vtimer", name="timer-next")
+    out = finished(second)
+    assert "vtimer: pending" in out, out
+
+
 @pytest.mark.budget(line_bytes=VM_BYTES)
 def test_the_next_guest_on_a_core_sees_nothing_of_the_last(attack, linux):
     """Issue 13, hole 6: FP/SIMD, TPIDR*, timers, PMU, debug, the virtual CPU interface

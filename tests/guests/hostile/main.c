@@ -10,6 +10,11 @@
  *   storm:N                       N echo hypercalls, progress every 10000
  *   faults:N                      N undefined instructions caught at EL1 (0: for ever)
  *   mark / probe                  leave markers in per-core state and RAM / read it back
+ *   vtimer                        arm the virtual timer to fire now, IRQs masked, and
+ *                                 wait up to 2 s for its interrupt to be pending
+ *                                 "vtimer: pending" / "vtimer: nothing"; the interrupt
+ *                                 is never taken, so its physical PPI stays active
+ *                                 (enable it first: GICR_ISENABLER0 bit 27)
  *   ping:IPA:N:IRQ  pong:IPA:N:IRQ  N IVC round trips through the shared page at IPA,
  *                                 woken by doorbell SPI IRQ (ivc.c below)
  */
@@ -296,6 +301,25 @@ static void probe(void)
     read_and_show("ram", *(volatile uint64_t *)MARK_RAM);
 }
 
+/* ISR_EL1.I with HCR_EL2.IMO set: a virtual IRQ is pending (ARM ARM D19.2.71). The
+ * virtual CPU interface signals it only with group 1 enabled and the priority mask open. */
+static void vtimer(void)
+{
+    write_sysreg(icc_pmr_el1, 0xFF);
+    write_sysreg(icc_igrpen1_el1, 1);
+    uint64_t now = read_sysreg(cntvct_el0), wait = read_sysreg(cntfrq_el0) * 2;
+    write_sysreg(cntv_cval_el0, now);
+    write_sysreg(cntv_ctl_el0, 1);                 /* ENABLE, IMASK clear */
+    __asm__ volatile("isb");
+    while (read_sysreg(cntvct_el0) - now < wait) {
+        if (read_sysreg(isr_el1) & (1UL << 7)) {
+            puts_("vtimer: pending\n");
+            return;
+        }
+    }
+    puts_("vtimer: nothing\n");
+}
+
 static void step(const char **cursor)
 {
     const char *s = *cursor, *verb = s;
@@ -353,6 +377,8 @@ static void step(const char **cursor)
         mark();
     } else if (streq(name, "probe")) {
         probe();
+    } else if (streq(name, "vtimer")) {
+        vtimer();
     } else if (streq(name, "ping")) {
         ivc_ping(a[0], a[1], (uint32_t)a[2]);
     } else if (streq(name, "pong")) {
