@@ -85,6 +85,10 @@ static void setup_el2(struct vcpu *v)
     guest_state_reset();
     tlbi_vmalls12e1();
     gic_cpu_init();
+    /* The last guest on this core may have left with its timer's interrupt taken and
+     * injected HW-linked but never deactivated (its EOI is what deactivates the physical
+     * PPI, IHI 0069 4.4): still active, that PPI would never fire for the next guest. */
+    gic_clear_active_ppi(GIC_VTIMER_PPI);
     vgic_clear_lrs(v);
 }
 
