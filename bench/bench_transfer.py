@@ -115,18 +115,23 @@ def timed_writes(url: str, data: bytes, repeat: bool) -> list[float]:
         return times
 
 
+def brought_up(board, profile) -> None:
+    """The stub up through U-Boot on a new board (on its own line where the profile gives
+    it one), both serial connections closed again for what is measured next."""
+    port = open_link(board.url)
+    stub_port = open_link(board.stub_url) if board.stub_port else None
+    bring_up(Expect(port), profile, stub_link=Expect(stub_port) if stub_port else None)
+    port.close()
+    if stub_port:
+        stub_port.close()
+
+
 def hvmon_push(data: bytes, latency: float | None, repeat: bool = False,
                profile=PROFILE) -> list[float]:
     """Seconds for Board.write of data through the simulator (and again if repeat);
     latency None: unpaced, straight into QEMU's serial socket."""
     with new_board(profile) as board:
-        port = open_link(board.url)
-        stub_port = open_link(board.stub_url) if board.stub_port else None
-        # The bring-up itself is not measured.
-        bring_up(Expect(port), profile, stub_link=Expect(stub_port) if stub_port else None)
-        port.close()
-        if stub_port:
-            stub_port.close()
+        brought_up(board, profile)          # the bring-up itself is not measured
         if latency is None:
             return timed_writes(board.stub_url, data, repeat)
         sim = simulated(board, latency, stub_line=True)

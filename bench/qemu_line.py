@@ -34,9 +34,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_transfer as bt  # noqa: E402  (also puts host/ on sys.path)
 
-from hvmon.bringup.bring_up import bring_up  # noqa: E402
-from hvmon.transport.expect import Expect  # noqa: E402
-from hvmon.transport.link import open_link  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PERF_EVENTS = ("syscalls:sys_enter_recvmsg", "syscalls:sys_enter_ppoll")
@@ -92,12 +89,7 @@ class SyscallCount:
 
 def measured_push(profile, latency: float | None, data: bytes, count_syscalls: bool) -> dict:
     with bt.new_board(profile) as board:
-        port = open_link(board.url)
-        stub_port = open_link(board.stub_url) if board.stub_port else None
-        bring_up(Expect(port), profile, stub_link=Expect(stub_port) if stub_port else None)
-        port.close()
-        if stub_port:
-            stub_port.close()
+        bt.brought_up(board, profile)
         pid = qemu_pid(board)
         perf = SyscallCount(pid) if count_syscalls else None
         before = thread_cpu(pid)
