@@ -254,27 +254,31 @@ void uart_tx_byte(uint8_t c)
     stats.tx_bytes++;
 }
 
+/* A byte out of the receive FIFO, counted: every receive path ends here. */
+static int rbr_take(void)
+{
+    stats.rx_bytes++;
+    return (int)(reg_read(UART_RBR) & 0xff);
+}
+
 int uart_getc_nonblock(void)
 {
     if (rx_known) {
         rx_known--;
-        stats.rx_bytes++;
-        return (int)(reg_read(UART_RBR) & 0xff);
+        return rbr_take();
     }
     /* IIR "received data available": the FIFO holds at least the trigger level
      * (PC16550D IIR, priority 2), so that many RBR reads need no LSR read each. */
     if (rx_irq_batch > 1 && rx_irq_on && (reg_read(UART_IIR) & IIR_ID_MASK) == IIR_RDI) {
         rx_known = rx_irq_batch - 1;
-        stats.rx_bytes++;
-        return (int)(reg_read(UART_RBR) & 0xff);
+        return rbr_take();
     }
     /* One LSR read both tests DR and clears OE/PE/FE/BI (counted), so a framing error
      * or an overrun never sticks. The byte is returned even if it arrived damaged: the
      * protocol's CRC decides, and dropping it here would only hide the damage. */
     if (!(lsr_read() & LSR_DR))
         return -1;
-    stats.rx_bytes++;
-    return (int)(reg_read(UART_RBR) & 0xff);
+    return rbr_take();
 }
 
 void uart_flush(void)
