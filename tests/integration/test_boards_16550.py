@@ -44,6 +44,10 @@ GUEST_TESTS = ("test_debian_linux_boots_to_a_shell_and_powers_off",
 # guest boots, nine hvmon processes), and the inner pytest process.
 pytestmark = [pytest.mark.qemu,
               pytest.mark.budget(bringups=4, boots=4, line_bytes=700_000, processes=10)]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "a pytest of other modules on qemu-virt-16550, make test's own check of that "
+    "board; make test-16550 runs those modules directly"))
 
 
 def test_protocol_and_guests_pass_on_the_16550_board(tmp_path):
