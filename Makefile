@@ -39,9 +39,9 @@ test: firmware guest
 # from make test to keep that under 10 minutes. Modules marked board_specific (they start
 # a profile of their own, or wrap a run on this board) are deselected and listed with their
 # reasons (tests/board_specific.py). tests/test_hoststub*.py drive bench/hoststub, no board.
-# Any nonzero pytest status fails, 5 (nothing ran) included.
+# Any nonzero pytest status fails, 5 (nothing ran) included. The 15 slowest tests are listed.
 test-16550: firmware guest
-	$(PY) -m pytest -n 2 --dist loadfile --hvmon-board qemu-virt-16550 tests/integration
+	$(PY) -m pytest -n 2 --dist loadfile --durations=15 --hvmon-board qemu-virt-16550 tests/integration
 
 unit: firmware guest
 	$(PY) -m pytest tests/unit

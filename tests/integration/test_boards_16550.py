@@ -23,10 +23,11 @@ session's recovery is the same engine code on both boards), test_lifecycle (30 s
 bring-up through U-Boot after a reset), test_faults (its 1 MiB noisy push ran past its
 249 s budget at load 8), test_hostile_guests (24 s, 37 tests of guest isolation that does
 not involve the stub's UART), test_el2_mmu (12 s), test_ivc (7 s: guest to guest),
-test_reserved_and_intids (it starts qemu-virt itself). Run alone with --hvmon-board
+test_reserved_and_intids (U-Boot's DTB edits, the same on both boards). Run alone with --hvmon-board
 qemu-virt-16550 each of them passed, except test_faults, which ran out of its budget at
 load 8 there, as it also did on the PL011 board at that load (with main's stub it lost
-the link instead)."""
+the link instead). `make test-16550` runs all of them, and every other module that runs on
+the board the run names, on this board."""
 
 from __future__ import annotations
 
