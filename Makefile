@@ -3,7 +3,7 @@ BOARDS := qemu-virt qemu-virt-16550 rk3588
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all setup firmware protocol guest demo selftest test unit bench fuzz clean
+.PHONY: all setup firmware protocol guest demo selftest test test-16550 unit bench fuzz clean
 
 all: firmware
 
@@ -38,6 +38,14 @@ selftest: firmware guest
 # Two xdist workers, a test file each at a time (a module's tests share its QEMU board).
 test: firmware guest
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# Every integration module again, on the board whose stub line is QEMU's PCI 16550: apart
+# from make test to keep that under 10 minutes. Modules marked board_specific (they start
+# a profile of their own, or wrap a run on this board) are deselected and listed with their
+# reasons (tests/board_specific.py). tests/test_hoststub*.py drive bench/hoststub, no board.
+# Any nonzero pytest status fails, 5 (nothing ran) included. The 15 slowest tests are listed.
+test-16550: firmware guest
+	$(PY) -m pytest -n 2 --dist loadfile --durations=15 --hvmon-board qemu-virt-16550 tests/integration
 
 unit: firmware guest
 	$(PY) -m pytest tests/unit

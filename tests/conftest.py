@@ -21,9 +21,10 @@ from hvmon.target.board import Board
 from hvmon.target.monitor import TextMonitor
 from hvmon.transport.expect import Expect
 # The budget plugin's hooks (tests/budget.py): every QEMU test states the work it does.
+from tests.board_specific import BoardSpecific
 from tests.budget import (BRINGUP_S, budget_of, module_budget, pytest_collection_modifyitems,  # noqa: F401
-                          pytest_configure, pytest_runtest_call, pytest_runtest_setup,
-                          pytest_runtest_teardown)
+                          pytest_runtest_call, pytest_runtest_setup, pytest_runtest_teardown)
+from tests.budget import pytest_configure as configure_budgets
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results"
@@ -95,6 +96,12 @@ def framed(request, stub: StubUnderTest) -> Board:
     board = Board.attach(stub.link.port, trace=trace)
     request.addfinalizer(board.session.close)
     return board
+
+
+def pytest_configure(config):
+    configure_budgets(config)
+    # Modules of one board are left out, with their reasons, of a run on another board.
+    config.pluginmanager.register(BoardSpecific(), "hvmon-board-specific")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -19,6 +19,10 @@ MODULES = ["tests/integration/test_uart_stats.py", "tests/integration/test_reque
 pytestmark = [pytest.mark.qemu,
               pytest.mark.budget(bringups=3, line_bytes=3 * SIZE + 60_000, sim_bytes=3 * SIZE,
                                  processes=1)]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "a pytest of other modules on qemu-virt-16550, make test's own check of that "
+    "board; make test-16550 runs those modules directly"))
 
 
 def test_link_modules_pass_on_the_16550_board(tmp_path):

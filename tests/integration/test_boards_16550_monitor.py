@@ -17,6 +17,10 @@ MODULES = ["tests/integration/test_monitor.py", "tests/integration/test_text_mod
 pytestmark = [pytest.mark.qemu,
               pytest.mark.budget(bringups=2, boots=1, line_bytes=1_500_000, seconds=LOSS_WAIT,
                                  processes=1)]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "a pytest of other modules on qemu-virt-16550, make test's own check of that "
+    "board; make test-16550 runs those modules directly"))
 
 
 def test_monitor_and_guest_console_modules_pass_on_the_16550_board(tmp_path):

@@ -20,6 +20,10 @@ from tests.integration.test_repl import HVMON, LINUX, Terminal, brought_up_board
 
 # The module's board (a bring-up by a CLI process) and a few CLI processes per test.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=4, line_bytes=300_000)]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "starts qemu-virt itself: chained CLI commands on the line test_repl.py's "
+    "brought_up_board gives"))
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,11 @@ from tests.integration.test_repl import results
 
 # Each test starts its own QEMU board (or none) and a few CLI processes.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=4)]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "starts qemu-virt itself: `hvmon bringup` and CLI commands on its one serial line "
+    "(the 16550 board's CLI bring-up, --stub-port, is test_guests.py's "
+    "test_vm_commands_from_the_command_line)"))
 
 HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
 

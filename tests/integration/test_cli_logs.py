@@ -17,6 +17,10 @@ from tests.conftest import REPO, qemu_lifetime
 from tests.integration.test_repl import results
 
 pytestmark = [pytest.mark.qemu]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "starts qemu-virt itself: `hvmon --log-dir` logs of a bring-up on its one serial "
+    "line"))
 
 STAMP = r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+ *\d+\.\d{3}\] "
 LINUX = REPO / "boards/qemu-virt/linux.toml"

@@ -15,6 +15,10 @@ from tests.conftest import REPO, child_env
 
 # Each test runs pytest as a user would, with the QEMU boards and guests its plugin starts.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1)]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "runs pytest on qemu-virt itself: the plugin's recovery with a copy of "
+    "qemu-virt's profile, the README example and a qemu-virt plan"))
 
 STUB_HANGS = '''
 import os

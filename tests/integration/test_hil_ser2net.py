@@ -22,6 +22,10 @@ from tests.conftest import child_env, qemu_lifetime, results_dir
 
 # ser2net, a pytest inside, one bring-up through RFC 2217 and 70 KB each way.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=2, line_bytes=200_000)]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "starts qemu-virt itself: its pty behind ser2net as RFC 2217, for a plugin run "
+    "given only the port"))
 
 REMOTE_TESTS = '''
 import os

@@ -12,6 +12,10 @@ from tests.conftest import REPO
 from tests.integration.test_hil_plugin import run_pytest
 
 pytestmark = [pytest.mark.qemu]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "runs pytest on qemu-virt (the plugin's default board) itself: the console API "
+    "and two boards"))
 
 TESTS = '''
 import pytest

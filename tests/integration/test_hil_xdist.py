@@ -17,6 +17,9 @@ from tests.conftest import REPO, child_env
 
 # pytest with two workers inside: a process each, and a board each brought up at once.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=2, processes=3)]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "runs pytest -n 2 on qemu-virt itself, and a pool of qemu-virt boards it starts"))
 
 RECORD_AND_WAIT = '''
 import json, os, time

@@ -24,6 +24,9 @@ from tests.integration.labgrid_lab import Lab
 # The lab: coordinator, ser2net, exporter, and labgrid-client create/add-match/acquire
 # plus the readiness poll; each test adds its own work.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(processes=7)]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "starts qemu-virt itself: its pty, exported through ser2net to labgrid"))
 
 GUEST = REPO / "boards" / "qemu-virt" / "linux.toml"
 MATCH = "hvmon-exporter/qemu-board/NetworkSerialPort/console"

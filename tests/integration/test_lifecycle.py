@@ -8,7 +8,7 @@ import pytest
 
 from hvmon.bringup.uboot import UBoot
 from hvmon.errors import BoardRefused, ConfigError
-from tests.conftest import start_stub
+from tests.conftest import run_profile, start_stub
 
 # A reset goes back through U-Boot and up again: two bring-ups a test.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=2)]
@@ -35,7 +35,7 @@ def test_reset_returns_to_u_boot_and_the_stub_comes_up_again(fresh_stub):
 
 
 def test_the_stub_says_plainly_when_it_is_not_at_el2(request):
-    profile = load_el1_profile()
+    profile = load_el1_profile(request)
     with pytest.raises(BoardRefused, match=r"hvmon: entered at EL1, but the stub needs EL2"):
         start_stub(request, profile)
 
@@ -52,9 +52,8 @@ def test_an_image_without_an_arm64_header_is_refused_before_sending(tmp_path, re
         bring_up(Expect(open_link("loop://")), load_profile("qemu-virt"), image=bogus)
 
 
-def load_el1_profile():
-    """The QEMU board without virtualization=on: U-Boot and so the stub run at EL1."""
-    from hvmon.bringup.board_profile import load_profile
-    profile = load_profile("qemu-virt")
+def load_el1_profile(request):
+    """The run's QEMU board without virtualization=on: U-Boot and so the stub run at EL1."""
+    profile = run_profile(request)
     qemu = dataclasses.replace(profile.qemu, machine="virt,gic-version=3")
     return dataclasses.replace(profile, qemu=qemu)

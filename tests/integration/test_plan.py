@@ -23,6 +23,9 @@ from tests.integration.test_repl import HVMON, LINUX, results
 
 # The module's board at U-Boot; `up` brings the stub in and boots the plan's guest.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=3)]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "starts qemu-virt itself: `hvmon up` with plans that name board qemu-virt"))
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,9 @@ from tests.conftest import child_env, qemu_lifetime
 from tests.integration.test_repl import results
 
 pytestmark = [pytest.mark.qemu]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "starts qemu-virt itself: the lock of its one serial line, held and waited for"))
 
 HOLD = '''
 import sys, time

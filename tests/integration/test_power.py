@@ -18,6 +18,10 @@ from tests.budget import remaining
 from tests.conftest import REPO, child_env
 
 pytestmark = [pytest.mark.qemu]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "starts qemu-virt itself: a copy of its profile whose [power] commands start and "
+    "stop it"))
 
 POWER_FIXTURE = '''
 def test_1_off_and_on_again(board, power, hvmon_target):

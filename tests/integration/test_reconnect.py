@@ -21,6 +21,10 @@ from tests.integration.test_repl import LINUX, Terminal, results
 from tests.relay import Relay
 
 pytestmark = [pytest.mark.qemu]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "starts qemu-virt itself: a REPL on its one serial line lives through QMP resets, "
+    "--reup through U-Boot there"))
 
 HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
 

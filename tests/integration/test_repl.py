@@ -25,6 +25,10 @@ from tests.conftest import qemu_lifetime
 
 # The module's board (a bring-up by a CLI process) and a REPL process per test.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=2)]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "starts qemu-virt itself: the REPL in a terminal on the line test_repl.py's "
+    "brought_up_board gives"))
 
 REPO = Path(__file__).resolve().parents[2]
 LINUX = REPO / "boards" / "qemu-virt" / "linux.toml"

@@ -13,12 +13,11 @@ import dataclasses
 import pytest
 
 from hvmon import protocol as P
-from hvmon.bringup.board_profile import load_profile
 from hvmon.errors import ConfigError
 from hvmon.target.board import StubError
 from hvmon.target.vmconfig import vm_config_from_dict
 from hvmon.ui.commands.board_cmds import format_info
-from tests.conftest import framed, start_stub
+from tests.conftest import framed, run_profile, start_stub
 
 # One bring-up with the reservations; a few requests of small data each way.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, line_bytes=100_000)]
@@ -44,7 +43,7 @@ BOARD_LIMIT = r"its GIC has SPIs 32\.\.255 \(GICD_TYPER\.ITLinesNumber 7\)"
 
 @pytest.fixture(scope="module")
 def stub(request):
-    profile = load_profile("qemu-virt")
+    profile = run_profile(request)      # U-Boot's DTB edits are the same on every QEMU board
     profile = dataclasses.replace(profile, uboot=dataclasses.replace(profile.uboot, before_boot=RESERVE))
     return start_stub(request, profile)
 

@@ -22,6 +22,9 @@ from tests.budget import doing
 from tests.conftest import qemu_lifetime, results_dir
 
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1)]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "starts qemu-virt-16550 itself: make test runs it, on this same board"))
 
 UART_INTID = 0x24
 

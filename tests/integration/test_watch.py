@@ -18,6 +18,10 @@ from tests.conftest import child_env
 from tests.integration.test_repl import LINUX, Terminal, brought_up_board, results
 
 pytestmark = [pytest.mark.qemu]
+# Left out, with this reason, of a run on another board (tests/board_specific.py).
+pytestmark.append(pytest.mark.board_specific(
+    "starts qemu-virt itself: watchers of a REPL on the line test_repl.py's "
+    "brought_up_board gives"))
 
 HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
 

@@ -1,0 +1,71 @@
+"""Tests that belong to one board are left out of a run on another, each with its reason.
+
+A module (or test) that starts a particular QEMU profile itself, or that is itself a
+wrapper running other modules on a given board, says so with
+`@pytest.mark.board_specific("starts qemu-virt itself: ...")`. It runs in a run on the
+default board (`make test`) and is deselected, never skipped, when `--hvmon-board` names
+another one (`make test-16550`): there it would only repeat what the default run does, or
+nest a board run inside itself. The run prints what it left out and why, under xdist too
+(each worker's list reaches the controller through `workeroutput`).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+DEFAULT_BOARD = "qemu-virt"     # hvmon.hil.plugin's default, the board of `make test`
+OUTPUT_KEY = "board_specific_deselected"
+
+
+def run_board(config) -> str:
+    from hvmon.hil.plugin import settings
+    return settings(config).profile.name
+
+
+class BoardSpecific:
+    """Deselects board_specific items on a run whose board is not the default one."""
+
+    def __init__(self):
+        self.deselected: dict[str, str] = {}       # nodeid -> reason
+
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "board_specific(reason): belongs to one board (it "
+                                "starts a profile itself, or wraps a run on a board); deselected "
+                                "with its reason when --hvmon-board names another "
+                                "(tests/board_specific.py)")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config, items):
+        board = run_board(config)
+        if board == DEFAULT_BOARD:
+            return
+        kept, left = [], []
+        for item in items:
+            marker = item.get_closest_marker("board_specific")
+            if marker is None:
+                kept.append(item)
+                continue
+            if not marker.args or not str(marker.args[0]).strip():
+                raise pytest.UsageError(f"{item.nodeid}: board_specific needs a reason")
+            left.append(item)
+            self.deselected[item.nodeid] = f"{marker.args[0]} (run on {board})"
+        if left:
+            config.hook.pytest_deselected(items=left)
+            items[:] = kept
+        if hasattr(config, "workeroutput"):
+            config.workeroutput[OUTPUT_KEY] = dict(self.deselected)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        self.deselected.update(getattr(node, "workeroutput", {}).get(OUTPUT_KEY, {}))
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
+        if hasattr(config, "workeroutput") or not self.deselected:
+            return
+        by_module: dict[str, list[str]] = {}
+        for nodeid, reason in sorted(self.deselected.items()):
+            module, _, name = nodeid.partition("::")
+            by_module.setdefault(f"{module}: {reason}", []).append(name)
+        terminalreporter.section("deselected: specific to another board")
+        for heading, names in by_module.items():
+            terminalreporter.write_line(f"{heading}  [{len(names)} test(s)]")
