@@ -61,7 +61,7 @@ class StubUnderTest:
 
 def run_profile(request) -> BoardProfile:
     """The board profile of this run: --hvmon-board (default qemu-virt). The integration
-    modules run on every QEMU board profile this way (tests/integration/test_boards_16550.py)."""
+    modules run on every QEMU board profile this way (`make test-16550`)."""
     from hvmon.hil.plugin import settings
     return settings(request.config).profile
 

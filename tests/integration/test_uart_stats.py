@@ -2,8 +2,8 @@
 driver and FIFO depth as the board profile builds it, and byte counters that follow what
 crossed the line, with no overrun and no line error on a paced, clean line.
 
-Runs on the PL011 board here and on qemu-virt-16550 through tests/integration/
-test_boards_16550_link.py (the same module with --hvmon-board)."""
+Runs on the PL011 board in `make test` and on qemu-virt-16550 in `make test-16550` (the
+same module with --hvmon-board)."""
 
 from __future__ import annotations
 
