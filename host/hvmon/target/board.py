@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import protocol as P
 from ..errors import BoardRefused, ConfigError, HvmonError
 from .blockcache import BlockCache
+from .frame_size import FrameSizer
 from ..transport.link import open_link
 from ..transport.session import Session
 from .uart_stats import UartStats, parse_uart_stats
@@ -444,6 +445,8 @@ class Board:
                 yield from future.result()
             stats.compress_seconds = time.monotonic() - started
 
+        sizer = FrameSizer(self.session.stats, info.data_chunk)
+
         def requests():
             for piece in pieces():
                 offset, end, comp = piece.offset, piece.end, piece.comp
@@ -451,8 +454,7 @@ class Board:
                 stats.blocks[piece.codec] += 1
                 if comp is None:
                     stats.sent_raw += len(raw)
-                    for i in range(0, len(raw), info.data_chunk):
-                        chunk_bytes = raw[i:i + info.data_chunk]
+                    for i, chunk_bytes in sizer.slices(raw):
                         yield (P.Command.MEM_WRITE, (addr + offset + i,), chunk_bytes,
                                f"at {addr + offset + i:#x}", len(chunk_bytes))
                     continue
@@ -462,8 +464,8 @@ class Board:
                 else:
                     stats.sent_deflated += len(comp)
                     stats.deflated_from += len(raw)
-                for i in range(0, len(comp), info.data_chunk):
-                    yield (P.Command.MEM_STAGE, (i,), comp[i:i + info.data_chunk], "", 0)
+                for i, staged in sizer.slices(comp):
+                    yield (P.Command.MEM_STAGE, (i,), staged, "", 0)
                 yield (commands[piece.codec], (addr + offset, len(raw), len(comp), zlib.crc32(raw),
                                                piece.history),
                        b"", f"at {addr + offset:#x}", len(raw))
@@ -488,10 +490,15 @@ class Board:
 
     def read(self, addr: int, length: int, progress: Progress | None = None) -> bytes:
         self.check_range(addr, length, writing=False)
-        chunk = self.info().data_chunk
-        requests = ((P.Command.MEM_READ, (addr + o, min(chunk, length - o)), b"",
-                     f"at {addr + o:#x}", min(chunk, length - o)) for o in range(0, length, chunk))
-        return b"".join(self._pipeline(requests, progress, length))
+        sizer = FrameSizer(self.session.stats, self.info().data_chunk)
+
+        def requests():
+            offset = 0
+            while offset < length:
+                n = min(sizer.next(), length - offset)
+                yield P.Command.MEM_READ, (addr + offset, n), b"", f"at {addr + offset:#x}", n
+                offset += n
+        return b"".join(self._pipeline(requests(), progress, length))
 
     def crc(self, addr: int, length: int) -> int:
         (count,), data = self.call(P.Command.MEM_CRC, addr, length, 0, what=f"{addr:#x}+{length:#x}")
