@@ -68,7 +68,8 @@ def pytest_configure(config):
                             "options for the board of a test module (pytestmark)")
     config.addinivalue_line("markers", "hvmon_snapshot(pattern=r'/ # ', tag='hil', vm=None, "
                             "timeout=90): the guest the `snapshot` fixture boots once per "
-                            "module (vm: a VM TOML file, default the console fixture's guest), "
+                            "module (vm: a VM TOML file or dict, default the console fixture's "
+                            "guest), "
                             "the console pattern it is snapshotted at, the snapshot's tag")
 
 
@@ -329,10 +330,10 @@ def boards(request, hvmon_rig):
 
 
 @pytest.fixture(scope="module")
-def hvmon_snapshot_keeper(hvmon_target, hvmon_rig):
+def hvmon_snapshot_keeper(request, hvmon_target, hvmon_rig):
     """The module's snapshot guest (hil/snapshots.py): booted by the first test that asks
     for `snapshot`, dropped and destroyed when the module ends."""
-    keeper = ModuleSnapshot(hvmon_target, say=hvmon_rig.say)
+    keeper = ModuleSnapshot(hvmon_target, say=hvmon_rig.say, base=request.config.rootpath)
     yield keeper
     for problem in keeper.close():
         warnings.warn(f"hvmon: dropping the module's snapshot: {problem}", stacklevel=1)

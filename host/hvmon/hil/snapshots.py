@@ -30,15 +30,17 @@ class SnapshotNotTaken(AssertionError):
 
 @dataclass(frozen=True)
 class SnapshotSpec:
-    """What a module's snapshot holds: `config` booted until its console matches
-    `pattern` (within `timeout` seconds), snapshotted as `tag`."""
-    config: Path
+    """What a module's snapshot holds: `config` (a VM TOML file, or its keys as a dict)
+    booted until its console matches `pattern` (within `timeout` seconds), snapshotted
+    as `tag`."""
+    config: Path | dict
     pattern: str
     tag: str
     timeout: float
 
-    def describe(self) -> str:
-        return f"{self.config.name} at {self.pattern!r} (tag {self.tag})"
+    @property
+    def source(self) -> str:
+        return str(self.config) if isinstance(self.config, Path) else "a dict"
 
 
 def spec_from_marker(kwargs: dict, default_vm: Path | None, base: Path) -> SnapshotSpec:
@@ -48,7 +50,12 @@ def spec_from_marker(kwargs: dict, default_vm: Path | None, base: Path) -> Snaps
         raise ValueError(f"hvmon_snapshot: unknown keyword(s) {unknown}; known: "
                          f"{', '.join(MARKER_KEYS)}")
     vm = kwargs.get("vm")
-    config = (base / vm) if vm is not None else default_vm
+    if isinstance(vm, dict):
+        config = vm
+    elif vm is not None:
+        config = base / vm
+    else:
+        config = default_vm
     if config is None:
         raise ValueError("hvmon_snapshot: no guest to boot: give vm=\"...toml\" or --hvmon-vm "
                          "(there is no linux.toml beside the board profile)")
@@ -60,7 +67,7 @@ def spec_from_marker(kwargs: dict, default_vm: Path | None, base: Path) -> Snaps
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         raise ValueError(f"hvmon_snapshot: timeout must be a positive number of seconds, "
                          f"not {timeout!r}")
-    return SnapshotSpec(Path(config), pattern, str(kwargs.get("tag", DEFAULT_TAG)), float(timeout))
+    return SnapshotSpec(config if isinstance(config, dict) else Path(config), pattern, str(kwargs.get("tag", DEFAULT_TAG)), float(timeout))
 
 
 class RestoredGuest:
@@ -86,8 +93,9 @@ class ModuleSnapshot:
     gets it, and the first is dropped). Created on the first test that asks for it, so
     its boot counts against that test's budget and lands in that test's logs."""
 
-    def __init__(self, target, say=lambda text: None):
+    def __init__(self, target, say=lambda text: None, base: Path | None = None):
         self.target = target
+        self.base = base                      # a dict config's relative files are taken from here
         self.say = say
         self.spec: SnapshotSpec | None = None
         self.board = None                     # the Board the snapshot was taken on
@@ -97,18 +105,17 @@ class ModuleSnapshot:
 
     def guest(self, spec: SnapshotSpec, capture=None) -> RestoredGuest:
         if spec != self.spec:
-            self.close()
+            self._close_noting_problems()
             self.spec, self.failure = spec, None
         if self.failure is not None:
             # The boot already failed for this module: every test that needs it says so
             # at once, instead of booting and waiting out the timeout again.
-            raise SnapshotNotTaken(f"{self.failure} (as for an earlier test of this module)")
+            raise SnapshotNotTaken(f"as for an earlier test of this module: {self.failure}")
         if not self._still_there():
             if self.board is not None:
                 self.say(f"snapshot {spec.tag}: gone since it was taken (the board was brought "
                          "up again, or the VM destroyed); booting the guest again")
-            for problem in self.close():
-                self.say(f"snapshot {spec.tag}: {problem}")
+            self._close_noting_problems()
             self._take(capture)
         handle = self.restore()
         if capture is not None:
@@ -129,7 +136,7 @@ class ModuleSnapshot:
         # A guest from preloaded images needs them as QEMU's loader put them: a reset
         # first if an earlier guest of this board ran in them (BoardTarget.ensure_alive).
         self.target.ensure_alive(guests=True)
-        factory = VmFactory(self.target, capture)
+        factory = VmFactory(self.target, capture, base=self.base)
         handle = factory(spec.config)
         factory.handles.clear()               # this VM outlives the test: close() owns it
         self.handle = handle
@@ -137,7 +144,7 @@ class ModuleSnapshot:
             handle.console.expect(spec.pattern, timeout=spec.timeout)
         except ConsoleTimeout as exc:
             self.failure = SnapshotNotTaken(
-                f"hvmon_snapshot: the console of {handle.name} ({spec.config}) never showed "
+                f"hvmon_snapshot: the console of {handle.name} ({spec.source}) never showed "
                 f"the pattern {spec.pattern!r} within {spec.timeout:g} s, so no snapshot was "
                 f"taken and no test can start from it.\n{exc}")
             raise self.failure from None
@@ -162,11 +169,16 @@ class ModuleSnapshot:
         self.handle = fresh
         return fresh
 
+    def _close_noting_problems(self) -> None:
+        for problem in self.close():
+            self.say(f"snapshot {self.spec.tag}: {problem}")
+
     def close(self) -> list[str]:
         """Drop the snapshot and destroy its VM; the problems met, for a warning."""
         problems = []
-        board, handle, spec = self.board, self.handle, self.spec
+        board, handle, spec, restores = self.board, self.handle, self.spec, self.restores
         self.board = self.handle = None
+        self.restores = 0
         if handle is None or handle.board is not self.target.board:
             return problems                   # nothing made, or the board was reset: all gone
         try:
@@ -177,9 +189,11 @@ class ModuleSnapshot:
             if left or any(e.name == handle.name for e in vm_list(handle.board)):
                 problems.append(f"VM {handle.name}: still there after its module "
                                 f"(snapshots {left})")
+            elif board is None:
+                self.say(f"{handle.name}: no snapshot was taken; its VM destroyed")
             else:
                 self.say(f"snapshot {spec.tag} of {handle.name} dropped, its VM destroyed, "
-                         f"after {self.restores} restore(s)")
+                         f"after {restores} restore(s)")
         except (HvmonError, TimeoutError) as exc:
             problems.append(f"VM {handle.name}, snapshot {spec.tag}: {exc}")
         return problems
