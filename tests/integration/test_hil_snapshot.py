@@ -31,8 +31,6 @@ NEVER_TIMEOUT = 5
 RESTORES = '''
 import pytest
 
-from hvmon.hil.snapshots import ModuleSnapshot
-
 GUEST_PA = 0x50000000                  # linux.toml's RAM
 BRK = 0xD4200000                       # BRK #0
 

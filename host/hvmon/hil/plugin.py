@@ -26,8 +26,8 @@ from .console import Console
 from .guests import VmFactory
 from .multi import BoardSet
 from .power import PowerSwitch
-from .snapshots import ModuleSnapshot, SnapshotNotTaken, spec_from_marker
 from .pool import PortLock, pool_entry, worker_id, worker_index
+from .snapshots import ModuleSnapshot, SnapshotNotTaken, spec_from_marker
 from .target import BoardTarget
 
 CAPTURE = pytest.StashKey[TestCapture]()
@@ -69,8 +69,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "hvmon_snapshot(pattern=r'/ # ', tag='hil', vm=None, "
                             "timeout=90): the guest the `snapshot` fixture boots once per "
                             "module (vm: a VM TOML file or dict, default the console fixture's "
-                            "guest), "
-                            "the console pattern it is snapshotted at, the snapshot's tag")
+                            "guest), the console pattern it is snapshotted at, its tag")
 
 
 class Settings:
