@@ -38,6 +38,7 @@
 #define ISS_ICC_SGI1R    ((3UL << 20) | (5UL << 17) | (0UL << 14) | (12UL << 10) | (11UL << 1))
 
 static void park(struct percpu *cpu, struct vcpu *v) __attribute__((noreturn));
+static void take_console_input(struct vcpu *v);
 
 /* Console output waits in the ring for the boot core's next idle tick (IDLE_TICK_US, a
  * few milliseconds: below what a person typing notices) unless this much piles up first.
@@ -120,6 +121,14 @@ void vcpu_start_on_this_core(struct percpu *cpu)
         park(cpu, v);
     if (v->vm->pause_requested)
         vcpu_pause_here(cpu, v);
+    /* Console input that came while this core was starting (a restore of a stopped VM
+     * starts its vCPUs and answers the host at once): vm_console_input set KICK_INPUT but
+     * sent no SGI, the vCPU not being on yet, and nothing else would pass the bytes on
+     * until some later kick. The same handshake as the stop's above: either we see the
+     * flag here or the sender saw VCPU_ON and its SGI comes. Only the input bit: a stale
+     * KICK_STOP of the stop before the restore must not park the restored vCPU. */
+    if (__atomic_fetch_and(&v->kick, ~(uint32_t)KICK_INPUT, __ATOMIC_SEQ_CST) & KICK_INPUT)
+        take_console_input(v);
     /* Cache maintenance: the guest's first instructions come from memory the host wrote
      * (cleaned to PoC at VM start, vm.c); this core's instruction cache must hold no line
      * of an earlier guest at those addresses (Linux booting.rst: no stale I-cache
@@ -343,15 +352,19 @@ static void handle_kicks(struct percpu *cpu, struct vcpu *v)
     if (kick & KICK_STOP || v->vm->stop_requested)
         park(cpu, v);
     /* KICK_PAUSE needs nothing here: every exit ends in guest_trap's pause check. */
-    if (kick & KICK_INPUT) {
-        struct vm *vm = v->vm;
-        uint8_t chunk[32];
-        spin_lock(&vm->console_lock);
-        uint32_t room = vpl011_rx_room(&vm->console);
-        uint32_t got = ring_get(&vm->console_in, chunk, room < sizeof chunk ? room : sizeof chunk);
-        vpl011_receive(&vm->console, chunk, got);
-        spin_unlock(&vm->console_lock);
-    }
+    if (kick & KICK_INPUT)
+        take_console_input(v);
+}
+
+static void take_console_input(struct vcpu *v)
+{
+    struct vm *vm = v->vm;
+    uint8_t chunk[32];
+    spin_lock(&vm->console_lock);
+    uint32_t room = vpl011_rx_room(&vm->console);
+    uint32_t got = ring_get(&vm->console_in, chunk, room < sizeof chunk ? room : sizeof chunk);
+    vpl011_receive(&vm->console, chunk, got);
+    spin_unlock(&vm->console_lock);
 }
 
 static void guest_irq(struct percpu *cpu, struct vcpu *v)
@@ -433,6 +446,14 @@ void guest_trap(struct percpu *cpu, uint64_t slot)
         park(cpu, v);
     if (v->vm->pause_requested)
         vcpu_pause_here(cpu, v);
+    /* Console input that came while this core was starting (a restore of a stopped VM
+     * starts its vCPUs and answers the host at once): vm_console_input set KICK_INPUT but
+     * sent no SGI, the vCPU not being on yet, and nothing else would pass the bytes on
+     * until some later kick. The same handshake as the stop's above: either we see the
+     * flag here or the sender saw VCPU_ON and its SGI comes. Only the input bit: a stale
+     * KICK_STOP of the stop before the restore must not park the restored vCPU. */
+    if (__atomic_fetch_and(&v->kick, ~(uint32_t)KICK_INPUT, __ATOMIC_SEQ_CST) & KICK_INPUT)
+        take_console_input(v);
     vgic_flush(v);
 }
 

@@ -3,9 +3,11 @@
 Fixtures: `board` (a framed Board on a brought-up stub, checked and recovered before each
 test), `boards` (several boards at once), `power` (on/off/cycle/reset of the board under test), `vm` (a factory of guests that are stopped and destroyed after the test), `console`
 (the console of the board's default guest), `hvmon_target` (the BoardTarget: QEMU process,
-port, link). Options: --hvmon-board, --hvmon-port, --hvmon-plan, --hvmon-pool, --hvmon-vm,
+port, link), `snapshot` (the module's guest booted once and restored before each test).
+Options: --hvmon-board, --hvmon-port, --hvmon-plan, --hvmon-pool, --hvmon-vm,
 --hvmon-results. Markers: `hardware` (skipped on the QEMU board), `hvmon_qemu(...)` (QEMU
-options for a test module's board)."""
+options for a test module's board), `hvmon_snapshot(...)` (what `snapshot` boots and where
+it snapshots)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from .guests import VmFactory
 from .multi import BoardSet
 from .power import PowerSwitch
 from .pool import PortLock, pool_entry, worker_id, worker_index
+from .snapshots import ModuleSnapshot, SnapshotNotTaken, spec_from_marker
 from .target import BoardTarget
 
 CAPTURE = pytest.StashKey[TestCapture]()
@@ -63,6 +66,10 @@ def pytest_configure(config):
                             "QEMU board the plugin starts")
     config.addinivalue_line("markers", "hvmon_qemu(smp=, memory=, extra_args=, preload=): QEMU "
                             "options for the board of a test module (pytestmark)")
+    config.addinivalue_line("markers", "hvmon_snapshot(pattern=r'/ # ', tag='hil', vm=None, "
+                            "timeout=90): the guest the `snapshot` fixture boots once per "
+                            "module (vm: a VM TOML file or dict, default the console fixture's "
+                            "guest), the console pattern it is snapshotted at, its tag")
 
 
 class Settings:
@@ -319,3 +326,32 @@ def boards(request, hvmon_rig):
     yield board_set
     for problem in board_set.close():
         warnings.warn(f"hvmon: cleaning up after the test: {problem}", stacklevel=1)
+
+
+@pytest.fixture(scope="module")
+def hvmon_snapshot_keeper(request, hvmon_target, hvmon_rig):
+    """The module's snapshot guest (hil/snapshots.py): booted by the first test that asks
+    for `snapshot`, dropped and destroyed when the module ends."""
+    keeper = ModuleSnapshot(hvmon_target, say=hvmon_rig.say, base=request.config.rootpath)
+    yield keeper
+    for problem in keeper.close():
+        warnings.warn(f"hvmon: dropping the module's snapshot: {problem}", stacklevel=1)
+
+
+@pytest.fixture
+def snapshot(request, board, hvmon_snapshot_keeper, hvmon_capture, hvmon_rig):
+    """The module's guest, restored to its snapshot for this test: .console (reads only
+    what the guest printed after the restore), .vm (the VmHandle), .board, .name, .tag,
+    .restore() (back again mid-test). The guest is booted once per module, on the first
+    test that asks, and snapshotted when its console matches the pattern of
+    @pytest.mark.hvmon_snapshot (default r"/ # ", the busybox shell's prompt)."""
+    marker = request.node.get_closest_marker("hvmon_snapshot")
+    try:
+        spec = spec_from_marker(dict(marker.kwargs) if marker else {},
+                                hvmon_rig.settings.default_vm, request.config.rootpath)
+    except ValueError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        return hvmon_snapshot_keeper.guest(spec, hvmon_capture)
+    except SnapshotNotTaken as exc:
+        pytest.fail(str(exc), pytrace=False)

@@ -1,0 +1,35 @@
+"""examples/test_snapshot_example.py as a user runs it (`pytest examples/...`, the plugin
+starting its own QEMU board): one Linux boot for the module, a restore before each test,
+every test passing after the ones before it wrecked the shell and crashed the kernel."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.budget import remaining
+from tests.conftest import REPO, child_env
+
+pytestmark = [pytest.mark.qemu]
+
+
+@pytest.mark.budget(processes=1, bringups=1, boots=1)
+def test_the_snapshot_example_passes_as_written(tmp_path):
+    readme = (REPO / "README.md").read_text()
+    shown = readme.split("### Restore per test")[1].split("```python")[1].split("```")[0]
+    example = (REPO / "examples/test_snapshot_example.py").read_text()
+    for line in shown.strip().splitlines():         # what the README shows is in the file run
+        assert line in example.splitlines(), line
+    results = tmp_path / "results"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                          "examples/test_snapshot_example.py", "--hvmon-results", str(results)],
+                         cwd=REPO, capture_output=True, text=True, timeout=remaining(),
+                         env=child_env())
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"\b5 passed\b", run.stdout), run.stdout
+    log = (results / "hvmon-main" / "hvmon.log").read_text()
+    assert len(re.findall(r"snapshot shell of linux at '/ # '", log)) == 1, log     # one boot
+    assert "snapshot shell of linux dropped, its VM destroyed, after 6 restore(s)" in log, log
