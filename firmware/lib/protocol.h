@@ -2,7 +2,7 @@
 #ifndef HVMON_PROTOCOL_H
 #define HVMON_PROTOCOL_H
 
-#define PROTO_VERSION 0x4u
+#define PROTO_VERSION 0x5u
 #define PROTO_MAGIC 0x4e4d5648u
 #define PROTO_MAX_PAYLOAD 0x1100u
 #define PROTO_DATA_CHUNK 0x1000u
@@ -140,6 +140,12 @@
 #define CMD_MEM_READ_REQ_LEN 12u
 #define CMD_MEM_READ_REQ_SIZE 16u
 #define CMD_MEM_READ_RESP_SIZE 4u
+#define CMD_MEM_NONZERO 0xeu  /* which 4 KiB pages of [addr, addr+len) hold a non-zero byte (addr and len multiples of 4096, at most 8 * (max_payload - 8) pages): count = pages, then a bitmap, bit i (byte i / 8, bit i % 8) set for page i */
+#define CMD_MEM_NONZERO_REQ_ADDR 4u
+#define CMD_MEM_NONZERO_REQ_LEN 12u
+#define CMD_MEM_NONZERO_REQ_SIZE 20u
+#define CMD_MEM_NONZERO_RESP_COUNT 4u
+#define CMD_MEM_NONZERO_RESP_SIZE 8u
 #define CMD_MEM_CRC 0x6u  /* CRC-32 of [addr, addr+len); chunk = 0: one CRC, else one CRC per chunk bytes */
 #define CMD_MEM_CRC_REQ_ADDR 4u
 #define CMD_MEM_CRC_REQ_LEN 12u
@@ -252,6 +258,11 @@
 #define CMD_VM_SNAPSHOTS_REQ_SIZE 4u
 #define CMD_VM_SNAPSHOTS_RESP_COUNT 4u
 #define CMD_VM_SNAPSHOTS_RESP_SIZE 8u
+#define CMD_VM_STATE_PUT 0x1du  /* install the snapshot state record in staging[0:len] into VM vm (created, never started, only RAM regions, the ones the record names) and run it: the record must be this stub's format and size with a good CRC-32, its vCPU count, RAM regions, console, vGIC placement, privilege and counter frequency those of the VM and board, and every value one a guest could have set: SPSR modes EL0t/EL1t/EL1h (AArch64), a PC inside the VM's RAM while the MMU is off, list registers naming INTIDs the vGIC has, vGIC state only for INTIDs the board has, ICH_HCR_EL2 bits the stub sets, FIFO and ring indexes in range. Refused: BAD_DATA naming the field, nothing installed */
+#define CMD_VM_STATE_PUT_REQ_VM 4u
+#define CMD_VM_STATE_PUT_REQ_LEN 8u
+#define CMD_VM_STATE_PUT_REQ_SIZE 12u
+#define CMD_VM_STATE_PUT_RESP_SIZE 4u
 #define CMD_RESPONSE 0x80u
 
 /* Hypercalls (SMCCC vendor-specific hypervisor service range). */

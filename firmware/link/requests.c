@@ -17,6 +17,7 @@
 #include "psci.h"
 #include "session.h"
 #include "snapshot.h"
+#include "snapshot_install.h"
 #include "stage2.h"
 #include "uart.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
@@ -321,6 +322,37 @@ static void do_mem_crc(const struct request *rq)
     respond(rq, STATUS_OK, (uint32_t)(CMD_MEM_CRC_RESP_SIZE - PROTO_PAYLOAD_HEADER + 4 * count));
 }
 
+static int page_has_data(const uint64_t *p)
+{
+    uint64_t any = 0;
+    for (unsigned i = 0; i < 4096 / 8; i++)
+        any |= p[i];
+    return any != 0;
+}
+
+static void do_mem_nonzero(const struct request *rq)
+{
+    uint64_t addr = get64(rq->p + CMD_MEM_NONZERO_REQ_ADDR);
+    uint64_t len = get64(rq->p + CMD_MEM_NONZERO_REQ_LEN);
+    uint64_t max_pages = 8ull * (PROTO_MAX_PAYLOAD - CMD_MEM_NONZERO_RESP_SIZE);
+    if ((addr | len) & 0xFFF)
+        return refuse(rq, STATUS_BAD_ALIGNMENT, "addr and len must be multiples of 4096");
+    if (len / 4096 > max_pages)
+        return refuse(rq, STATUS_TOO_LARGE, "more pages than one response's bitmap holds");
+    if (check_range(rq, addr, len, MEM_READ) != 0)
+        return;
+    uint64_t pages = len / 4096;
+    uint8_t *bits = response + CMD_MEM_NONZERO_RESP_SIZE;
+    memset(bits, 0, (pages + 7) / 8);
+    for (uint64_t i = 0; i < pages; i++) {
+        if (page_has_data((const uint64_t *)(uintptr_t)(addr + 4096 * i)))
+            bits[i / 8] |= (uint8_t)(1u << (i % 8));
+        link_poll();
+    }
+    put32(response + CMD_MEM_NONZERO_RESP_COUNT, (uint32_t)pages);
+    respond(rq, STATUS_OK, (uint32_t)(CMD_MEM_NONZERO_RESP_SIZE - PROTO_PAYLOAD_HEADER + (pages + 7) / 8));
+}
+
 static void do_mem_fill(const struct request *rq)
 {
     uint64_t addr = get64(rq->p + CMD_MEM_FILL_REQ_ADDR);
@@ -579,6 +611,16 @@ static void do_vm_snapshot_drop(const struct request *rq)
     answer(rq, st, why, 0);
 }
 
+static void do_vm_state_put(const struct request *rq)
+{
+    char why[192];
+    uint32_t len = get32(rq->p + CMD_VM_STATE_PUT_REQ_LEN);
+    if (len > PROTO_STAGING_SIZE)
+        return refuse(rq, STATUS_TOO_LARGE, "len beyond staging_size");
+    int st = snapshot_install(get32(rq->p + CMD_VM_STATE_PUT_REQ_VM), staging, len, why, sizeof why);
+    answer(rq, st, why, 0);
+}
+
 #define SNAPSHOT_ENTRY 48
 
 static void do_vm_snapshots(const struct request *rq)
@@ -622,6 +664,7 @@ static const struct handler handlers[] = {
     {CMD_UART_STATS, CMD_UART_STATS_REQ_SIZE, 0, do_uart_stats},
     {CMD_MEM_CRC, CMD_MEM_CRC_REQ_SIZE, 0, do_mem_crc},
     {CMD_MEM_FILL, CMD_MEM_FILL_REQ_SIZE, 0, do_mem_fill},
+    {CMD_MEM_NONZERO, CMD_MEM_NONZERO_REQ_SIZE, 0, do_mem_nonzero},
     {CMD_HVC, CMD_HVC_REQ_SIZE, 0, do_hvc},
     {CMD_RESET, CMD_RESET_REQ_SIZE, 0, do_reset},
     {CMD_JUMP, CMD_JUMP_REQ_SIZE, 0, do_jump},
@@ -639,6 +682,7 @@ static const struct handler handlers[] = {
     {CMD_VM_RESTORE, CMD_VM_RESTORE_REQ_SIZE, 1, do_vm_restore},
     {CMD_VM_SNAPSHOT_DROP, CMD_VM_SNAPSHOT_DROP_REQ_SIZE, 1, do_vm_snapshot_drop},
     {CMD_VM_SNAPSHOTS, CMD_VM_SNAPSHOTS_REQ_SIZE, 0, do_vm_snapshots},
+    {CMD_VM_STATE_PUT, CMD_VM_STATE_PUT_REQ_SIZE, 0, do_vm_state_put},
 };
 
 static void dispatch(const struct request *rq)
