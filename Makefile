@@ -45,6 +45,7 @@ bench: firmware guest
 	$(PY) bench/bench_boot.py
 	$(PY) bench/bench_reconnect.py
 	$(PY) bench/bench_snapshot.py
+	$(PY) bench/bench_snapshot_file.py
 
 # The stub's link, LZMA2 decoder, FDT reader and guest trap handlers under libFuzzer,
 # FUZZ_SECONDS (60) shared among the harnesses (tests/fuzz/Makefile).
