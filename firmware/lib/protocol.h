@@ -53,6 +53,7 @@
 #define CAP_CRC_LIST 0x2u  /* MEM_CRC with chunk > 0 */
 #define CAP_HVC 0x4u  /* HVC requests through the hypercall table */
 #define CAP_LZMA2 0x8u  /* MEM_STAGE + MEM_UNLZMA (raw LZMA2 chunks, as in .xz files) */
+#define CAP_READ_DEFLATE 0x10u  /* MEM_READ_DEFLATE (reads compressed by the stub, raw DEFLATE) */
 
 #define EVENT_LOST 0x1u  /* bytes of a channel were dropped because the host did not drain them */
 #define EVENT_FAULT 0x2u  /* the stub took an unexpected exception while in framed mode; command and tag name the request it was carrying out (0, 0: none), which is answered FAULTED unless its answer went before it ran on (JUMP) */
@@ -140,6 +141,13 @@
 #define CMD_MEM_READ_REQ_LEN 12u
 #define CMD_MEM_READ_REQ_SIZE 16u
 #define CMD_MEM_READ_RESP_SIZE 4u
+#define CMD_MEM_READ_DEFLATE 0xfu  /* read len bytes (at most data_chunk) from addr compressed as one raw DEFLATE stream (RFC 1951, one final block, fixed Huffman codes or stored); matches may refer back into the history bytes just before addr (at most 32768, which must be readable too); addr, len and history are checked as MEM_READ checks them; raw_crc: the CRC-32 of the len bytes compressed */
+#define CMD_MEM_READ_DEFLATE_REQ_ADDR 4u
+#define CMD_MEM_READ_DEFLATE_REQ_LEN 12u
+#define CMD_MEM_READ_DEFLATE_REQ_HISTORY 16u
+#define CMD_MEM_READ_DEFLATE_REQ_SIZE 20u
+#define CMD_MEM_READ_DEFLATE_RESP_RAW_CRC 4u
+#define CMD_MEM_READ_DEFLATE_RESP_SIZE 8u
 #define CMD_MEM_NONZERO 0xeu  /* which 4 KiB pages of [addr, addr+len) hold a non-zero byte (addr and len multiples of 4096, at most 8 * (max_payload - 8) pages): count = pages, then a bitmap, bit i (byte i / 8, bit i % 8) set for page i */
 #define CMD_MEM_NONZERO_REQ_ADDR 4u
 #define CMD_MEM_NONZERO_REQ_LEN 12u

@@ -65,6 +65,7 @@ class Capability(IntFlag):
     CRC_LIST = 0x2
     HVC = 0x4
     LZMA2 = 0x8
+    READ_DEFLATE = 0x10
 
 
 class Event(IntEnum):
@@ -138,6 +139,7 @@ class Command(IntEnum):
     MEM_UNLZMA = 0xc
     UART_STATS = 0xd
     MEM_READ = 0x5
+    MEM_READ_DEFLATE = 0xf
     MEM_NONZERO = 0xe
     MEM_CRC = 0x6
     MEM_FILL = 0x7
@@ -197,6 +199,11 @@ COMMANDS = {
         Fields(('addr', 'len'), '<QI'),
         Fields((), '<'),
         '', 'the bytes'),
+    Command.MEM_READ_DEFLATE: CommandSpec(
+        'MEM_READ_DEFLATE', 0xf, 'read len bytes (at most data_chunk) from addr compressed as one raw DEFLATE stream (RFC 1951, one final block, fixed Huffman codes or stored); matches may refer back into the history bytes just before addr (at most 32768, which must be readable too); addr, len and history are checked as MEM_READ checks them; raw_crc: the CRC-32 of the len bytes compressed',
+        Fields(('addr', 'len', 'history'), '<QII'),
+        Fields(('raw_crc',), '<I'),
+        '', 'the raw DEFLATE stream (at most len + 5 bytes)'),
     Command.MEM_NONZERO: CommandSpec(
         'MEM_NONZERO', 0xe, 'which 4 KiB pages of [addr, addr+len) hold a non-zero byte (addr and len multiples of 4096, at most 8 * (max_payload - 8) pages): count = pages, then a bitmap, bit i (byte i / 8, bit i % 8) set for page i',
         Fields(('addr', 'len'), '<QQ'),
