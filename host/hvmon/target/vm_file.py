@@ -1,7 +1,8 @@
 """`vm save` and `vm load`: a VM to a file on the host and back onto a board.
 
 Save takes a snapshot in board RAM, asks the stub which of its pages hold anything but
-zeros (MEM_NONZERO: zero pages never cross the line), reads those, and writes the file
+zeros (MEM_NONZERO: zero pages never cross the line), reads those compressed by the stub
+(MEM_READ_DEFLATE, deflated_read.py), and writes the file
 (snapfile.py). Load checks the whole file first, creates the VM with the regions and
 placement its record names, writes its RAM with Board.write (only 64 KiB chunks whose CRC
 differs from the board's are sent, compressed), stages the state record and hands it to
@@ -18,6 +19,7 @@ from pathlib import Path
 from .. import protocol as P
 from ..errors import ConfigError
 from .board import Board
+from .deflated_read import read_into
 from .snapfile import CHUNK, Chunk, RamRegion, SnapFile, read_snapfile, record_facts, write_snapfile
 from .vms import drop_snapshot, find_vm, snapshot_vm, vm_list, vm_regions
 
@@ -29,7 +31,7 @@ SAVE_TAG = "hvmon-save"
 class SaveStats:
     guest_ram: int
     pages_sent: int              # non-zero pages read over the line
-    wire_bytes: int              # memory bytes read: record, bitmaps, pages
+    wire_bytes: int              # response bytes that carried the record, bitmaps and pages
     file_bytes: int
     paused_us: int               # the snapshot's pause of the guest
     seconds: float
@@ -62,10 +64,24 @@ def nonzero_pages(board: Board, addr: int, length: int) -> list[int]:
     return pages
 
 
-def read_pages(board: Board, base: int, pages: list[int], progress=None) -> list[bytes]:
+def read_pages(board: Board, base: int, ram: int, pages: list[int], progress=None) -> tuple[list[bytes], int]:
+    """The pages' contents and the response bytes that carried them. With READ_DEFLATE the
+    stub compresses each page with the 32 KiB before it as history: the host holds those
+    bytes, read just before or zeros MEM_NONZERO vouched for."""
+    if P.Capability.READ_DEFLATE in board.info().capabilities:
+        image = bytearray(ram)
+        stats = read_into(board, image, base, (p * PAGE for p in pages), PAGE, progress)
+        return [bytes(image[p * PAGE:(p + 1) * PAGE]) for p in pages], stats.wire
     requests = ((P.Command.MEM_READ, (base + p * PAGE, PAGE), b"", f"at {base + p * PAGE:#x}", PAGE)
                 for p in pages)
-    return board._pipeline(requests, progress, len(pages) * PAGE)
+    return board._pipeline(requests, progress, len(pages) * PAGE), len(pages) * (P.PAYLOAD_HEADER + PAGE)
+
+
+def wire_of(board: Board, length: int) -> int:
+    """Response bytes the board's last read of `length` bytes took."""
+    if board.last_read:
+        return board.last_read.wire
+    return length + -(-length // board.info().data_chunk) * P.PAYLOAD_HEADER
 
 
 def chunks_of(pages: list[int], data: list[bytes]) -> list[Chunk]:
@@ -89,22 +105,26 @@ def save_vm(board: Board, name: str, path: str | Path, progress=None) -> SaveSta
     taken = snapshot_vm(board, name, SAVE_TAG)
     try:
         snap = taken.snapshot
-        head = board.read(snap.pa, PAGE)
+        head = board.read(snap.pa, PAGE, compress=True)
+        record_wire = wire_of(board, PAGE)
         record_size = struct.unpack_from("<Q", head, 8)[0]
-        record = head + board.read(snap.pa + PAGE, record_size - PAGE) if record_size > PAGE else head
+        record = head
+        if record_size > PAGE:
+            record = board.read(snap.pa, record_size, compress=True)
+            record_wire += wire_of(board, record_size)
         facts = record_facts(record, f"VM {name}'s snapshot")
         ram_pa = {r.ipa: r.pa for r in vm_regions(board) if r.vm == vm.id}
         regions = [RamRegion(ipa, ram_pa[ipa], size) for ipa, size in facts.ram]
         base = snap.pa + record_size
         pages = nonzero_pages(board, base, snap.ram)
-        data = read_pages(board, base, pages, progress)
+        data, pages_wire = read_pages(board, base, snap.ram, pages, progress)
         info = board.info()
         out = SnapFile(info.board, P.VERSION, name, regions, record, chunks_of(pages, data))
         size = write_snapfile(Path(path), out)
     finally:
         drop_snapshot(board, name, SAVE_TAG)
     bitmap_bytes = (snap.ram // PAGE + 7) // 8
-    return SaveStats(snap.ram, len(pages), record_size + bitmap_bytes + len(pages) * PAGE, size,
+    return SaveStats(snap.ram, len(pages), record_wire + bitmap_bytes + pages_wire, size,
                      taken.paused_us, time.monotonic() - started)
 
 
