@@ -43,6 +43,7 @@ def test_a_kernel_image_range_comes_back_compressed_and_bit_exact(board, kernel_
     assert stats.wire < 0.7 * len(data)          # fixed codes on arm64 code: ~0.57 (test_deflate.py)
     # An odd start and length: the last piece is short, every history ends mid-page.
     assert board.read(SCRATCH + 123, 50_001, compress=True) == data[123:50_124]
+    assert board.read(SCRATCH + 123, 50_001) == data[123:50_124] and board.last_read is None
 
 
 def test_one_request_answers_crc_and_a_stream_zlib_inflates(board, kernel_on_board):

@@ -315,9 +315,9 @@ class Board:
         return self._result(command, self._request(command, *fields, data=data), what, timeout)
 
     def _pipeline(self, requests: Iterable[tuple[P.Command, tuple, bytes, str, int]],
-                  progress: Progress | None, total: int, fields: bool = False) -> list:
+                  progress: Progress | None, total: int, with_fields: bool = False) -> list:
         """Submit many requests, at most MAX_IN_FLIGHT ahead; results in order: each
-        response's data, or (its fields, its data) with fields=True."""
+        response's data, or (its fields, its data) with with_fields."""
         queue: list[tuple[P.Command, Future, str, int]] = []
         results, done = [], 0
 
@@ -325,7 +325,7 @@ class Board:
             nonlocal done
             command, future, what, weight = entry
             result = self._result(command, future, what)
-            results.append(result if fields else result[1])
+            results.append(result if with_fields else result[1])
             done += weight
             if progress:
                 progress(done, total)

@@ -59,7 +59,8 @@ def read_into(board, image: bytearray, base: int, offsets: Iterable[int], length
     pieces = [(o, min(length, len(image) - o), min(o, history)) for o in offsets]
     requests = ((P.Command.MEM_READ_DEFLATE, (base + o, n, h), b"", f"at {base + o:#x}", n)
                 for o, n, h in pieces)
-    answers = board._pipeline(requests, progress, total or sum(n for _, n, _ in pieces), fields=True)
+    answers = board._pipeline(requests, progress, total or sum(n for _, n, _ in pieces),
+                              with_fields=True)
     for (o, n, h), ((raw_crc,), stream) in zip(pieces, answers):
         where = f"at {base + o:#x}+{n:#x}"
         raw = inflate_piece(bytes(stream), bytes(image[o - h:o]), n, raw_crc, where)
