@@ -60,6 +60,7 @@ bench: firmware guest
 	$(PY) bench/bench_reconnect.py
 	$(PY) bench/bench_snapshot.py
 	$(PY) bench/bench_hil_snapshot.py
+	$(PY) bench/bench_snapshot_file.py
 	$(PY) bench/fresh_clone.py
 	$(PY) bench/summary.py
 

@@ -27,10 +27,10 @@ FW_ARCH := arch/aarch64/start.S arch/aarch64/vectors.S arch/aarch64/restart.S \
 FW_EMUL := arch/aarch64/emul/vgic.c arch/aarch64/emul/vpl011.c
 
 FW_VMM_HOST := vmm/memmap.c vmm/hypercall.c vmm/vm.c vmm/ivc.c vmm/console.c vmm/vm_pause.c \
-	vmm/snapshot.c
+	vmm/snapshot.c vmm/snapshot_check.c vmm/snapshot_install.c
 FW_VMM := $(FW_VMM_HOST) vmm/vcpu.c
 
-FW_LINK_HOST := link/session.c link/requests.c link/cobs.c link/crc32c.c link/inflate.c link/unlzma.c
+FW_LINK_HOST := link/session.c link/requests.c link/cobs.c link/crc32c.c link/inflate.c link/unlzma.c link/deflate.c
 FW_LINK := link/link.c $(FW_LINK_HOST)
 
 FW_MONITOR := monitor/monitor.c monitor/readline.c monitor/commands.c monitor/parse.c

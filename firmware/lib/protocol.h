@@ -2,7 +2,7 @@
 #ifndef HVMON_PROTOCOL_H
 #define HVMON_PROTOCOL_H
 
-#define PROTO_VERSION 0x4u
+#define PROTO_VERSION 0x5u
 #define PROTO_MAGIC 0x4e4d5648u
 #define PROTO_MAX_PAYLOAD 0x1100u
 #define PROTO_DATA_CHUNK 0x1000u
@@ -53,6 +53,7 @@
 #define CAP_CRC_LIST 0x2u  /* MEM_CRC with chunk > 0 */
 #define CAP_HVC 0x4u  /* HVC requests through the hypercall table */
 #define CAP_LZMA2 0x8u  /* MEM_STAGE + MEM_UNLZMA (raw LZMA2 chunks, as in .xz files) */
+#define CAP_READ_DEFLATE 0x10u  /* MEM_READ_DEFLATE (reads compressed by the stub, raw DEFLATE) */
 
 #define EVENT_LOST 0x1u  /* bytes of a channel were dropped because the host did not drain them */
 #define EVENT_FAULT 0x2u  /* the stub took an unexpected exception while in framed mode; command and tag name the request it was carrying out (0, 0: none), which is answered FAULTED unless its answer went before it ran on (JUMP) */
@@ -140,6 +141,19 @@
 #define CMD_MEM_READ_REQ_LEN 12u
 #define CMD_MEM_READ_REQ_SIZE 16u
 #define CMD_MEM_READ_RESP_SIZE 4u
+#define CMD_MEM_READ_DEFLATE 0xfu  /* read len bytes (at most data_chunk) from addr compressed as one raw DEFLATE stream (RFC 1951, one final block, fixed Huffman codes or stored); matches may refer back into the history bytes just before addr (at most 32768, which must be readable too); addr, len and history are checked as MEM_READ checks them; raw_crc: the CRC-32 of the len bytes compressed */
+#define CMD_MEM_READ_DEFLATE_REQ_ADDR 4u
+#define CMD_MEM_READ_DEFLATE_REQ_LEN 12u
+#define CMD_MEM_READ_DEFLATE_REQ_HISTORY 16u
+#define CMD_MEM_READ_DEFLATE_REQ_SIZE 20u
+#define CMD_MEM_READ_DEFLATE_RESP_RAW_CRC 4u
+#define CMD_MEM_READ_DEFLATE_RESP_SIZE 8u
+#define CMD_MEM_NONZERO 0xeu  /* which 4 KiB pages of [addr, addr+len) hold a non-zero byte (addr and len multiples of 4096, at most 8 * (max_payload - 8) pages): count = pages, then a bitmap, bit i (byte i / 8, bit i % 8) set for page i */
+#define CMD_MEM_NONZERO_REQ_ADDR 4u
+#define CMD_MEM_NONZERO_REQ_LEN 12u
+#define CMD_MEM_NONZERO_REQ_SIZE 20u
+#define CMD_MEM_NONZERO_RESP_COUNT 4u
+#define CMD_MEM_NONZERO_RESP_SIZE 8u
 #define CMD_MEM_CRC 0x6u  /* CRC-32 of [addr, addr+len); chunk = 0: one CRC, else one CRC per chunk bytes */
 #define CMD_MEM_CRC_REQ_ADDR 4u
 #define CMD_MEM_CRC_REQ_LEN 12u
@@ -252,6 +266,11 @@
 #define CMD_VM_SNAPSHOTS_REQ_SIZE 4u
 #define CMD_VM_SNAPSHOTS_RESP_COUNT 4u
 #define CMD_VM_SNAPSHOTS_RESP_SIZE 8u
+#define CMD_VM_STATE_PUT 0x1du  /* install the snapshot state record in staging[0:len] into VM vm (created, never started, only RAM regions, the ones the record names) and run it: the record must be this stub's format and size with a good CRC-32, its vCPU count, RAM regions, console, vGIC placement, privilege and counter frequency those of the VM and board, and every value one a guest could have set: SPSR modes EL0t/EL1t/EL1h (AArch64), a PC inside the VM's RAM while the MMU is off, list registers naming INTIDs the vGIC has, vGIC state only for INTIDs the board has, ICH_HCR_EL2 bits the stub sets, FIFO and ring indexes in range. Refused: BAD_DATA naming the field, nothing installed */
+#define CMD_VM_STATE_PUT_REQ_VM 4u
+#define CMD_VM_STATE_PUT_REQ_LEN 8u
+#define CMD_VM_STATE_PUT_REQ_SIZE 12u
+#define CMD_VM_STATE_PUT_RESP_SIZE 4u
 #define CMD_RESPONSE 0x80u
 
 /* Hypercalls (SMCCC vendor-specific hypervisor service range). */

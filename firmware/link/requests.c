@@ -3,6 +3,7 @@
 #include "bytes.h"
 #include <cache.h>    /* <>: host builds shadow it */
 #include "crc32.h"
+#include "deflate.h"
 #include "el2_mmu.h"
 #include "gicv3.h"
 #include "hypercall.h"
@@ -17,6 +18,7 @@
 #include "psci.h"
 #include "session.h"
 #include "snapshot.h"
+#include "snapshot_install.h"
 #include "stage2.h"
 #include "uart.h"
 #include <sysreg.h>   /* <>: host tests may shadow it */
@@ -28,6 +30,9 @@
 /* Compressed data waits here until MEM_INFLATE; inside the stub image, so protected. */
 static uint8_t staging[PROTO_STAGING_SIZE];
 static uint8_t response[PROTO_MAX_PAYLOAD];
+/* MEM_READ_DEFLATE's history and range, copied before compressing: a running guest may
+ * change them meanwhile, and the stream and its CRC must describe the same bytes. */
+static uint8_t read_copy[PROTO_INFLATE_HISTORY + PROTO_DATA_CHUNK];
 
 struct request {
     const uint8_t *p;
@@ -125,7 +130,7 @@ static void do_info(const struct request *rq)
     put16(r + CMD_INFO_RESP_MAX_PAYLOAD, PROTO_MAX_PAYLOAD);
     put16(r + CMD_INFO_RESP_WINDOW, PROTO_WINDOW);
     put16(r + CMD_INFO_RESP_DATA_CHUNK, PROTO_DATA_CHUNK);
-    put32(r + CMD_INFO_RESP_CAPABILITIES, CAP_DEFLATE | CAP_CRC_LIST | CAP_HVC | CAP_LZMA2);
+    put32(r + CMD_INFO_RESP_CAPABILITIES, CAP_DEFLATE | CAP_CRC_LIST | CAP_HVC | CAP_LZMA2 | CAP_READ_DEFLATE);
     put32(r + CMD_INFO_RESP_STAGING_SIZE, PROTO_STAGING_SIZE);
     put32(r + CMD_INFO_RESP_BOOT_ID, session_boot_id());
     put32(r + CMD_INFO_RESP_RAM_COUNT, (uint32_t)m->ram_count);
@@ -206,6 +211,17 @@ static void do_mem_stage(const struct request *rq)
     respond(rq, STATUS_OK, 0);
 }
 
+/* The bytes a stream may refer back to before addr (MEM_INFLATE, MEM_UNLZMA,
+ * MEM_READ_DEFLATE) are only read: RAM is enough, as for MEM_READ. */
+static int history_check(const struct request *rq, uint64_t addr, uint32_t history)
+{
+    if (history > addr) {
+        refuse(rq, STATUS_REFUSED_RANGE, "history before address 0");
+        return -1;
+    }
+    return history ? check_range(rq, addr - history, history, MEM_READ) : 0;
+}
+
 /* MEM_INFLATE and MEM_UNLZMA: the same fields, checks and CRC, a different decoder. */
 struct unpack {
     uint64_t addr;
@@ -233,12 +249,7 @@ static int unpack_check(const struct request *rq, const struct unpack *u, uint32
         refuse(rq, STATUS_TOO_LARGE, history_why);
         return -1;
     }
-    if (u->history > u->addr) {
-        refuse(rq, STATUS_REFUSED_RANGE, "history before address 0");
-        return -1;
-    }
-    /* The bytes before addr are only read: RAM is enough, as for MEM_READ. */
-    if ((u->history && check_range(rq, u->addr - u->history, u->history, MEM_READ) != 0) ||
+    if (history_check(rq, u->addr, u->history) != 0 ||
         check_range(rq, u->addr, u->raw_len, MEM_WRITE) != 0)
         return -1;
     return 0;
@@ -288,16 +299,50 @@ static void do_mem_unlzma(const struct request *rq)
     unpack_finish(rq, &u, "unlzma", st, produced);
 }
 
+/* What MEM_READ accepts, and so MEM_READ_DEFLATE: at most data_chunk bytes, readable. */
+static int read_check(const struct request *rq, uint64_t addr, uint32_t n)
+{
+    if (n > PROTO_DATA_CHUNK) {
+        refuse(rq, STATUS_TOO_LARGE, "more than data_chunk bytes");
+        return -1;
+    }
+    return check_range(rq, addr, n, MEM_READ);
+}
+
 static void do_mem_read(const struct request *rq)
 {
     uint64_t addr = get64(rq->p + CMD_MEM_READ_REQ_ADDR);
     uint32_t n = get32(rq->p + CMD_MEM_READ_REQ_LEN);
-    if (n > PROTO_DATA_CHUNK)
-        return refuse(rq, STATUS_TOO_LARGE, "more than data_chunk bytes");
-    if (check_range(rq, addr, n, MEM_READ) != 0)
+    if (read_check(rq, addr, n) != 0)
         return;
     memcpy(response + CMD_MEM_READ_RESP_SIZE, (const void *)(uintptr_t)addr, n);
     respond(rq, STATUS_OK, n);
+}
+
+/* Even a stored block of a whole data chunk fits one response; history fits the encoder. */
+_Static_assert(CMD_MEM_READ_DEFLATE_RESP_SIZE + DEFLATE_BOUND(PROTO_DATA_CHUNK) <= PROTO_MAX_PAYLOAD &&
+               PROTO_DATA_CHUNK <= DEFLATE_MAX_INPUT && PROTO_INFLATE_HISTORY <= DEFLATE_MAX_HISTORY,
+               "MEM_READ_DEFLATE outgrows a frame or the encoder");
+
+static void do_mem_read_deflate(const struct request *rq)
+{
+    uint64_t addr = get64(rq->p + CMD_MEM_READ_DEFLATE_REQ_ADDR);
+    uint32_t n = get32(rq->p + CMD_MEM_READ_DEFLATE_REQ_LEN);
+    uint32_t history = get32(rq->p + CMD_MEM_READ_DEFLATE_REQ_HISTORY);
+    if (read_check(rq, addr, n) != 0)
+        return;
+    if (history > PROTO_INFLATE_HISTORY)
+        return refuse(rq, STATUS_TOO_LARGE, "history beyond 32768 (DEFLATE's window)");
+    if (history_check(rq, addr, history) != 0)
+        return;
+    memcpy(read_copy, (const void *)(uintptr_t)(addr - history), history + n);
+    link_poll();
+    const uint8_t *src = read_copy + history;
+    uint8_t *out = response + CMD_MEM_READ_DEFLATE_RESP_SIZE;
+    size_t written = deflate_raw(src, n, history, out, PROTO_MAX_PAYLOAD - CMD_MEM_READ_DEFLATE_RESP_SIZE,
+                                 link_poll);
+    put32(response + CMD_MEM_READ_DEFLATE_RESP_RAW_CRC, crc32_update(0, src, n));
+    respond(rq, STATUS_OK, (uint32_t)(CMD_MEM_READ_DEFLATE_RESP_SIZE - PROTO_PAYLOAD_HEADER + written));
 }
 
 static void do_mem_crc(const struct request *rq)
@@ -319,6 +364,37 @@ static void do_mem_crc(const struct request *rq)
     }
     put32(response + CMD_MEM_CRC_RESP_COUNT, (uint32_t)count);
     respond(rq, STATUS_OK, (uint32_t)(CMD_MEM_CRC_RESP_SIZE - PROTO_PAYLOAD_HEADER + 4 * count));
+}
+
+static int page_has_data(const uint64_t *p)
+{
+    uint64_t any = 0;
+    for (unsigned i = 0; i < 4096 / 8; i++)
+        any |= p[i];
+    return any != 0;
+}
+
+static void do_mem_nonzero(const struct request *rq)
+{
+    uint64_t addr = get64(rq->p + CMD_MEM_NONZERO_REQ_ADDR);
+    uint64_t len = get64(rq->p + CMD_MEM_NONZERO_REQ_LEN);
+    uint64_t max_pages = 8ull * (PROTO_MAX_PAYLOAD - CMD_MEM_NONZERO_RESP_SIZE);
+    if ((addr | len) & 0xFFF)
+        return refuse(rq, STATUS_BAD_ALIGNMENT, "addr and len must be multiples of 4096");
+    if (len / 4096 > max_pages)
+        return refuse(rq, STATUS_TOO_LARGE, "more pages than one response's bitmap holds");
+    if (check_range(rq, addr, len, MEM_READ) != 0)
+        return;
+    uint64_t pages = len / 4096;
+    uint8_t *bits = response + CMD_MEM_NONZERO_RESP_SIZE;
+    memset(bits, 0, (pages + 7) / 8);
+    for (uint64_t i = 0; i < pages; i++) {
+        if (page_has_data((const uint64_t *)(uintptr_t)(addr + 4096 * i)))
+            bits[i / 8] |= (uint8_t)(1u << (i % 8));
+        link_poll();
+    }
+    put32(response + CMD_MEM_NONZERO_RESP_COUNT, (uint32_t)pages);
+    respond(rq, STATUS_OK, (uint32_t)(CMD_MEM_NONZERO_RESP_SIZE - PROTO_PAYLOAD_HEADER + (pages + 7) / 8));
 }
 
 static void do_mem_fill(const struct request *rq)
@@ -579,6 +655,16 @@ static void do_vm_snapshot_drop(const struct request *rq)
     answer(rq, st, why, 0);
 }
 
+static void do_vm_state_put(const struct request *rq)
+{
+    char why[192];
+    uint32_t len = get32(rq->p + CMD_VM_STATE_PUT_REQ_LEN);
+    if (len > PROTO_STAGING_SIZE)
+        return refuse(rq, STATUS_TOO_LARGE, "len beyond staging_size");
+    int st = snapshot_install(get32(rq->p + CMD_VM_STATE_PUT_REQ_VM), staging, len, why, sizeof why);
+    answer(rq, st, why, 0);
+}
+
 #define SNAPSHOT_ENTRY 48
 
 static void do_vm_snapshots(const struct request *rq)
@@ -619,9 +705,11 @@ static const struct handler handlers[] = {
     {CMD_MEM_INFLATE, CMD_MEM_INFLATE_REQ_SIZE, 0, do_mem_inflate},
     {CMD_MEM_UNLZMA, CMD_MEM_UNLZMA_REQ_SIZE, 0, do_mem_unlzma},
     {CMD_MEM_READ, CMD_MEM_READ_REQ_SIZE, 0, do_mem_read},
+    {CMD_MEM_READ_DEFLATE, CMD_MEM_READ_DEFLATE_REQ_SIZE, 0, do_mem_read_deflate},
     {CMD_UART_STATS, CMD_UART_STATS_REQ_SIZE, 0, do_uart_stats},
     {CMD_MEM_CRC, CMD_MEM_CRC_REQ_SIZE, 0, do_mem_crc},
     {CMD_MEM_FILL, CMD_MEM_FILL_REQ_SIZE, 0, do_mem_fill},
+    {CMD_MEM_NONZERO, CMD_MEM_NONZERO_REQ_SIZE, 0, do_mem_nonzero},
     {CMD_HVC, CMD_HVC_REQ_SIZE, 0, do_hvc},
     {CMD_RESET, CMD_RESET_REQ_SIZE, 0, do_reset},
     {CMD_JUMP, CMD_JUMP_REQ_SIZE, 0, do_jump},
@@ -639,6 +727,7 @@ static const struct handler handlers[] = {
     {CMD_VM_RESTORE, CMD_VM_RESTORE_REQ_SIZE, 1, do_vm_restore},
     {CMD_VM_SNAPSHOT_DROP, CMD_VM_SNAPSHOT_DROP_REQ_SIZE, 1, do_vm_snapshot_drop},
     {CMD_VM_SNAPSHOTS, CMD_VM_SNAPSHOTS_REQ_SIZE, 0, do_vm_snapshots},
+    {CMD_VM_STATE_PUT, CMD_VM_STATE_PUT_REQ_SIZE, 0, do_vm_state_put},
 };
 
 static void dispatch(const struct request *rq)

@@ -104,6 +104,11 @@ static uint64_t record_size(void)
     return (sizeof(struct snapshot_record) + PAGE - 1) & ~(PAGE - 1);
 }
 
+uint64_t snapshot_record_size(void)
+{
+    return record_size();
+}
+
 static uint64_t bitmap_bytes(uint64_t ram)
 {
     return ((ram / PAGE + 63) / 64) * 8;
@@ -307,6 +312,11 @@ static uint32_t record_crc(const struct snapshot_record *rec)
     return crc32_update(0, rec, offsetof(struct snapshot_record, record_crc));
 }
 
+uint32_t snapshot_record_crc(const struct snapshot_record *rec)
+{
+    return record_crc(rec);
+}
+
 static void fill_record(struct snapshot_record *rec, const struct vm *vm, const char *tag,
                         uint64_t total)
 {
@@ -323,6 +333,11 @@ static void fill_record(struct snapshot_record *rec, const struct vm *vm, const 
             rec->ram[rec->nregions++] = (struct snapshot_ram){vm->regions[r].ipa, vm->regions[r].size};
     rec->vcount = timer_now() - vm->cntvoff;
     rec->cntfrq = read_sysreg(cntfrq_el0);
+    rec->console_ipa = vm->console_ipa;
+    rec->gicd_ipa = vm->gicd_ipa;
+    rec->gicr_ipa = vm->gicr_ipa;
+    rec->console_irq = vm->console_irq;
+    rec->privileged = vm->privileged;
     rec->vgic = vm->vgic;
     rec->console = vm->console;
     rec->console_in = vm->console_in;

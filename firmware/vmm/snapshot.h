@@ -28,7 +28,7 @@
 
 #define MAX_SNAPSHOTS LIMIT_MAX_SNAPSHOTS
 #define SNAPSHOT_MAGIC 0x4e535648u       /* "HVSN" little-endian */
-#define SNAPSHOT_FORMAT 1u
+#define SNAPSHOT_FORMAT 2u           /* 2: console, vGIC placement, privilege */
 
 struct snapshot_vcpu {
     uint32_t on;                         /* 0: the vCPU was off; nothing else is kept */
@@ -50,6 +50,9 @@ struct snapshot_record {
     struct snapshot_ram ram[MAX_REGIONS];
     uint64_t vcount;                     /* the guest's virtual counter when it was paused */
     uint64_t cntfrq;
+    /* What VM_CREATE was given, so that a host can create the same VM from a file. */
+    uint64_t console_ipa, gicd_ipa, gicr_ipa;
+    uint32_t console_irq, privileged;
     struct vgic_dist vgic;
     struct vpl011 console;               /* its tx and ctx pointers are not restored */
     struct byte_ring console_in;         /* host input the guest had not taken yet */
@@ -64,6 +67,14 @@ struct snapshot {
     char tag[16];
     uint64_t pa, size, ram;
 };
+
+/* protocol/spec.md documents the record's fields up to `privileged` for hosts that read
+ * a saved file; they must stay where it says. */
+_Static_assert(__builtin_offsetof(struct snapshot_record, privileged) == 236, "record prefix moved");
+
+/* The record's size, rounded up to 4 KiB: where a snapshot's RAM starts. */
+uint64_t snapshot_record_size(void);
+uint32_t snapshot_record_crc(const struct snapshot_record *rec);
 
 /* Boot core. Each returns 0 or a protocol status, with a reason in why. */
 int snapshot_take(uint32_t id, const char *tag, uint64_t *pa, uint64_t *size,

@@ -323,6 +323,18 @@ static void maintain_ram(const struct vm *vm, enum ram_maintenance what)
     }
 }
 
+static int ipa_is_ram(const struct vm *vm, uint64_t ipa);
+
+void vm_clean_ram(const struct vm *vm)
+{
+    maintain_ram(vm, RAM_CLEAN);
+}
+
+int vm_ipa_is_ram(const struct vm *vm, uint64_t ipa)
+{
+    return ipa_is_ram(vm, ipa);
+}
+
 static int ipa_is_ram(const struct vm *vm, uint64_t ipa)
 {
     for (unsigned r = 0; r < vm->nregions; r++)

@@ -105,6 +105,10 @@ int vm_map(uint32_t id, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
 int vm_add_region(struct vm *vm, uint32_t kind, uint64_t ipa, uint64_t pa, uint64_t size,
                   struct vm_region **added, char *why, unsigned n);
 int vm_start(uint32_t id, char *why, unsigned n);
+/* Clean and invalidate the VM's RAM to PoC (what vm_start does before a guest runs). */
+void vm_clean_ram(const struct vm *vm);
+/* Is ipa inside one of the VM's RAM regions? */
+int vm_ipa_is_ram(const struct vm *vm, uint64_t ipa);
 int vm_irq(uint32_t id, uint32_t intid, char *why, unsigned n);
 int vm_stop(uint32_t id, char *why, unsigned n);
 int vm_destroy(uint32_t id, char *why, unsigned n);

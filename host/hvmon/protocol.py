@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-VERSION = 0x4
+VERSION = 0x5
 MAGIC = 0x4e4d5648
 MAX_PAYLOAD = 0x1100
 DATA_CHUNK = 0x1000
@@ -65,6 +65,7 @@ class Capability(IntFlag):
     CRC_LIST = 0x2
     HVC = 0x4
     LZMA2 = 0x8
+    READ_DEFLATE = 0x10
 
 
 class Event(IntEnum):
@@ -138,6 +139,8 @@ class Command(IntEnum):
     MEM_UNLZMA = 0xc
     UART_STATS = 0xd
     MEM_READ = 0x5
+    MEM_READ_DEFLATE = 0xf
+    MEM_NONZERO = 0xe
     MEM_CRC = 0x6
     MEM_FILL = 0x7
     HVC = 0x8
@@ -157,6 +160,7 @@ class Command(IntEnum):
     VM_RESTORE = 0x1a
     VM_SNAPSHOT_DROP = 0x1b
     VM_SNAPSHOTS = 0x1c
+    VM_STATE_PUT = 0x1d
 
 
 COMMANDS = {
@@ -195,6 +199,16 @@ COMMANDS = {
         Fields(('addr', 'len'), '<QI'),
         Fields((), '<'),
         '', 'the bytes'),
+    Command.MEM_READ_DEFLATE: CommandSpec(
+        'MEM_READ_DEFLATE', 0xf, 'read len bytes (at most data_chunk) from addr compressed as one raw DEFLATE stream (RFC 1951, one final block, fixed Huffman codes or stored); matches may refer back into the history bytes just before addr (at most 32768, which must be readable too); addr, len and history are checked as MEM_READ checks them; raw_crc: the CRC-32 of the len bytes compressed',
+        Fields(('addr', 'len', 'history'), '<QII'),
+        Fields(('raw_crc',), '<I'),
+        '', 'the raw DEFLATE stream (at most len + 5 bytes)'),
+    Command.MEM_NONZERO: CommandSpec(
+        'MEM_NONZERO', 0xe, 'which 4 KiB pages of [addr, addr+len) hold a non-zero byte (addr and len multiples of 4096, at most 8 * (max_payload - 8) pages): count = pages, then a bitmap, bit i (byte i / 8, bit i % 8) set for page i',
+        Fields(('addr', 'len'), '<QQ'),
+        Fields(('count',), '<I'),
+        '', 'ceil(count / 8) bytes of bitmap'),
     Command.MEM_CRC: CommandSpec(
         'MEM_CRC', 0x6, 'CRC-32 of [addr, addr+len); chunk = 0: one CRC, else one CRC per chunk bytes',
         Fields(('addr', 'len', 'chunk'), '<QQI'),
@@ -290,6 +304,11 @@ COMMANDS = {
         Fields((), '<'),
         Fields(('count',), '<I'),
         '', 'count entries of 48 bytes'),
+    Command.VM_STATE_PUT: CommandSpec(
+        'VM_STATE_PUT', 0x1d, "install the snapshot state record in staging[0:len] into VM vm (created, never started, only RAM regions, the ones the record names) and run it: the record must be this stub's format and size with a good CRC-32, its vCPU count, RAM regions, console, vGIC placement, privilege and counter frequency those of the VM and board, and every value one a guest could have set: SPSR modes EL0t/EL1t/EL1h (AArch64), a PC inside the VM's RAM while the MMU is off, list registers naming INTIDs the vGIC has, vGIC state only for INTIDs the board has, ICH_HCR_EL2 bits the stub sets, FIFO and ring indexes in range. Refused: BAD_DATA naming the field, nothing installed",
+        Fields(('vm', 'len'), '<II'),
+        Fields((), '<'),
+        '', ''),
 }
 
 EVENT_FIELDS = {

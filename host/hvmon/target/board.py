@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import protocol as P
 from ..errors import BoardRefused, ConfigError, HvmonError
 from .blockcache import BlockCache
+from .deflated_read import ReadStats, read_into
 from .frame_size import FrameSizer
 from ..transport.link import open_link
 from ..transport.session import Session
@@ -199,6 +200,7 @@ class Board:
         # (hvmon.target.channel_logs) see every byte in arrival order.
         self.recorders: list[Callable[[int, bytes], None]] = []
         self._info: BoardInfo | None = None
+        self.last_read: ReadStats | None = None     # the last compressed read's figures
         self.codecs: tuple[str, ...] = (DEFLATE, LZMA2)   # what write() may use, if the stub can
         self.block_cache: BlockCache | None = BlockCache()  # None: compress every time
 
@@ -314,15 +316,17 @@ class Board:
         return self._result(command, self._request(command, *fields, data=data), what, timeout)
 
     def _pipeline(self, requests: Iterable[tuple[P.Command, tuple, bytes, str, int]],
-                  progress: Progress | None, total: int) -> list[bytes]:
-        """Submit many requests, at most MAX_IN_FLIGHT ahead; results in order."""
+                  progress: Progress | None, total: int, with_fields: bool = False) -> list:
+        """Submit many requests, at most MAX_IN_FLIGHT ahead; results in order: each
+        response's data, or (its fields, its data) with with_fields."""
         queue: list[tuple[P.Command, Future, str, int]] = []
         results, done = [], 0
 
         def settle(entry):
             nonlocal done
             command, future, what, weight = entry
-            results.append(self._result(command, future, what)[1])
+            result = self._result(command, future, what)
+            results.append(result if with_fields else result[1])
             done += weight
             if progress:
                 progress(done, total)
@@ -488,8 +492,18 @@ class Board:
         stats.seconds = time.monotonic() - started
         return stats
 
-    def read(self, addr: int, length: int, progress: Progress | None = None) -> bytes:
+    def read(self, addr: int, length: int, progress: Progress | None = None,
+             compress: bool = False) -> bytes:
+        """The board's bytes at addr. compress: the stub deflates each chunk (when it
+        can: capability READ_DEFLATE) and the host inflates and checks its CRC-32;
+        fewer bytes cross the line for anything but random data."""
         self.check_range(addr, length, writing=False)
+        self.last_read = None
+        if compress and P.Capability.READ_DEFLATE in self.info().capabilities:
+            chunk = self.info().data_chunk
+            image = bytearray(length)
+            self.last_read = read_into(self, image, addr, range(0, length, chunk), chunk, progress)
+            return bytes(image)
         sizer = FrameSizer(self.session.stats, self.info().data_chunk)
 
         def requests():

@@ -1,4 +1,5 @@
-"""Guest VMs: vm create|start|stop|reset|destroy|info|list|snapshot|restore|drop, and console."""
+"""Guest VMs: vm create|start|stop|reset|destroy|info|list|snapshot|restore|drop|save|load,
+and console."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from .core import command
 DEFAULT_TAG = "default"           # hvmon.target.vms.DEFAULT_TAG, without importing target here
 
 ACTIONS = ("create", "start", "stop", "reset", "destroy", "info", "list", "check", "snapshot",
-           "restore", "drop")
+           "restore", "drop", "save", "load")
 
 
 def remembered(url: str, name: str) -> Path:
@@ -83,11 +84,37 @@ def snapshots(ctx, args) -> None:
                  f"dropped snapshot {args.tag} of {args.target}")
 
 
+def save_or_load(ctx, args) -> None:
+    """vm save NAME FILE | vm load FILE [--name NAME] (hvmon.target.vm_file)."""
+    from ...target import vm_file
+    board = ctx.board()
+    if args.action == "save":
+        if not args.tag:
+            raise ConfigError("vm save: needs the VM's name and a file to write")
+        with ctx.progress(f"save {args.target}") as progress:
+            st = vm_file.save_vm(board, args.target, args.tag, progress=progress)
+        ctx.emit({"action": "save", "vm": args.target, "file": args.tag, "guest_ram": st.guest_ram,
+                  "wire_bytes": st.wire_bytes, "file_bytes": st.file_bytes,
+                  "pages": st.pages_sent, "seconds": round(st.seconds, 3)},
+                 f"saved {args.target} to {args.tag}: {mib(st.guest_ram)} of guest RAM, "
+                 f"{mib(st.wire_bytes)} over the line ({st.wire_ratio:.3f}), file {mib(st.file_bytes)}, "
+                 f"{st.seconds:.1f} s")
+        return
+    with ctx.progress(f"load {args.target}") as progress:
+        st = vm_file.load_vm(board, args.target, args.name, progress=progress)
+    ctx.vm_names[st.vm] = st.name
+    ctx.emit({"action": "load", "vm": st.name, "id": st.vm, "file": args.target, "sent": st.sent,
+              "skipped": st.skipped, "seconds": round(st.seconds, 3)},
+             f"loaded {st.name} (VM {st.vm}) from {args.target}: {mib(st.sent)} pushed, "
+             f"{mib(st.skipped)} already in place; it runs")
+
+
 def _vm_args(p):
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("target", nargs="?", help="config file (create) or VM name")
     p.add_argument("tag", nargs="?", help="restore, drop: the snapshot's tag (restore: default "
-                   "the VM's newest)")
+                   "the VM's newest); save: the file to write")
+    p.add_argument("--name", help="with load: the VM's name (default: the one saved)")
     p.add_argument("--as", dest="as_tag", metavar="TAG",
                    help=f"with snapshot: its tag (default {DEFAULT_TAG!r}; one already there is replaced)")
     p.add_argument("--start", action="store_true", help="with create: start it too")
@@ -172,17 +199,21 @@ def check(ctx, args) -> int:
 
 
 @command("vm", "VMs: create|check FILE.toml | start|stop|reset|destroy|info NAME | list | "
-         "snapshot NAME [--as TAG] | restore NAME [TAG] | drop NAME TAG", _vm_args,
+         "snapshot NAME [--as TAG] | restore NAME [TAG] | drop NAME TAG | save NAME FILE | "
+         "load FILE [--name NAME]", _vm_args,
          complete=(f"word:{','.join(ACTIONS)}", "vm"),
          details="vm check FILE.toml [--board PROFILE] [--board-dtb FILE] [-o guest.dtb]: check a "
                  "VM config and build its guest DTB without a board (a QEMU board's DTB comes "
                  "from QEMU itself). vm snapshot NAME [--as TAG]: pause the VM, copy its state "
                  "and RAM into free board RAM, let it go on; vm restore NAME [TAG]: put it back "
-                 "(default: its newest snapshot); vm drop NAME TAG: free a snapshot's memory.")
+                 "(default: its newest snapshot); vm drop NAME TAG: free a snapshot's memory. vm save "
+                 "NAME FILE: snapshot the VM and write it to a file (zero pages are not sent); "
+                 "vm load FILE [--name NAME]: create and run the VM from such a file on a board of "
+                 "the same profile (chunks the board holds already are not sent).")
 def run_vm(ctx, args):
     from ...target import vms
     if args.action != "list" and not args.target:
-        needs_file = args.action in ("create", "check")
+        needs_file = args.action in ("create", "check", "load")
         raise ConfigError(f"vm {args.action}: needs a {'config file' if needs_file else 'VM name'}")
     if args.action == "check":
         return check(ctx, args)
@@ -206,6 +237,8 @@ def run_vm(ctx, args):
                  + "".join("\n" + snapshot_line(s) for s in snaps))
     elif args.action in ("snapshot", "restore", "drop"):
         snapshots(ctx, args)
+    elif args.action in ("save", "load"):
+        save_or_load(ctx, args)
     elif args.action in ("start", "stop", "destroy"):
         getattr(vms, f"{args.action}_vm")(board, args.target)
         ctx.emit({"action": args.action, "vm": args.target}, f"{args.action}: {args.target} done")

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""`vm save` of a booted 256 MiB Linux guest: bytes over the line against guest RAM
+(target <= 0.15) and seconds. Over the line: the response bytes that carried the state
+record, the MEM_NONZERO bitmaps and the non-zero pages, which the stub deflates
+(MEM_READ_DEFLATE); and, as a check, the stub UART's own count of bytes it sent meanwhile.
+
+Each run starts a fresh QEMU board (the stub through U-Boot, boards/qemu-virt/linux.toml's
+images preloaded, so creating the VM only confirms them by CRC), boots the guest to its
+shell, sets a shell variable, saves it to a file and checks that the shell still answers.
+Three runs; min / median / max. Prints a table and writes bench/results/snapshot-file-*.md.
+(`vm load` on a second board is not timed here yet: see README.md, "Snapshots in a file".)
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "host"))
+
+from hvmon.bringup.board_profile import load_profile  # noqa: E402
+from hvmon.bringup.bring_up import bring_up  # noqa: E402
+from hvmon.bringup.preload import preload_args  # noqa: E402
+from hvmon.bringup.qemu import QemuBoard  # noqa: E402
+from hvmon.target import vm_file, vms  # noqa: E402
+from hvmon.target.board import Board  # noqa: E402
+from hvmon.transport.expect import Expect  # noqa: E402
+from hvmon.transport.link import open_link  # noqa: E402
+
+GUEST = ROOT / "boards" / "qemu-virt" / "linux.toml"
+PROMPT = b"/ # "
+RUNS = 3
+WAIT_S = 300
+
+
+def wait_for(stub: Board, vm_id: int, text: bytes, since: int, what: str) -> None:
+    started = time.monotonic()
+    while text not in stub.consoles.get(vm_id, b"")[since:]:
+        if time.monotonic() - started > WAIT_S:
+            raise RuntimeError(f"no {text!r} on the guest's console within {WAIT_S} s ({what})")
+        time.sleep(0.01)
+
+
+def answered(stub: Board, vm_id: int, command: str, answer: str, what: str) -> None:
+    since = len(stub.consoles.get(vm_id, b""))
+    stub.console_write(vm_id, command.encode() + b"\n")
+    wait_for(stub, vm_id, answer.encode(), since, what)
+
+
+def stub_on(board: QemuBoard, profile) -> Board:
+    port = open_link(board.url)
+    bring_up(Expect(port), profile)
+    return Board.attach(port)
+
+
+def one_run(n: int, folder: Path) -> dict:
+    profile = load_profile("qemu-virt")
+    with QemuBoard(profile, smp=2, lifetime=1800, extra_args=preload_args(GUEST)) as qa:
+        a = stub_on(qa, profile)
+        try:
+            vm_id, config = vms.create_vm(a, GUEST)
+            vms.start_vm(a, config.name)
+            wait_for(a, vm_id, PROMPT, 0, "boot")
+            answered(a, vm_id, f"V=run{n}; echo set-$V", f"set-run{n}", "boot")
+            path = folder / f"run{n}.hvsnap"
+            line_before = a.uart_stats().tx_bytes
+            saved = vm_file.save_vm(a, config.name, path)
+            line = a.uart_stats().tx_bytes - line_before
+            answered(a, vm_id, "echo got-$V", f"got-run{n}", "after the save")
+            return {"ratio": saved.wire_ratio, "line_ratio": line / saved.guest_ram,
+                    "pages_mib": saved.pages_sent * 4096 / 2**20, "wire_mib": saved.wire_bytes / 2**20,
+                    "file_mib": saved.file_bytes / 2**20, "save_s": saved.seconds,
+                    "paused_s": saved.paused_us / 1e6, "ram": saved.guest_ram}
+        finally:
+            a.close()
+
+
+ROWS = [("bytes over the line / guest RAM (target <= 0.15)", "ratio"),
+        ("  the same counting the UART's every byte (framing, acks, console)", "line_ratio"),
+        ("MiB of non-zero pages (what MEM_READ carried before MEM_READ_DEFLATE)", "pages_mib"),
+        ("MiB over the line (record, bitmap, non-zero pages, deflated by the stub)", "wire_mib"),
+        ("MiB in the file (zlib or xz per 64 KiB chunk)", "file_mib"),
+        ("vm save, whole (s)", "save_s"),
+        ("  of it the guest stood still for the snapshot (s)", "paused_s")]
+
+
+def main() -> int:
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(RUNS):
+            runs.append(one_run(n, Path(tmp)))
+            print(f"run {n + 1}/{RUNS}: " + ", ".join(f"{k} {v:.3f}" for k, v in runs[-1].items()
+                                                      if k != "ram"), flush=True)
+    table = [f"Guest: {GUEST.relative_to(ROOT)} ({runs[0]['ram'] >> 20} MiB of RAM, one vCPU), "
+             f"a fresh QEMU board per run, {RUNS} runs.", "",
+             "| | min | median | max | all runs |", "| --- | --- | --- | --- | --- |"]
+    for label, key in ROWS:
+        values = [r[key] for r in runs]
+        table.append(f"| {label} | {min(values):.3f} | {statistics.median(values):.3f} | "
+                     f"{max(values):.3f} | {', '.join(f'{v:.3f}' for v in values)} |")
+    table += ["", f"load average when done: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)"]
+    print("\n".join(table))
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"snapshot-file-{datetime.datetime.now():%Y%m%d-%H%M%S}.md"
+    path.write_text("\n".join(table) + "\n")
+    print(f"written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
