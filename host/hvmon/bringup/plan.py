@@ -271,7 +271,7 @@ def reach_board(plan: Plan, url: str | None = None, log=print, image: Path | Non
                 stub_port = open_link(stub_url, baud)
                 log(f"the stub's own line: {stub_url}")
             result = bring_up(Expect(port, serial_log), profile, image=image, say=log,
-                              stub_link=Expect(stub_port) if stub_port else None)
+                              stub_link=Expect(stub_port, serial_log) if stub_port else None)
             log(f"stub {result.version} up on {result.board} in {result.seconds['total']:.2f} s")
             if stub_port is not None:
                 port.close()
