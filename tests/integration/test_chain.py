@@ -16,14 +16,14 @@ import pytest
 
 from hvmon import protocol as P
 from tests.budget import remaining
-from tests.integration.test_repl import HVMON, LINUX, Terminal, brought_up_board, results
+from tests.conftest import run_profile
+from tests.integration.test_repl import HVMON, LINUX, Terminal, board_env, brought_up_board, results
 
 # The module's board (a bring-up by a CLI process) and a few CLI processes per test.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=4, line_bytes=300_000)]
-# Left out, with this reason, of a run on another board (tests/board_specific.py).
-pytestmark.append(pytest.mark.board_specific(
-    "starts qemu-virt itself: chained CLI commands on the line test_repl.py's "
-    "brought_up_board gives"))
+# The depth each driver reports on the QEMU boards, and where it says it comes from
+# (as tests/integration/test_uart_stats.py: QEMU's 16550 has no DW CPR to read).
+UART_DEPTH = {"pl011": (16, "the driver's datasheet value"), "16550": (16, "the board profile")}
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +32,15 @@ def url(request) -> str:
 
 
 @pytest.fixture
-def env(tmp_path) -> dict[str, str]:
+def board(request) -> str:
+    return run_profile(request).name
+
+
+@pytest.fixture
+def env(request, tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("HVMON_PORT", "HVMON_BOARD")}
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_STATE_HOME=str(tmp_path / "state"))
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_STATE_HOME=str(tmp_path / "state"),
+               **board_env(request))
     return env
 
 
@@ -68,25 +74,25 @@ def test_the_first_failure_stops_the_chain_with_its_exit_code(url, env):
     assert unsupported.stdout.strip() == "0xc600ffff: x0 = -1 (NOT_SUPPORTED (SMCCC -1))"
 
 
-def test_json_for_scripts(url, env):
+def test_json_for_scripts(url, env, board, request):
     result = hvmon(env, "-p", url, "--json", "info", "+", "hvc", "echo", "7", "+", "vm", "list",
                    "+", "read", "0x40200038", "4", "+", "read", "0x40200038", "4", "--base64",
                    "+", "uart")
     assert result.returncode == 0, result.stderr
     info, echo, vms, read_hex, read_b64, uart = map(json.loads, result.stdout.splitlines())
-    assert info["board"] == "qemu-virt" and "HVC" in info["capabilities"]
+    assert info["board"] == board and "HVC" in info["capabilities"]
     assert info["ram"] == [{"base": 0x40000000, "size": 0x40000000}]
     assert any(r["name"] == "stub" and r["base"] == 0x40200000 for r in info["protected"])
     assert (echo["name"], echo["status"], echo["results"]) == ("echo", "OK", {"a": 7, "b": 0, "c": 0})
     assert vms == []
     assert read_hex == {"addr": 0x40200038, "length": 4, "hex": "41524d64"}
     assert read_b64 == {"addr": 0x40200038, "length": 4, "base64": "QVJNZA=="}
-    assert (uart["driver"], uart["fifo_depth"], uart["depth_source"]) == \
-        ("pl011", 16, "the driver's datasheet value")
+    driver = run_profile(request).firmware["uart"]
+    assert (uart["driver"], uart["fifo_depth"], uart["depth_source"]) == (driver, *UART_DEPTH[driver])
     assert uart["rx_bytes"] > 0 and uart["tx_bytes"] > 0 and uart["overruns"] == 0
 
 
-def test_run_a_script_with_a_connected_board(url, env, tmp_path):
+def test_run_a_script_with_a_connected_board(url, env, board, tmp_path):
     script = tmp_path / "probe.py"
     script.write_text("import sys\n"
                       "r = board.hvc('echo', int(sys.argv[1]), 2, 3)\n"
@@ -94,7 +100,7 @@ def test_run_a_script_with_a_connected_board(url, env, tmp_path):
                       "sys.exit(int(sys.argv[2]))\n")
     ok = hvmon(env, "-p", url, "run", str(script), "41", "0", "+", "hvc", "version")
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.splitlines()[0] == "script got 41 on qemu-virt hvmon"
+    assert ok.stdout.splitlines()[0] == f"script got 41 on {board} hvmon"
     assert "protocol_version" in ok.stdout
     failed = hvmon(env, "-p", url, "run", str(script), "1", "3")
     assert failed.returncode == 3
@@ -103,17 +109,18 @@ def test_run_a_script_with_a_connected_board(url, env, tmp_path):
         f"hvmon: error: run: no such script {tmp_path / 'nope.py'}"
 
 
-def test_named_board_default_and_alias_from_the_user_config(url, env, tmp_path):
+def test_named_board_default_and_alias_from_the_user_config(url, env, board, tmp_path):
+    env = {k: v for k, v in env.items() if k != "HVMON_BOARD"}     # the config names the board
     config = Path(env["XDG_CONFIG_HOME"]) / "hvmon" / "config.toml"
     config.parent.mkdir(parents=True)
-    config.write_text(f'default = "q"\n[boards.q]\nport = "{url}"\nboard = "qemu-virt"\n'
+    config.write_text(f'default = "q"\n[boards.q]\nport = "{url}"\nboard = "{board}"\n'
                       '[aliases]\nping = "hvc echo 3 + hvc version"\n')
     by_alias = hvmon(env, "ping")                      # no -p: the default board
     assert by_alias.returncode == 0, by_alias.stderr
     assert by_alias.stdout.splitlines()[:2] == ["echo: x0 = 0 (OK)", "  a = 0x3 (3)"]
     assert f"protocol_version = {P.VERSION:#x}" in by_alias.stdout
     by_name = hvmon(env, "-p", "q", "--json", "info")
-    assert json.loads(by_name.stdout)["board"] == "qemu-virt"
+    assert json.loads(by_name.stdout)["board"] == board
 
 
 def test_bad_input_is_one_line_with_the_right_exit_code(url, env):
@@ -141,7 +148,7 @@ def test_vm_create_start_and_console_chained_in_a_terminal(url, env, tmp_path):
     start = time.monotonic()
     term = Terminal("hvmon-chain", [*HVMON, "-p", url, "vm", "create", str(LINUX), "+", "vm", "start",
                                     "linux", "+", "console", "linux"],
-                    {k: env[k] for k in ("XDG_CONFIG_HOME", "XDG_STATE_HOME")},
+                    {k: env[k] for k in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "HVMON_BOARD")},
                     results("test_chain") / "console.screen")
     try:
         term.wait(r"--- console of linux \(VM \d+\) --- Ctrl-\] detaches ---")

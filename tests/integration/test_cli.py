@@ -13,19 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.bringup.board_profile import load_profile
 from hvmon.bringup.qemu import QemuBoard
 from tests.budget import REPO, doing, remaining
-from tests.conftest import qemu_lifetime
+from tests.conftest import qemu_lifetime, run_profile
 from tests.integration.test_repl import results
 
 # Each test starts its own QEMU board (or none) and a few CLI processes.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=4)]
-# Left out, with this reason, of a run on another board (tests/board_specific.py).
-pytestmark.append(pytest.mark.board_specific(
-    "starts qemu-virt itself: `hvmon bringup` and CLI commands on its one serial line "
-    "(the 16550 board's CLI bring-up, --stub-port, is test_guests.py's "
-    "test_vm_commands_from_the_command_line)"))
 
 HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
 
@@ -35,56 +29,68 @@ def hvmon(*args, timeout=60):
 
 
 @pytest.fixture
+def board(request) -> str:
+    """The run's board profile (--hvmon-board), which every CLI process here is told."""
+    return run_profile(request).name
+
+
+@pytest.fixture
 def qemu(request):
-    board = QemuBoard(load_profile("qemu-virt"), log_path=results(f"test_cli/{request.node.name}") / "qemu.log",
+    board = QemuBoard(run_profile(request), log_path=results(f"test_cli/{request.node.name}") / "qemu.log",
                        lifetime=qemu_lifetime(request))
     board.start()
     yield board
     board.stop()
 
 
-def test_bringup_then_monitor_commands_from_the_command_line(qemu):
-    up = hvmon("-p", qemu.url, "bringup", "--text")
+def stub_line(qemu: QemuBoard) -> list[str]:
+    """bringup's --stub-port where the profile gives the stub a line of its own."""
+    return ["--stub-port", qemu.stub_url] if qemu.stub_port is not None else []
+
+
+def test_bringup_then_monitor_commands_from_the_command_line(qemu, board):
+    up = hvmon("-b", board, "-p", qemu.url, "bringup", "--text", *stub_line(qemu))
     assert up.returncode == 0, up.stderr
-    assert re.search(r"stub \S+ up on qemu-virt at EL2: \d+ bytes, .* total [\d.]+ s", up.stderr)
-    assert "hvmon 0.1.0 on qemu-virt at EL2" in up.stdout
-    dump = hvmon("-p", qemu.url, "monitor", "md 0x40200038 8; crc 0x40200000 0x40")
+    assert re.search(rf"stub \S+ up on {board} at EL2: \d+ bytes, .* total [\d.]+ s", up.stderr)
+    assert f"hvmon 0.1.0 on {board} at EL2" in up.stdout
+    dump = hvmon("-b", board, "-p", qemu.stub_url, "monitor", "md 0x40200038 8; crc 0x40200000 0x40")
     assert dump.returncode == 0, dump.stderr
     assert "|ARMd....|" in dump.stdout and "crc32 0x40200000+0x40 = 0x" in dump.stdout
-    refused = hvmon("-p", qemu.url, "monitor", "md 0x1000")
+    refused = hvmon("-b", board, "-p", qemu.stub_url, "monitor", "md 0x1000")
     assert refused.returncode == 5
     assert refused.stderr.strip() == \
         "hvmon: error: stub refused 'md 0x1000': refused: 0x1000 is outside RAM"
 
 
-def test_bringup_ends_in_framed_mode_and_the_framed_commands_work(qemu, tmp_path):
-    up = hvmon("-p", qemu.url, "bringup")
+def test_bringup_ends_in_framed_mode_and_the_framed_commands_work(qemu, board, tmp_path):
+    up = hvmon("-b", board, "-p", qemu.url, "bringup", *stub_line(qemu))
     assert up.returncode == 0, up.stderr
     assert "protected  0x0000000040200000-" in up.stdout and " stub" in up.stdout
-    info = hvmon("-p", qemu.url, "info")
+    info = hvmon("-b", board, "-p", qemu.stub_url, "info")
     assert info.returncode == 0 and "capabilities: DEFLATE, CRC_LIST, HVC" in info.stdout
     payload = tmp_path / "payload.bin"
     payload.write_bytes(os.urandom(70_000) + b"\0" * 200_000)
-    first = hvmon("-p", qemu.url, "load", str(payload), "0x48000000")
+    first = hvmon("-b", board, "-p", qemu.stub_url, "load", str(payload), "0x48000000")
     assert first.returncode == 0, first.stderr
     assert "CRC verified" in first.stdout
-    again = hvmon("-p", qemu.url, "load", str(payload), "0x48000000")
+    again = hvmon("-b", board, "-p", qemu.stub_url, "load", str(payload), "0x48000000")
     assert f"{payload.stat().st_size} unchanged" in again.stdout
     back = tmp_path / "back.bin"
-    read = hvmon("-p", qemu.url, "read", "0x48000000", str(payload.stat().st_size), "-o", str(back))
+    read = hvmon("-b", board, "-p", qemu.stub_url, "read", "0x48000000", str(payload.stat().st_size),
+                 "-o", str(back))
     assert read.returncode == 0 and back.read_bytes() == payload.read_bytes()
-    echo = hvmon("-p", qemu.url, "hvc", "echo", "1", "0x22", "3")
+    echo = hvmon("-b", board, "-p", qemu.stub_url, "hvc", "echo", "1", "0x22", "3")
     assert echo.stdout.splitlines() == ["echo: x0 = 0 (OK)", "  a = 0x1 (1)", "  b = 0x22 (34)",
                                         "  c = 0x3 (3)"]
-    unknown = hvmon("-p", qemu.url, "hvc", "0xc600ffff")
+    unknown = hvmon("-b", board, "-p", qemu.stub_url, "hvc", "0xc600ffff")
     assert unknown.returncode == 5 and "NOT_SUPPORTED" in unknown.stdout
-    refused = hvmon("-p", qemu.url, "load", str(payload), "0x40200000")
+    refused = hvmon("-b", board, "-p", qemu.stub_url, "load", str(payload), "0x40200000")
     assert refused.returncode == 2 and "overlaps the protected range stub" in refused.stderr
-    bad = hvmon("-p", qemu.url, "read", "0x4800zz", "16", "-o", str(back))
+    bad = hvmon("-b", board, "-p", qemu.stub_url, "read", "0x4800zz", "16", "-o", str(back))
     assert bad.returncode == 2 and "bad number '0x4800zz' for ADDR" in bad.stderr
-    back_to_text = hvmon("-p", qemu.url, "text")
+    back_to_text = hvmon("-b", board, "-p", qemu.stub_url, "text")
     assert back_to_text.returncode == 0
-    monitor = hvmon("-p", qemu.url, "monitor", "info")
+    monitor = hvmon("-b", board, "-p", qemu.stub_url, "monitor", "info")
     assert "at EL2" in monitor.stdout
 
 
@@ -116,9 +122,9 @@ def test_missing_port_is_a_usage_error():
     assert "no port: give -p PORT" in result.stderr
 
 
-def test_hvmon_qemu_prints_the_url_and_stops_by_itself():
-    process = subprocess.Popen([*HVMON, "qemu", "--for", "3", "--no-wait"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+def test_hvmon_qemu_prints_the_url_and_stops_by_itself(board):
+    process = subprocess.Popen([*HVMON, "-b", board, "qemu", "--for", "3", "--no-wait"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = process.stdout.readline().strip()
     assert re.fullmatch(r"socket://127\.0\.0\.1:\d+", url)
     port = int(url.rsplit(":", 1)[1])
@@ -146,14 +152,14 @@ def run_in_tmux(command: str, session: str):
     assert started.returncode == 0, f"tmux could not start {session}: {started.stderr.strip()}"
 
 
-def test_demo_monitor_leaves_the_user_at_the_monitor_prompt(tmp_path):
+def test_demo_monitor_leaves_the_user_at_the_monitor_prompt(board, tmp_path):
     """`hvmon demo --monitor` in a real terminal (tmux): prompt, a command, Ctrl-] out."""
     session = f"hvmon-demo-{os.getpid()}-{secrets.token_hex(3)}"
     hvmon_bin = Path(sys.executable).with_name("hvmon")
-    run_in_tmux(f"{hvmon_bin} demo --monitor", session)
+    run_in_tmux(f"{hvmon_bin} -b {board} demo --monitor", session)
     try:
         screen = wait_screen(session, r"^hvmon>$")
-        assert "hvmon 0.1.0 on qemu-virt at EL2" in screen
+        assert f"hvmon 0.1.0 on {board} at EL2" in screen
         subprocess.run(["tmux", "send-keys", "-t", session, "info", "Enter"], check=True)
         wait_screen(session, r"MIDR_EL1 .*\n(.*\n)*hvmon>$")
         subprocess.run(["tmux", "send-keys", "-t", session, "C-]"], check=True)
@@ -170,16 +176,12 @@ def demo_board() -> str:
     return found.group(1)
 
 
-# Debian's kernel and the initramfs go over the stub's line, compressed (about 8 MB
-# for the 6.1 Image, 1 MB of initramfs: cache/guest/), then one boot.
-@pytest.mark.budget(boots=1, line_bytes=9_500_000)
-def test_make_demo_ends_at_the_linux_guest_shell(tmp_path):
-    """What `make demo` runs: the stub through U-Boot, Debian's kernel pushed over the
-    line and booted as a guest, and the terminal on its console; a command runs there;
-    Ctrl-] leaves."""
+def demo_reaches_the_shell(board: str) -> None:
+    """`hvmon -b BOARD demo` in a real terminal (tmux): the guest's shell, a command
+    there, Ctrl-] out and QEMU stopped."""
     session = f"hvmon-demo-linux-{os.getpid()}-{secrets.token_hex(3)}"
     hvmon_bin = Path(sys.executable).with_name("hvmon")
-    run_in_tmux(f"{hvmon_bin} -b {demo_board()} demo", session)
+    run_in_tmux(f"{hvmon_bin} -b {board} demo", session)
     try:
         # The shell's prompt; tmux may answer its cursor-position query, which the guest
         # then echoes after it (`/ # ^[[50;5R`).
@@ -192,6 +194,25 @@ def test_make_demo_ends_at_the_linux_guest_shell(tmp_path):
         assert "QEMU stopped" in screen
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+
+
+# Debian's kernel and the initramfs go over the stub's line, compressed (about 8 MB
+# for the 6.1 Image, 1 MB of initramfs: cache/guest/), then one boot.
+@pytest.mark.board_specific("runs the Makefile's DEMO_BOARD (qemu-virt-16550), whatever the "
+                            "run's board: on that board test_demo_on_the_runs_board is the same")
+@pytest.mark.budget(boots=1, line_bytes=9_500_000)
+def test_make_demo_ends_at_the_linux_guest_shell():
+    """What `make demo` runs: the stub through U-Boot, Debian's kernel pushed over the
+    stub's line and booted as a guest, and the terminal on its console."""
+    demo_reaches_the_shell(demo_board())
+
+
+# The run's board's demo: on qemu-virt its images are preloaded; on qemu-virt-16550 this
+# is `make demo`, the kernel and initramfs over the line.
+@pytest.mark.budget(boots=1, line_bytes=9_500_000)
+def test_demo_on_the_runs_board(board):
+    """`hvmon demo` on the run's board, from the shell prompt to Ctrl-]."""
+    demo_reaches_the_shell(board)
 
 
 def wait_screen(session: str, pattern: str) -> str:

@@ -9,18 +9,13 @@ import sys
 
 import pytest
 
-from hvmon.bringup.board_profile import load_profile
 from hvmon.bringup.preload import preload_args
 from hvmon.bringup.qemu import QemuBoard
 from tests.budget import remaining
-from tests.conftest import REPO, qemu_lifetime
+from tests.conftest import REPO, qemu_lifetime, run_profile
 from tests.integration.test_repl import results
 
 pytestmark = [pytest.mark.qemu]
-# Left out, with this reason, of a run on another board (tests/board_specific.py).
-pytestmark.append(pytest.mark.board_specific(
-    "starts qemu-virt itself: `hvmon --log-dir` logs of a bring-up on its one serial "
-    "line"))
 
 STAMP = r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+ *\d+\.\d{3}\] "
 LINUX = REPO / "boards/qemu-virt/linux.toml"
@@ -29,17 +24,20 @@ LINUX = REPO / "boards/qemu-virt/linux.toml"
 @pytest.mark.budget(bringups=1, boots=1, processes=1)
 def test_log_dir_keeps_serial_line_events_stub_log_and_guest_console_apart(request, tmp_path):
     folder = results(f"test_cli_logs/{request.node.name}")
-    qemu = QemuBoard(load_profile("qemu-virt"), log_path=folder / "qemu.log",
+    profile = run_profile(request)
+    qemu = QemuBoard(profile, log_path=folder / "qemu.log",
                      lifetime=qemu_lifetime(request),
                      extra_args=preload_args(LINUX, tmp_path / "preload"))
     qemu.start()
     request.addfinalizer(qemu.stop)
     plan = tmp_path / "plan.toml"
-    plan.write_text(f'board = "qemu-virt"\nreach = "running"\n[[vm]]\nconfig = "{LINUX}"\n'
+    plan.write_text(f'board = "{profile.name}"\nreach = "running"\n[[vm]]\nconfig = "{LINUX}"\n'
                     'wait_for = "/ # "\ntimeout = 120\n')
     logs = tmp_path / "logs"
-    run = subprocess.run([sys.executable, "-m", "hvmon.ui.cli", "--log-dir", str(logs),
-                          "-p", qemu.url, "bringup", "+", "up", str(plan), "--no-terminal"],
+    # A stub with a line of its own (qemu-virt-16550) is framed there after the bring-up.
+    stub_line = ["--stub-port", qemu.stub_url] if qemu.stub_port is not None else []
+    run = subprocess.run([sys.executable, "-m", "hvmon.ui.cli", "-b", profile.name, "--log-dir", str(logs),
+                          "-p", qemu.url, "bringup", *stub_line, "+", "up", str(plan), "--no-terminal"],
                          capture_output=True, text=True, timeout=remaining())
     assert run.returncode == 0, run.stderr
     (run_folder,) = logs.iterdir()                      # one folder for the run
@@ -54,7 +52,7 @@ def test_log_dir_keeps_serial_line_events_stub_log_and_guest_console_apart(reque
         assert lines and all(re.match(STAMP, line) for line in lines), (name, lines[:5])
     serial = (run_folder / "serial.log").read_text()
     assert "U-Boot" in serial and "hvmon 0." in serial        # the bring-up, as text
-    assert f"--- framed mode on {qemu.url}" in (run_folder / "events.log").read_text()
+    assert f"--- framed mode on {qemu.stub_url}" in (run_folder / "events.log").read_text()
     console = (run_folder / "console-0-linux.log").read_text()
     assert "Linux version" in console and "/ # " in console
     assert "\r" not in console and "\x1b" not in console     # readable in an editor

@@ -11,14 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.budget import remaining
-from tests.conftest import REPO, child_env
+from tests.conftest import REPO, child_env, run_profile
 
 # Each test runs pytest as a user would, with the QEMU boards and guests its plugin starts.
+# The inner runs use the outer run's board (--hvmon-board).
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1)]
-# Left out, with this reason, of a run on another board (tests/board_specific.py).
-pytestmark.append(pytest.mark.board_specific(
-    "runs pytest on qemu-virt itself: the plugin's recovery with a copy of "
-    "qemu-virt's profile, the README example and a qemu-virt plan"))
 
 STUB_HANGS = '''
 import os
@@ -52,10 +49,12 @@ def run_pytest(folder: Path, *args: str, timeout: float | None = None) -> subpro
 
 
 @pytest.mark.budget(processes=1, bringups=3, boots=1, seconds=3)
-def test_recovery_runs_the_power_command_and_resets_qemu_and_failures_carry_the_logs(tmp_path):
+def test_recovery_runs_the_power_command_and_resets_qemu_and_failures_carry_the_logs(request,
+                                                                                      tmp_path):
+    board = run_profile(request).name
     mark = tmp_path / "reset-pressed"
     profile = tmp_path / "board.toml"
-    profile.write_text((REPO / "boards/qemu-virt/board.toml").read_text()
+    profile.write_text((REPO / "boards" / board / "board.toml").read_text()
                        + f'\n[power]\nreset = "echo $HVMON_BOARD >> {mark}"\n')
     (tmp_path / "test_rig.py").write_text(STUB_HANGS)
     results = tmp_path / "results"
@@ -66,7 +65,7 @@ def test_recovery_runs_the_power_command_and_resets_qemu_and_failures_carry_the_
     assert run.returncode == 1, out + run.stderr
     assert re.search(r"1 failed, 2 passed", out), out
     # Recovery: the profile's [power] reset ran (once), then QEMU's reset and a bring-up.
-    assert mark.read_text().split() == ["qemu-virt"]
+    assert mark.read_text().split() == [board]
     log = (results / "hvmon-main" / "hvmon.log").read_text()
     assert "recovering the board: the stub stopped answering" in log
     assert "[power] reset: echo $HVMON_BOARD" in log
@@ -88,14 +87,15 @@ def test_recovery_runs_the_power_command_and_resets_qemu_and_failures_carry_the_
 
 
 @pytest.mark.budget(processes=1, bringups=1, boots=1)
-def test_the_readme_example_passes_as_written():
+def test_the_readme_example_passes_as_written(request):
     readme = (REPO / "README.md").read_text()
     shown = readme.split("## Hardware-in-the-loop tests")[1].split("```python")[1].split("```")[0]
     example = (REPO / "examples/test_board_example.py").read_text()
     for line in shown.strip().splitlines():         # what the README shows is in the file run
         assert line in example.splitlines(), line
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs",
-                          "examples/test_board_example.py"], cwd=REPO, capture_output=True,
+                          "examples/test_board_example.py", "--hvmon-board", run_profile(request).name],
+                         cwd=REPO, capture_output=True,
                          text=True, timeout=remaining(), env=child_env())
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"4 passed, 1 skipped", run.stdout), run.stdout
@@ -105,10 +105,10 @@ def test_the_readme_example_passes_as_written():
 
 
 @pytest.mark.budget(processes=1, bringups=1, boots=1)
-def test_a_bring_up_plan_makes_its_vms_and_the_console_fixture_uses_them(tmp_path):
+def test_a_bring_up_plan_makes_its_vms_and_the_console_fixture_uses_them(request, tmp_path):
     """--hvmon-plan: the plan's [qemu] table and preload shape the QEMU board, its VMs are
     created and waited for after the bring-up, and `console` is the plan's console VM."""
-    plan = REPO / "boards/qemu-virt/demo.toml"
+    plan = REPO / "boards" / run_profile(request).name / "demo.toml"
     results = tmp_path / "results"
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                           "examples/test_board_example.py", "-k", "answers or shell",

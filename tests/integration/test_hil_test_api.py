@@ -8,14 +8,10 @@ import re
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_profile
 from tests.integration.test_hil_plugin import run_pytest
 
 pytestmark = [pytest.mark.qemu]
-# Left out, with this reason, of a run on another board (tests/board_specific.py).
-pytestmark.append(pytest.mark.board_specific(
-    "runs pytest on qemu-virt (the plugin's default board) itself: the console API "
-    "and two boards"))
 
 TESTS = '''
 import pytest
@@ -45,11 +41,11 @@ def test_two_boards(boards):
 
 
 @pytest.mark.budget(processes=1, bringups=3, boots=1)
-def test_console_expect_api_and_two_boards_with_their_own_logs(tmp_path):
+def test_console_expect_api_and_two_boards_with_their_own_logs(request, tmp_path):
     (tmp_path / "test_api.py").write_text(TESTS)
     results = tmp_path / "results"
     run = run_pytest(tmp_path, "test_api.py", "--hvmon-vm", str(REPO / "boards/qemu-virt/linux.toml"),
-                     "--hvmon-results", str(results))
+                     "--hvmon-results", str(results), "--hvmon-board", run_profile(request).name)
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"2 passed", run.stdout), run.stdout
     two = results / "test_api.py_test_two_boards"

@@ -10,13 +10,9 @@ import sys
 import pytest
 
 from tests.budget import doing, remaining
-from tests.conftest import REPO
+from tests.conftest import REPO, run_profile
 
 pytestmark = [pytest.mark.qemu]
-# Left out, with this reason, of a run on another board (tests/board_specific.py).
-pytestmark.append(pytest.mark.board_specific(
-    "starts qemu-virt itself: the wheel, installed elsewhere, brings it up with a "
-    "plan naming qemu-virt"))
 
 
 def run(*args, cwd, env=None):
@@ -29,7 +25,8 @@ def run(*args, cwd, env=None):
 # Building (sdist, then the wheel from it, each in an isolated environment pip fills) and
 # installing with the dependencies are the slow part: about a minute each.
 @pytest.mark.budget(bringups=1, processes=6, seconds=240)
-def test_the_wheel_installed_elsewhere_brings_the_qemu_board_up(tmp_path):
+def test_the_wheel_installed_elsewhere_brings_the_qemu_board_up(request, tmp_path):
+    board = run_profile(request).name             # the wheel carries every board's profile and stub
     doing("python -m build")
     run(sys.executable, "-m", "build", "--outdir", tmp_path / "dist", REPO, cwd=tmp_path)
     (wheel,) = (tmp_path / "dist").glob("hvmon-*.whl")
@@ -42,15 +39,15 @@ def test_the_wheel_installed_elsewhere_brings_the_qemu_board_up(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
     where = run(tmp_path / "venv/bin/python", "-c",
                 "from hvmon.bringup.board_profile import boards_dir, load_profile\n"
-                "print(boards_dir()); print(load_profile('qemu-virt').image())", cwd=elsewhere, env=env)
+                f"print(boards_dir()); print(load_profile({board!r}).image())", cwd=elsewhere, env=env)
     boards, image = where.stdout.split()
     assert boards.startswith(str(tmp_path / "venv")) and image.startswith(str(tmp_path / "venv"))
     plan = elsewhere / "plan.toml"
-    plan.write_text('board = "qemu-virt"\nreach = "uboot"\n')
+    plan.write_text(f'board = "{board}"\nreach = "uboot"\n')
     doing("the installed hvmon brings the QEMU board up")
     up = run(tmp_path / "venv/bin/hvmon", "up", "plan.toml", "--no-terminal", cwd=elsewhere, env=env)
     assert "up: nothing to do" in up.stdout
-    assert "up on qemu-virt" in up.stderr and "QEMU stopped" in up.stderr
+    assert f"up on {board}" in up.stderr and "QEMU stopped" in up.stderr
     completion = run(tmp_path / "venv/bin/hvmon", "completion", "bash", cwd=elsewhere, env=env)
     assert "complete -o filenames -F _hvmon hvmon" in completion.stdout
     plugin = run(tmp_path / "venv/bin/python", "-c",

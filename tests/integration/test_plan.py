@@ -14,28 +14,34 @@ from pathlib import Path
 
 import pytest
 
-from hvmon.bringup.board_profile import load_profile
 from hvmon.bringup.preload import preload_args
 from hvmon.bringup.qemu import QemuBoard
 from tests.budget import remaining
-from tests.conftest import qemu_lifetime
+from tests.conftest import qemu_lifetime, run_profile
 from tests.integration.test_repl import HVMON, LINUX, results
 
 # The module's board at U-Boot; `up` brings the stub in and boots the plan's guest.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=3)]
-# Left out, with this reason, of a run on another board (tests/board_specific.py).
-pytestmark.append(pytest.mark.board_specific(
-    "starts qemu-virt itself: `hvmon up` with plans that name board qemu-virt"))
 
 
 @pytest.fixture(scope="module")
 def qemu(request) -> QemuBoard:
     """A QEMU board left at U-Boot: `up` itself must bring the stub in."""
-    board = QemuBoard(load_profile("qemu-virt"), smp=3, log_path=results("test_plan") / "qemu.log",
+    board = QemuBoard(run_profile(request), smp=3, log_path=results("test_plan") / "qemu.log",
                       lifetime=qemu_lifetime(request), extra_args=preload_args(LINUX))
     board.start()
     request.addfinalizer(board.stop)
     return board
+
+
+def stub_line(qemu: QemuBoard) -> list[str]:
+    """up's --stub-port where the profile gives the stub a line of its own."""
+    return ["--stub-port", qemu.stub_url] if qemu.stub_port is not None else []
+
+
+@pytest.fixture(scope="module")
+def board(request) -> str:
+    return run_profile(request).name
 
 
 @pytest.fixture(scope="module")
@@ -53,24 +59,24 @@ def hvmon(env, *args, timeout=None):
     return result
 
 
-def write_plan(folder: Path, config: Path = LINUX, reach: str = "uboot") -> Path:
+def write_plan(folder: Path, board: str, config: Path = LINUX, reach: str = "uboot") -> Path:
     plan = folder / "plan.toml"
-    plan.write_text(f'board = "qemu-virt"\nreach = "{reach}"\n'
+    plan.write_text(f'board = "{board}"\nreach = "{reach}"\n'
                     f'[[vm]]\nconfig = "{config}"\nwait_for = "/ # "\ntimeout = 120\n')
     return plan
 
 
 @pytest.mark.budget(boots=1)
-def test_up_twice_the_second_run_skips_unchanged_work(qemu, env, tmp_path):
-    plan = write_plan(tmp_path)
-    first = hvmon(env, "-p", qemu.url, "up", str(plan))
+def test_up_twice_the_second_run_skips_unchanged_work(qemu, board, env, tmp_path):
+    plan = write_plan(tmp_path, board)
+    first = hvmon(env, "-p", qemu.url, "up", str(plan), *stub_line(qemu))
     assert first.returncode == 0, first.stderr
-    assert f"no stub answers on {qemu.url}: bringing it up through U-Boot" in first.stderr
+    assert f"no stub answers on {qemu.stub_url}: bringing it up through U-Boot" in first.stderr
     assert "linux: creating from" in first.stderr
     assert "linux: console showed '/ # ' after" in first.stderr
     assert first.stdout.startswith("up: created linux, started linux in ")
 
-    second = hvmon(env, "-p", qemu.url, "--json", "up", str(plan))
+    second = hvmon(env, "-p", qemu.url, "--json", "up", str(plan), *stub_line(qemu))
     assert second.returncode == 0, second.stderr
     assert "the stub answers on" in second.stderr and "U-Boot" not in second.stderr
     assert "linux: running and unchanged since it was created on this boot: skipped" in second.stderr
@@ -80,7 +86,7 @@ def test_up_twice_the_second_run_skips_unchanged_work(qemu, env, tmp_path):
     assert second.seconds < 10 and second.seconds < first.seconds / 2
 
     # The guest really is the one the first run started, still at its shell.
-    listed = hvmon(env, "-p", qemu.url, "vm", "list")
+    listed = hvmon(env, "-b", board, "-p", qemu.stub_url, "vm", "list")
     assert listed.stdout.split()[:3] == ["0", "linux", "running"]
 
 
@@ -99,34 +105,35 @@ def spinner(folder: Path, memory: int) -> Path:
 
 
 @pytest.mark.budget(boots=2)
-def test_a_changed_config_is_recreated_and_an_unchanged_one_skipped(qemu, env, tmp_path):
+def test_a_changed_config_is_recreated_and_an_unchanged_one_skipped(qemu, board, env, tmp_path):
     config = spinner(tmp_path, 0x800000)
     plan = tmp_path / "spin-plan.toml"
-    plan.write_text('board = "qemu-virt"\n[[vm]]\nconfig = "spin.toml"\n')
-    first = hvmon(env, "-p", qemu.url, "up", str(plan))
+    plan.write_text(f'board = "{board}"\n[[vm]]\nconfig = "spin.toml"\n')
+    first = hvmon(env, "-p", qemu.url, "up", str(plan), *stub_line(qemu))
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("up: created spin, started spin")
-    assert "skipped spin (unchanged)" in hvmon(env, "-p", qemu.url, "up", str(plan)).stdout
+    assert "skipped spin (unchanged)" in hvmon(env, "-p", qemu.url, "up", str(plan),
+                                               *stub_line(qemu)).stdout
     config.write_text(config.read_text().replace("0x800000", "0xa00000"))
-    changed = hvmon(env, "-p", qemu.url, "up", str(plan))
+    changed = hvmon(env, "-p", qemu.url, "up", str(plan), *stub_line(qemu))
     assert changed.returncode == 0, changed.stderr
     assert "spin: exists (running; changed, or not created by a plan on this boot): destroying" \
         in changed.stderr
     assert changed.stdout.startswith("up: created spin, started spin")
-    listed = hvmon(env, "-p", qemu.url, "vm", "list", "+", "vm", "destroy", "spin")
+    listed = hvmon(env, "-b", board, "-p", qemu.stub_url, "vm", "list", "+", "vm", "destroy", "spin")
     assert [line.split()[1:3] for line in listed.stdout.splitlines()[:2]] == \
         [["linux", "running"], ["spin", "running"]]
 
 
 @pytest.mark.budget(seconds=60)
-def test_bad_plans_and_a_silent_line(env, tmp_path):
+def test_bad_plans_and_a_silent_line(board, env, tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text('board = "qemu-virt"\nreach = "telepathy"\n')
+    bad.write_text(f'board = "{board}"\nreach = "telepathy"\n')
     result = hvmon(env, "up", str(bad))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == \
         [f"hvmon: error: {bad}: reach: must be one of running, uboot, off, not 'telepathy'"]
-    plan = write_plan(tmp_path, reach="running")
+    plan = write_plan(tmp_path, board, reach="running")
     with socket.socket() as server:                 # accepts, never answers
         server.bind(("127.0.0.1", 0))
         server.listen(1)

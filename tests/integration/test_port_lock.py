@@ -12,16 +12,12 @@ import time
 
 import pytest
 
-from hvmon.bringup.board_profile import load_profile
 from hvmon.bringup.qemu import QemuBoard
 from tests.budget import doing, remaining
-from tests.conftest import child_env, qemu_lifetime
+from tests.conftest import child_env, qemu_lifetime, run_profile
 from tests.integration.test_repl import results
 
 pytestmark = [pytest.mark.qemu]
-# Left out, with this reason, of a run on another board (tests/board_specific.py).
-pytestmark.append(pytest.mark.board_specific(
-    "starts qemu-virt itself: the lock of its one serial line, held and waited for"))
 
 HOLD = '''
 import sys, time
@@ -33,42 +29,45 @@ time.sleep(float(sys.argv[2]))
 
 @pytest.mark.budget(bringups=1, processes=5, seconds=8)
 def test_a_held_board_is_refused_naming_its_owner_and_waited_for(request, tmp_path):
-    qemu = QemuBoard(load_profile("qemu-virt"), lifetime=qemu_lifetime(request),
+    board = run_profile(request).name
+    qemu = QemuBoard(run_profile(request), lifetime=qemu_lifetime(request),
                      log_path=results(f"test_port_lock/{request.node.name}") / "qemu.log")
     qemu.start()
     request.addfinalizer(qemu.stop)
-    env = child_env(HVMON_LOCKS=str(tmp_path / "locks"))
+    env = child_env(HVMON_LOCKS=str(tmp_path / "locks"), HVMON_BOARD=board)
     cli = [sys.executable, "-m", "hvmon.ui.cli"]
-    up = subprocess.run([*cli, "-p", qemu.url, "bringup"], capture_output=True, text=True,
-                        timeout=remaining(), env=env)
+    stub_line = ["--stub-port", qemu.stub_url] if qemu.stub_port is not None else []
+    up = subprocess.run([*cli, "-p", qemu.url, "bringup", *stub_line], capture_output=True,
+                        text=True, timeout=remaining(), env=env)
     assert up.returncode == 0, up.stderr
+    url = qemu.stub_url             # the line the stub talks on, and so the one that is held
     script, holding = tmp_path / "hold.py", tmp_path / "holding"
     script.write_text(HOLD)
-    owner = subprocess.Popen([*cli, "-p", qemu.url, "run", str(script), str(holding), "8"],
+    owner = subprocess.Popen([*cli, "-p", url, "run", str(script), str(holding), "8"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         doing("waiting for the owner to hold the board")
         while not holding.exists():
             assert owner.poll() is None, owner.communicate()
             time.sleep(0.1)
-        refused = subprocess.run([*cli, "-p", qemu.url, "info"], capture_output=True, text=True,
+        refused = subprocess.run([*cli, "-p", url, "info"], capture_output=True, text=True,
                                  timeout=remaining(), env=env)
         assert refused.returncode == 3
-        assert re.search(rf"port {re.escape(qemu.url)} is in use by pid {owner.pid} \(cli\.py -p "
-                         rf"{re.escape(qemu.url)} run .*hold\.py .*\) since ", refused.stderr), \
+        assert re.search(rf"port {re.escape(url)} is in use by pid {owner.pid} \(cli\.py -p "
+                         rf"{re.escape(url)} run .*hold\.py .*\) since ", refused.stderr), \
             refused.stderr
         (tmp_path / "test_x.py").write_text("def test_x(board):\n    pass\n")
         plugin = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                                  "--rootdir", str(tmp_path), "test_x.py", "--hvmon-port",
-                                 qemu.url], cwd=tmp_path, capture_output=True, text=True,
+                                 url, "--hvmon-board", board], cwd=tmp_path, capture_output=True, text=True,
                                 timeout=remaining(), env=env)
         assert plugin.returncode != 0
-        assert f"port {qemu.url} is in use by pid {owner.pid}" in plugin.stdout + plugin.stderr
+        assert f"port {url} is in use by pid {owner.pid}" in plugin.stdout + plugin.stderr
         doing("hvmon --wait: waiting for the owner to leave")
-        waited = subprocess.run([*cli, "--wait", "60", "-p", qemu.url, "info"],
+        waited = subprocess.run([*cli, "--wait", "60", "-p", url, "info"],
                                 capture_output=True, text=True, timeout=remaining(), env=env)
         assert waited.returncode == 0, waited.stderr
-        assert "on qemu-virt" in waited.stdout
+        assert f"on {board}" in waited.stdout
         assert owner.wait(remaining()) == 0                 # it had finished first
     finally:
         if owner.poll() is None:

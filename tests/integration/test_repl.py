@@ -17,18 +17,13 @@ from pathlib import Path
 import pytest
 
 from hvmon import protocol as P
-from hvmon.bringup.board_profile import load_profile
 from hvmon.bringup.preload import preload_args
 from hvmon.bringup.qemu import QemuBoard
 from tests.budget import doing, remaining
-from tests.conftest import qemu_lifetime
+from tests.conftest import qemu_lifetime, run_profile
 
 # The module's board (a bring-up by a CLI process) and a REPL process per test.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=2)]
-# Left out, with this reason, of a run on another board (tests/board_specific.py).
-pytestmark.append(pytest.mark.board_specific(
-    "starts qemu-virt itself: the REPL in a terminal on the line test_repl.py's "
-    "brought_up_board gives"))
 
 REPO = Path(__file__).resolve().parents[2]
 LINUX = REPO / "boards" / "qemu-virt" / "linux.toml"
@@ -89,16 +84,26 @@ class Terminal:
 
 
 def brought_up_board(request, name: str, smp: int) -> str:
-    """One QEMU board for a module, the stub brought up through U-Boot by `hvmon
-    bringup` (which then lets go of the line); the guest's images are preloaded."""
-    qemu = QemuBoard(load_profile("qemu-virt"), smp=smp, log_path=results(name) / "qemu.log",
+    """One QEMU board of the run's profile for a module, the stub brought up through
+    U-Boot by `hvmon bringup` (which then lets go of the line); the guest's images are
+    preloaded. Returns the stub's line: U-Boot's, unless the profile gives the stub a
+    line of its own (qemu-virt-16550), which bringup then awaits the banner on."""
+    profile = run_profile(request)
+    qemu = QemuBoard(profile, smp=smp, log_path=results(name) / "qemu.log",
                      lifetime=qemu_lifetime(request), extra_args=preload_args(LINUX))
     qemu.start()
     request.addfinalizer(qemu.stop)
-    up = subprocess.run([*HVMON, "-p", qemu.url, "bringup"], capture_output=True, text=True,
-                        timeout=remaining())
+    stub_line = ["--stub-port", qemu.stub_url] if qemu.stub_port is not None else []
+    up = subprocess.run([*HVMON, "-b", profile.name, "-p", qemu.url, "bringup", *stub_line],
+                        capture_output=True, text=True, timeout=remaining())
     assert up.returncode == 0, up.stderr
-    return qemu.url
+    return qemu.stub_url
+
+
+def board_env(request) -> dict[str, str]:
+    """The CLI's board for the processes a test starts: the run's profile, whose stub ELF
+    names the stub's own symbols."""
+    return {"HVMON_BOARD": run_profile(request).name}
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +112,9 @@ def url(request) -> str:
 
 
 @pytest.fixture
-def env(tmp_path) -> dict[str, str]:
+def env(request, tmp_path) -> dict[str, str]:
     return {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_STATE_HOME": str(tmp_path / "state"),
-            "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""), **board_env(request)}
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""`hvmon selftest` on the QEMU board, started by the selftest itself (no -p): one
-bring-up, one Linux guest boot, and the bytes its checks move. The report's times are
-for people; the test checks that every line is there, was measured, and passed.
-tests/integration/test_selftest_16550.py runs the same on qemu-virt-16550."""
+"""`hvmon selftest` on the run's QEMU board (--hvmon-board), started by the selftest
+itself (no -p): one bring-up, one Linux guest boot, and the bytes its checks move. The
+report's times are for people; the test checks that every line is there, was measured,
+and passed. tests/integration/test_selftest_16550.py runs the same on qemu-virt-16550
+in `make test`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from hvmon.ui.cli import main
 from tests.budget import doing
+from tests.conftest import run_profile
 
 TRANSFER = 128 << 10          # each way, for the goodput lines
 STUB = 60 << 10               # the stub through loady
@@ -23,10 +25,6 @@ MEASURED = {"bring-up", "timer", "RAM pattern test", "goodput host→board",
 BUDGET = pytest.mark.budget(bringups=1, boots=1, line_bytes=STUB + 2 * TRANSFER + STAGED)
 
 pytestmark = [pytest.mark.qemu, BUDGET]
-# Left out, with this reason, of a run on another board (tests/board_specific.py).
-pytestmark.append(pytest.mark.board_specific(
-    "`hvmon selftest` on qemu-virt, which the selftest starts itself; the 16550 "
-    "board's is test_selftest_16550.py, in make test"))
 
 
 def check_selftest_on(board: str, driver: str, tmp_path, monkeypatch, capsys) -> None:
@@ -60,5 +58,7 @@ def check_selftest_on(board: str, driver: str, tmp_path, monkeypatch, capsys) ->
     assert f"| UART FIFO | pass | {driver}, depth 16 (" in printed
 
 
-def test_selftest_passes_on_the_qemu_board_and_saves_its_report(tmp_path, monkeypatch, capsys):
-    check_selftest_on("qemu-virt", "pl011", tmp_path, monkeypatch, capsys)
+def test_selftest_passes_on_the_qemu_board_and_saves_its_report(request, tmp_path, monkeypatch,
+                                                                capsys):
+    profile = run_profile(request)
+    check_selftest_on(profile.name, profile.firmware["uart"], tmp_path, monkeypatch, capsys)

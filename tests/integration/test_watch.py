@@ -15,13 +15,9 @@ import pytest
 
 from tests.budget import doing, remaining
 from tests.conftest import child_env
-from tests.integration.test_repl import LINUX, Terminal, brought_up_board, results
+from tests.integration.test_repl import LINUX, Terminal, board_env, brought_up_board, results
 
 pytestmark = [pytest.mark.qemu]
-# Left out, with this reason, of a run on another board (tests/board_specific.py).
-pytestmark.append(pytest.mark.board_specific(
-    "starts qemu-virt itself: watchers of a REPL on the line test_repl.py's "
-    "brought_up_board gives"))
 
 HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
 
@@ -80,9 +76,10 @@ class Watcher:
 def test_others_watch_a_guest_live_through_its_owner(request, tmp_path):
     url = brought_up_board(request, "test_watch", smp=2)
     env = child_env(HVMON_LOCKS=str(tmp_path / "locks"), XDG_STATE_HOME=str(tmp_path / "state"),
-                    XDG_CONFIG_HOME=str(tmp_path / "config"))
+                    XDG_CONFIG_HOME=str(tmp_path / "config"), **board_env(request))
     owner = Terminal("hvmon-watch-owner", [*HVMON, "-p", url, "repl"],
-                     {k: env[k] for k in ("HVMON_LOCKS", "XDG_STATE_HOME", "XDG_CONFIG_HOME")}
+                     {k: env[k] for k in ("HVMON_LOCKS", "XDG_STATE_HOME", "XDG_CONFIG_HOME",
+                                          "HVMON_BOARD")}
                      | {"PYTHONPATH": env.get("PYTHONPATH", "")},
                      results("test_watch") / f"{request.node.name}.screen")
     request.addfinalizer(owner.close)
@@ -145,10 +142,12 @@ def test_guest_under_watch(console):
 def test_a_test_runs_guest_is_watched_through_the_pytest_plugin(request, tmp_path):
     url = brought_up_board(request, "test_watch_plugin", smp=2)
     env = child_env(HVMON_LOCKS=str(tmp_path / "locks"), XDG_STATE_HOME=str(tmp_path / "state"),
-                    XDG_CONFIG_HOME=str(tmp_path / "config"), WATCHED=str(tmp_path / "watched"))
+                    XDG_CONFIG_HOME=str(tmp_path / "config"), WATCHED=str(tmp_path / "watched"),
+                    **board_env(request))
     (tmp_path / "test_inner.py").write_text(INNER_TEST)
     run = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                            "--rootdir", str(tmp_path), "test_inner.py", "--hvmon-port", url],
+                            "--rootdir", str(tmp_path), "test_inner.py", "--hvmon-port", url,
+                            "--hvmon-board", env["HVMON_BOARD"]],
                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
     request.addfinalizer(lambda: run.poll() is None and run.kill())

@@ -76,3 +76,17 @@ def test_configs_are_relative_to_the_plan_and_fingerprints_follow_content(tmp_pa
     assert fingerprint(vm) == before
     kernel.write_bytes(kernel.read_bytes() + b"\1")          # a rebuilt kernel is a change
     assert fingerprint(vm) != before
+
+
+@pytest.mark.parametrize("text, url, error", [
+    # --stub-port names the stub's line only: U-Boot's line must be known as well.
+    ('board = "qemu-virt-16550"\n', None, r"plan.toml: port: missing: --stub-port needs U-Boot's line"),
+    # Powering on is followed on U-Boot's line alone today: refused before the board is touched.
+    ('board = "qemu-virt-16550"\nreach = "off"\n', "loop://",
+     r"plan.toml: reach: \"off\" with the stub on a line of its own \(--stub-port\) is not supported"),
+])
+def test_a_stub_line_of_its_own_is_refused_where_up_cannot_use_it(tmp_path, text, url, error):
+    from hvmon.bringup.plan import reach_board
+    plan = load_plan(write(tmp_path, text))
+    with pytest.raises(PlanError, match=error):
+        reach_board(plan, url, log=lambda *_: None, stub_url="socket://127.0.0.1:1")

@@ -214,11 +214,13 @@ def start_qemu(plan: Plan, profile, smp=None, memory=None, log_path=None, lifeti
 
 def reach_board(plan: Plan, url: str | None = None, log=print, image: Path | None = None,
                 qemu_options: dict | None = None, baud: int | None = None,
-                serial_log=None) -> Reached:
+                serial_log=None, stub_url: str | None = None) -> Reached:
     """Open the plan's line (or start its QEMU board) and return a framed Board. With
     reach = "uboot" a line where the stub does not answer is taken to be at U-Boot and
     the stub is loaded through loady first. `serial_log` (a binary sink) gets the text
-    the line carries during a bring-up."""
+    the line carries during a bring-up. stub_url: the stub's own line on a board given
+    by URL whose stub does not talk on U-Boot's (`up --stub-port`): the stub is looked
+    for there, and awaited there after booti."""
     from ..target.board import Board
     from ..transport.expect import Expect
     from ..transport.link import open_link
@@ -227,6 +229,10 @@ def reach_board(plan: Plan, url: str | None = None, log=print, image: Path | Non
     profile = load_profile(plan.board)
     url = url or plan.port
     qemu = None
+    if url is None and stub_url is not None:
+        raise _err(plan.path, "port", "missing: --stub-port needs U-Boot's line too (-p PORT or "
+                                      "the plan's port); a QEMU board `up` starts itself finds "
+                                      "its stub's line by itself")
     if url is None:
         qemu = start_qemu(plan, profile, **(qemu_options or {}))
         url = qemu.url
@@ -234,34 +240,42 @@ def reach_board(plan: Plan, url: str | None = None, log=print, image: Path | Non
     baud = baud or profile.uboot.baud
     try:
         if qemu is None and plan.reach == "off":
+            if stub_url is not None:
+                raise _err(plan.path, "reach", "\"off\" with the stub on a line of its own "
+                                               "(--stub-port) is not supported: power the board "
+                                               "on, then `up` with reach = \"uboot\"")
             return _power_on_and_bring_up(plan, profile, url, baud, log, image, serial_log)
+        if qemu is not None and qemu.stub_port is not None:
+            stub_url = qemu.stub_url
         if qemu is None:
+            answer_url = stub_url or url
             try:
-                board = Board.attach(open_link(url, baud))
-                log(f"the stub answers on {url}: {board.info().version} on {board.info().board}")
+                board = Board.attach(open_link(answer_url, baud))
+                log(f"the stub answers on {answer_url}: {board.info().version} on {board.info().board}")
                 if board.info().board != profile.name:
                     board.close()
-                    raise _err(plan.path, "board", f"{plan.board}, but the stub on {url} runs on "
-                                                   f"{board.info().board}")
-                return Reached(board, board.port, url)
+                    raise _err(plan.path, "board", f"{plan.board}, but the stub on {answer_url} runs "
+                                                   f"on {board.info().board}")
+                return Reached(board, board.port, answer_url)
             except StepTimeout:
                 if plan.reach == "running":
-                    raise StepTimeout("reach the stub", f"answer from the stub on {url} (the plan "
-                                      "says reach = \"running\")", 5.0, "") from None
-                log(f"no stub answers on {url}: bringing it up through U-Boot")
+                    raise StepTimeout("reach the stub", f"answer from the stub on {answer_url} (the "
+                                      "plan says reach = \"running\")", 5.0, "") from None
+                log(f"no stub answers on {answer_url}: bringing it up through U-Boot"
+                    + (f" on {url}" if stub_url else ""))
         port = open_link(url, baud)
         stub_port = None
         try:
-            if qemu is not None and qemu.stub_port is not None:
+            if stub_url is not None:
                 # The stub has a line of its own: U-Boot's ends its part at booti.
-                stub_port = open_link(qemu.stub_url, baud)
-                log(f"the stub's own line: {qemu.stub_url}")
+                stub_port = open_link(stub_url, baud)
+                log(f"the stub's own line: {stub_url}")
             result = bring_up(Expect(port, serial_log), profile, image=image, say=log,
-                              stub_link=Expect(stub_port) if stub_port else None)
+                              stub_link=Expect(stub_port, serial_log) if stub_port else None)
             log(f"stub {result.version} up on {result.board} in {result.seconds['total']:.2f} s")
             if stub_port is not None:
                 port.close()
-                port, url = stub_port, qemu.stub_url
+                port, url = stub_port, stub_url
             board = Board.attach(port)
         except BaseException:
             port.close()

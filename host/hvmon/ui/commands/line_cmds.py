@@ -57,7 +57,8 @@ def bringup(ctx, image=None, timeout=60.0, stub_url=None) -> None:
         with ctx.progress(f"loady {profile.image().name}") as progress:
             result = bring_up(link, profile, image=image, say=ctx.notify, prompt_timeout=timeout,
                               progress=progress,
-                              stub_link=Expect(stub_port) if stub_port else None)
+                              # the stub's banner goes to the same serial log as U-Boot's text
+                              stub_link=Expect(stub_port, link.log) if stub_port else None)
     except BaseException:
         if stub_port is not None:
             stub_port.close()

@@ -25,6 +25,9 @@ def _up_args(p):
     p.add_argument("--no-terminal", action="store_true",
                    help="do not attach to the plan's console, and do not wait for Ctrl-C")
     p.add_argument("--image", type=Path, help="stub image for a U-Boot bring-up")
+    p.add_argument("--stub-port", metavar="URL",
+                   help="the stub's own line, when it is not U-Boot's -p PORT (as `bringup "
+                        "--stub-port`; `hvmon qemu` prints it for qemu-virt-16550)")
     p.add_argument("--smp", type=int, help="CPUs, for a QEMU board `up` starts itself")
     p.add_argument("-m", "--memory", help="RAM, for a QEMU board `up` starts itself")
     p.add_argument("--dry-run", action="store_true",
@@ -50,7 +53,7 @@ def dry_run(ctx, args) -> None:
 
 
 def up(ctx, plan_path, no_terminal=False, image=None, smp=None, memory=None, show_console=False,
-       own_board=False):
+       own_board=False, stub_url=None):
     """Reach the board the plan names, apply the plan, then hand over the plan's console.
     A QEMU board `up` started itself lives as long as this command: it is stopped when
     the console is left, on Ctrl-C, or at once with --no-terminal. To keep a board up
@@ -72,7 +75,7 @@ def up(ctx, plan_path, no_terminal=False, image=None, smp=None, memory=None, sho
             ctx.lock_port(url)
         reached = reach_board(plan, url, log=ctx.say, image=image,
                               qemu_options={"smp": smp, "memory": memory}, baud=ctx.options.baud,
-                              serial_log=ctx.serial_log())
+                              serial_log=ctx.serial_log(), stub_url=stub_url)
         board, qemu = reached.board, reached.qemu
         ctx.adopt(reached.port, board, reached.url)
     try:
@@ -114,7 +117,7 @@ def up(ctx, plan_path, no_terminal=False, image=None, smp=None, memory=None, sho
 def run_up(ctx, args):
     if args.dry_run:
         return dry_run(ctx, args)
-    up(ctx, args.plan, args.no_terminal, args.image, args.smp, args.memory)
+    up(ctx, args.plan, args.no_terminal, args.image, args.smp, args.memory, stub_url=args.stub_port)
 
 
 def _demo_args(p):
