@@ -82,8 +82,9 @@ def test_up_twice_the_second_run_skips_unchanged_work(qemu, board, env, tmp_path
     assert "linux: running and unchanged since it was created on this boot: skipped" in second.stderr
     report = json.loads(second.stdout)
     assert (report["created"], report["skipped"], report["started"]) == ([], ["linux"], [])
+    # What was skipped is asserted above; how long each run took is only reported (a
+    # timed assert would pass or fail by the machine's load).
     print(f"first up {first.seconds:.1f} s, second up {second.seconds:.1f} s")
-    assert second.seconds < 10 and second.seconds < first.seconds / 2
 
     # The guest really is the one the first run started, still at its shell.
     listed = hvmon(env, "-b", board, "-p", qemu.stub_url, "vm", "list")
