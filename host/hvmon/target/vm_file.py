@@ -78,6 +78,16 @@ def chunks_of(pages: list[int], data: list[bytes]) -> list[Chunk]:
     return [Chunk(o, bytes(c)) for o, c in sorted(out.items())]
 
 
+def snapshot_record(board: Board, snap) -> bytes:
+    """The state record at the start of a snapshot in board RAM (its size is its 3rd field)."""
+    head = board.read(snap.pa, PAGE)
+    record_size = struct.unpack_from("<Q", head, 8)[0]
+    if not PAGE <= record_size <= snap.size:
+        raise ConfigError(f"snapshot {snap.tag} at {snap.pa:#x}: record size {record_size:#x} "
+                          f"outside the snapshot's {snap.size:#x} bytes")
+    return head + board.read(snap.pa + PAGE, record_size - PAGE) if record_size > PAGE else head
+
+
 def save_vm(board: Board, name: str, path: str | Path, progress=None) -> SaveStats:
     """Snapshot VM `name` (it goes on running) and write it to `path`."""
     started = time.monotonic()
@@ -89,9 +99,8 @@ def save_vm(board: Board, name: str, path: str | Path, progress=None) -> SaveSta
     taken = snapshot_vm(board, name, SAVE_TAG)
     try:
         snap = taken.snapshot
-        head = board.read(snap.pa, PAGE)
-        record_size = struct.unpack_from("<Q", head, 8)[0]
-        record = head + board.read(snap.pa + PAGE, record_size - PAGE) if record_size > PAGE else head
+        record = snapshot_record(board, snap)
+        record_size = len(record)
         facts = record_facts(record, f"VM {name}'s snapshot")
         ram_pa = {r.ipa: r.pa for r in vm_regions(board) if r.vm == vm.id}
         regions = [RamRegion(ipa, ram_pa[ipa], size) for ipa, size in facts.ram]
@@ -108,37 +117,54 @@ def save_vm(board: Board, name: str, path: str | Path, progress=None) -> SaveSta
                      taken.paused_us, time.monotonic() - started)
 
 
+def create_for_record(board: Board, facts, regions: list[RamRegion], name: str, where: str) -> int:
+    """A created VM (never run) shaped as a state record says, at the regions' PAs: its id."""
+    if any(e.name == name for e in vm_list(board)):
+        raise ConfigError(f"{where}: name: a VM called {name!r} exists already on the board "
+                          "(vm destroy it, or load with --name)")
+    for r in regions:
+        board.check_range(r.pa, r.size, writing=True)
+    first = regions[0].ipa
+    (vm_id,), _ = board.call(P.Command.VM_CREATE, facts.vcpus, facts.privileged, facts.console_irq,
+                             facts.console_ipa, 0, first, first, facts.gicd_ipa, facts.gicr_ipa,
+                             data=name.encode(), what=name)
+    try:
+        for r in regions:
+            board.call(P.Command.VM_MAP, vm_id, 0, r.ipa, r.pa, r.size, what=f"{name} memory {r.ipa:#x}")
+    except BaseException:
+        board.call(P.Command.VM_DESTROY, vm_id)
+        raise
+    return vm_id
+
+
+def put_state(board: Board, vm_id: int, record: bytes, what: str) -> None:
+    """Stage a state record and hand it to created VM vm_id, which then runs (VM_STATE_PUT)."""
+    info = board.info()
+    if len(record) > info.staging_size:
+        raise ConfigError(f"{what}: state record: {len(record)} bytes, more than the stub's "
+                          f"staging buffer ({info.staging_size})")
+    for at in range(0, len(record), info.data_chunk):
+        board.call(P.Command.MEM_STAGE, at, data=record[at:at + info.data_chunk])
+    board.call(P.Command.VM_STATE_PUT, vm_id, len(record), what=what)
+
+
 def install(board: Board, snap: SnapFile, name: str, where: str, progress=None) -> LoadStats:
     """Create VM `name` from a checked SnapFile on this board and run it."""
     started = time.monotonic()
     facts = record_facts(snap.record, where)
     if [(r.ipa, r.size) for r in snap.regions] != list(facts.ram):
         raise ConfigError(f"{where}: regions: the header's RAM regions are not the state record's")
-    if any(e.name == name for e in vm_list(board)):
-        raise ConfigError(f"{where}: name: a VM called {name!r} exists already on the board "
-                          "(vm destroy it, or load with --name)")
-    info = board.info()
-    if len(snap.record) > info.staging_size:
+    if len(snap.record) > board.info().staging_size:
         raise ConfigError(f"{where}: state record: {len(snap.record)} bytes, more than the stub's "
-                          f"staging buffer ({info.staging_size})")
-    for r in snap.regions:
-        board.check_range(r.pa, r.size, writing=True)
-    first = snap.regions[0].ipa
-    (vm_id,), _ = board.call(P.Command.VM_CREATE, facts.vcpus, facts.privileged, facts.console_irq,
-                             facts.console_ipa, 0, first, first, facts.gicd_ipa, facts.gicr_ipa,
-                             data=name.encode(), what=name)
+                          f"staging buffer ({board.info().staging_size})")
+    vm_id = create_for_record(board, facts, snap.regions, name, where)
     sent = skipped = 0
     try:
-        for r in snap.regions:
-            board.call(P.Command.VM_MAP, vm_id, 0, r.ipa, r.pa, r.size, what=f"{name} memory {r.ipa:#x}")
         for i, r in enumerate(snap.regions):
             stats = board.write(r.pa, snap.region_image(i), progress=progress)
             sent += stats.total - stats.skipped
             skipped += stats.skipped
-        chunk = info.data_chunk
-        for at in range(0, len(snap.record), chunk):
-            board.call(P.Command.MEM_STAGE, at, data=snap.record[at:at + chunk])
-        board.call(P.Command.VM_STATE_PUT, vm_id, len(snap.record), what=f"{name} from {where}")
+        put_state(board, vm_id, snap.record, f"{name} from {where}")
     except BaseException:
         board.call(P.Command.VM_DESTROY, vm_id)
         raise
