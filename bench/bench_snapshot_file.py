@@ -3,16 +3,22 @@
 (target <= 0.15) and seconds. Over the line: the response bytes that carried the state
 record, the MEM_NONZERO bitmaps and the non-zero pages, which the stub deflates
 (MEM_READ_DEFLATE); and, as a check, the stub UART's own count of bytes it sent meanwhile.
+`hvmon migrate` of the same guest between two QEMU boards: downtime (paused on A to
+running on B), bytes moved and seconds.
 
 Each run starts a fresh QEMU board (the stub through U-Boot, boards/qemu-virt/linux.toml's
 images preloaded, so creating the VM only confirms them by CRC), boots the guest to its
 shell, sets a shell variable, saves it to a file and checks that the shell still answers.
-Three runs; min / median / max. Prints a table and writes bench/results/snapshot-file-*.md.
-(`vm load` on a second board is not timed here yet: see README.md, "Snapshots in a file".)
+A migration run starts two fresh QEMU boards, boots the guest on A with a background
+counter writing a file each second, migrates it to B and checks there that a variable set
+before reads back and the shell answers (tests/integration/test_migrate.py checks the
+counter). Three runs of each (--runs N, --only save|migrate);
+min / median / max. Prints a table and writes bench/results/snapshot-file-*.md.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import os
 import statistics
@@ -29,6 +35,7 @@ from hvmon.bringup.bring_up import bring_up  # noqa: E402
 from hvmon.bringup.preload import preload_args  # noqa: E402
 from hvmon.bringup.qemu import QemuBoard  # noqa: E402
 from hvmon.target import vm_file, vms  # noqa: E402
+from hvmon.target.migrate import migrate_vm  # noqa: E402
 from hvmon.target.board import Board  # noqa: E402
 from hvmon.transport.expect import Expect  # noqa: E402
 from hvmon.transport.link import open_link  # noqa: E402
@@ -81,6 +88,36 @@ def one_run(n: int, folder: Path) -> dict:
             a.close()
 
 
+def one_migration(n: int) -> dict:
+    profile = load_profile("qemu-virt")
+    with QemuBoard(profile, smp=2, lifetime=1800, extra_args=preload_args(GUEST)) as qa, \
+            QemuBoard(profile, smp=2, lifetime=1800, extra_args=preload_args(GUEST)) as qb:
+        a, b = stub_on(qa, profile), stub_on(qb, profile)
+        try:
+            vm_id, config = vms.create_vm(a, GUEST)
+            vms.start_vm(a, config.name)
+            wait_for(a, vm_id, PROMPT, 0, "boot")
+            answered(a, vm_id, f"V=run{n}; N=0; (while true; do N=$((N+1)); echo $N > /tmp/n; "
+                     "sleep 1; done) & echo set-$V", f"set-run{n}", "boot")
+            st = migrate_vm(a, b, config.name)
+            answered(b, st.vm, "echo got-$V", f"got-run{n}", "after the move")
+            answered(b, st.vm, "sleep 2; cat /tmp/n >/dev/null && echo alive-$((40+2))", "alive-42",
+                     "the shell on B")
+            return {"downtime_s": st.downtime_s, "moved_mib": st.bytes_moved / 2**20,
+                    "first_mib": st.first_copy / 2**20, "rounds": len(st.rounds),
+                    "final_pages": st.final_pages, "migrate_s": st.seconds, "ram": st.guest_ram}
+        finally:
+            a.close()
+            b.close()
+
+
+MIGRATE_ROWS = [("migrate: downtime, paused on A to running on B (s)", "downtime_s"),
+                ("migrate: MiB moved (state, bitmaps, pages)", "moved_mib"),
+                ("  of it the first image (pages B lacked) (MiB)", "first_mib"),
+                ("  pre-copy rounds", "rounds"),
+                ("  pages copied with the guest stopped", "final_pages"),
+                ("migrate, whole (s)", "migrate_s")]
+
 ROWS = [("bytes over the line / guest RAM (target <= 0.15)", "ratio"),
         ("  the same counting the UART's every byte (framing, acks, console)", "line_ratio"),
         ("MiB of non-zero pages (what MEM_READ carried before MEM_READ_DEFLATE)", "pages_mib"),
@@ -90,20 +127,36 @@ ROWS = [("bytes over the line / guest RAM (target <= 0.15)", "ratio"),
         ("  of it the guest stood still for the snapshot (s)", "paused_s")]
 
 
-def main() -> int:
-    runs = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in range(RUNS):
-            runs.append(one_run(n, Path(tmp)))
-            print(f"run {n + 1}/{RUNS}: " + ", ".join(f"{k} {v:.3f}" for k, v in runs[-1].items()
-                                                      if k != "ram"), flush=True)
-    table = [f"Guest: {GUEST.relative_to(ROOT)} ({runs[0]['ram'] >> 20} MiB of RAM, one vCPU), "
-             f"a fresh QEMU board per run, {RUNS} runs.", "",
-             "| | min | median | max | all runs |", "| --- | --- | --- | --- | --- |"]
-    for label, key in ROWS:
+def table_rows(rows, runs) -> list[str]:
+    out = []
+    for label, key in rows:
         values = [r[key] for r in runs]
-        table.append(f"| {label} | {min(values):.3f} | {statistics.median(values):.3f} | "
-                     f"{max(values):.3f} | {', '.join(f'{v:.3f}' for v in values)} |")
+        out.append(f"| {label} | {min(values):.3f} | {statistics.median(values):.3f} | "
+                   f"{max(values):.3f} | {', '.join(f'{v:.3f}' for v in values)} |")
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--only", choices=("save", "migrate"))
+    args = parser.parse_args()
+    saves, moves = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(args.runs if args.only != "migrate" else 0):
+            saves.append(one_run(n, Path(tmp)))
+            print(f"save run {n + 1}/{args.runs}: " + ", ".join(
+                f"{k} {v:.3f}" for k, v in saves[-1].items() if k != "ram"), flush=True)
+    for n in range(args.runs if args.only != "save" else 0):
+        moves.append(one_migration(n))
+        print(f"migrate run {n + 1}/{args.runs}: " + ", ".join(
+            f"{k} {v:.3f}" for k, v in moves[-1].items() if k != "ram"), flush=True)
+    ram = (saves or moves)[0]["ram"]
+    table = [f"Guest: {GUEST.relative_to(ROOT)} ({ram >> 20} MiB of RAM, one vCPU), fresh QEMU "
+             f"boards per run, {args.runs} runs of {args.only or 'save and migrate'}.", "",
+             "| | min | median | max | all runs |", "| --- | --- | --- | --- | --- |"]
+    table += table_rows(ROWS, saves) if saves else []
+    table += table_rows(MIGRATE_ROWS, moves) if moves else []
     table += ["", f"load average when done: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)"]
     print("\n".join(table))
     out = ROOT / "bench" / "results"

@@ -271,6 +271,13 @@
 #define CMD_VM_STATE_PUT_REQ_LEN 8u
 #define CMD_VM_STATE_PUT_REQ_SIZE 12u
 #define CMD_VM_STATE_PUT_RESP_SIZE 4u
+#define CMD_VM_DIRTY_FETCH 0x1eu  /* pages [first, first+pages) of VM vm's RAM (its RAM regions in VM_MAP order, 4 KiB each) written since its latest snapshot or the last fetch of them: the VM is paused for the fetch, the bits are cleared and those pages write-protected again, so a write after it is noted anew (the snapshot's restore then copies its whole RAM back). count = pages, then a bitmap as MEM_NONZERO's. Refused: no such VM, a VM with no dirty log, a range beyond its RAM or more pages than one bitmap holds */
+#define CMD_VM_DIRTY_FETCH_REQ_VM 4u
+#define CMD_VM_DIRTY_FETCH_REQ_FIRST 8u
+#define CMD_VM_DIRTY_FETCH_REQ_PAGES 12u
+#define CMD_VM_DIRTY_FETCH_REQ_SIZE 16u
+#define CMD_VM_DIRTY_FETCH_RESP_COUNT 4u
+#define CMD_VM_DIRTY_FETCH_RESP_SIZE 8u
 #define CMD_RESPONSE 0x80u
 
 /* Hypercalls (SMCCC vendor-specific hypervisor service range). */

@@ -665,6 +665,22 @@ static void do_vm_state_put(const struct request *rq)
     answer(rq, st, why, 0);
 }
 
+static void do_vm_dirty_fetch(const struct request *rq)
+{
+    char why[192];
+    uint32_t pages = get32(rq->p + CMD_VM_DIRTY_FETCH_REQ_PAGES);
+    if (pages > 8ull * (PROTO_MAX_PAYLOAD - CMD_VM_DIRTY_FETCH_RESP_SIZE))
+        return refuse(rq, STATUS_TOO_LARGE, "more pages than one response's bitmap holds");
+    uint8_t *bits = response + CMD_VM_DIRTY_FETCH_RESP_SIZE;
+    int st = snapshot_dirty_fetch(get32(rq->p + CMD_VM_DIRTY_FETCH_REQ_VM),
+                                  get32(rq->p + CMD_VM_DIRTY_FETCH_REQ_FIRST), pages, bits,
+                                  why, sizeof why);
+    if (st != STATUS_OK)
+        return answer(rq, st, why, 0);
+    put32(response + CMD_VM_DIRTY_FETCH_RESP_COUNT, pages);
+    respond(rq, STATUS_OK, (uint32_t)(CMD_VM_DIRTY_FETCH_RESP_SIZE - PROTO_PAYLOAD_HEADER + (pages + 7) / 8));
+}
+
 #define SNAPSHOT_ENTRY 48
 
 static void do_vm_snapshots(const struct request *rq)
@@ -728,6 +744,7 @@ static const struct handler handlers[] = {
     {CMD_VM_SNAPSHOT_DROP, CMD_VM_SNAPSHOT_DROP_REQ_SIZE, 1, do_vm_snapshot_drop},
     {CMD_VM_SNAPSHOTS, CMD_VM_SNAPSHOTS_REQ_SIZE, 0, do_vm_snapshots},
     {CMD_VM_STATE_PUT, CMD_VM_STATE_PUT_REQ_SIZE, 0, do_vm_state_put},
+    {CMD_VM_DIRTY_FETCH, CMD_VM_DIRTY_FETCH_REQ_SIZE, 0, do_vm_dirty_fetch},
 };
 
 static void dispatch(const struct request *rq)

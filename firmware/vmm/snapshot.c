@@ -184,12 +184,18 @@ static void protect_ram(struct vm *vm, int writable)
 /* The VM's RAM equals snapshot s now (its vCPUs paused or off): log from here on. */
 static void start_logging(struct vm *vm, const struct snapshot *s)
 {
+    const uint64_t *was = vm->dirty;
     vm->dirty = NULL;
     if (has_devices(vm)) {
         protect_ram(vm, 1);
         return;
     }
-    memset(bitmap_of(s), 0, bitmap_bytes(s->ram));
+    /* Taken again while it is the one logged: the bits already set stay. Those pages now
+     * equal the snapshot, so a restore that copies them back costs a little and changes
+     * nothing; but a host that fetches the log (VM_DIRTY_FETCH, migrate's stop-and-copy)
+     * learns from them what was written since its last fetch. */
+    if (was != bitmap_of(s))
+        memset(bitmap_of(s), 0, bitmap_bytes(s->ram));
     vm->sync_seq = s->seq;
     dsb_sy();
     vm->dirty = bitmap_of(s);
@@ -255,6 +261,64 @@ static uint64_t copy_back_dirty(struct vm *vm, const struct snapshot *s, int to_
     }
     protect_ram(vm, 0);
     return copied;
+}
+
+/* The VM's RAM regions, page p of them: its IPA. */
+static uint64_t page_ipa(const struct vm *vm, uint64_t p)
+{
+    for (unsigned r = 0; r < vm->nregions; r++) {
+        const struct vm_region *m = &vm->regions[r];
+        if (m->kind != REGION_RAM)
+            continue;
+        if (p < m->size / PAGE)
+            return m->ipa + p * PAGE;
+        p -= m->size / PAGE;
+    }
+    return 0;
+}
+
+int snapshot_dirty_fetch(uint32_t id, uint64_t first, uint64_t count, uint8_t *out,
+                         char *why, unsigned n)
+{
+    struct vm *vm = vm_refused(id, why, n);
+    if (!vm)
+        return STATUS_BAD_REQUEST;
+    if (!vm->dirty) {
+        snprintf_(why, n, "VM %u (%s) keeps no dirty log: a snapshot starts one (not for a VM "
+                  "with passthrough regions)", id, vm->name);
+        return STATUS_BAD_REQUEST;
+    }
+    uint64_t pages = vm_ram_bytes(vm) / PAGE;
+    if (first > pages || count > pages - first) {
+        snprintf_(why, n, "pages 0x%lx+0x%lx: VM %u has 0x%lx pages of RAM", first, count, id, pages);
+        return STATUS_REFUSED_RANGE;
+    }
+    /* Paused while the bits are taken: a guest write between reading a bit and making its
+     * page read-only again would otherwise be neither in this answer nor in the next. */
+    int running = vm->state == VM_RUNNING;
+    if (running) {
+        int st = vm_pause(vm, why, n);
+        if (st != STATUS_OK)
+            return st;
+    }
+    uint64_t *bits = vm->dirty;
+    memset(out, 0, (count + 7) / 8);
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t p = first + i, mask = 1UL << (p % 64);
+        if (!(bits[p / 64] & mask))
+            continue;
+        bits[p / 64] &= ~mask;
+        out[i / 8] |= (uint8_t)(1u << (i % 8));
+        stage2_set_writable(&vm->s2, page_ipa(vm, p), PAGE, 0);
+        if (i % (COPY_CHUNK / PAGE) == 0)
+            console_poll_link();
+    }
+    stage2_flush_tlb(&vm->s2);
+    /* The log no longer says what differs from the snapshot: its restore copies it all. */
+    vm->sync_seq = 0;
+    if (running)
+        vm_release(vm);
+    return STATUS_OK;
 }
 
 /* Free board RAM for [base, base+size): inside one RAM range, clear of the stub, the boot

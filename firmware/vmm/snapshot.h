@@ -12,7 +12,8 @@
  * Dirty logging: once a snapshot is taken or restored, the VM's RAM is mapped read-only
  * in stage 2; a guest's first write to a page faults, the page is noted and made
  * writable again (vcpu.c). A restore of that same snapshot copies back only the pages
- * noted. Writes by the stub on the host's behalf note pages too (memmap_check). A VM with
+ * noted (taking the logged snapshot again keeps the bits set: see start_logging).
+ * Writes by the stub on the host's behalf note pages too (memmap_check). A VM with
  * passthrough devices is not logged: their DMA writes its RAM past stage 2. */
 #ifndef HVMON_SNAPSHOT_H
 #define HVMON_SNAPSHOT_H
@@ -83,6 +84,10 @@ int snapshot_restore(uint32_t id, const char *tag, uint32_t *paused_us, char *wh
 int snapshot_drop(uint32_t id, const char *tag, char *why, unsigned n);
 /* Every snapshot of VM id goes (the VM is being destroyed). */
 void snapshot_drop_vm(uint32_t id);
+/* Boot core, VM_DIRTY_FETCH: bits [first, first+count) of the VM's dirty log into out (bit
+ * i for page first+i), cleared, and those pages read-only again; the VM paused meanwhile. */
+int snapshot_dirty_fetch(uint32_t id, uint64_t first, uint64_t count, uint8_t *out,
+                         char *why, unsigned n);
 /* Guest cores, a stage-2 permission fault: note the pages of [ipa, ipa+len) written. */
 void snapshot_dirty_note(struct vm *vm, uint64_t ipa, uint64_t len);
 /* memmap_check, for every write the stub is about to make: note the VM pages it covers. */

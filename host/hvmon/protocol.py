@@ -161,6 +161,7 @@ class Command(IntEnum):
     VM_SNAPSHOT_DROP = 0x1b
     VM_SNAPSHOTS = 0x1c
     VM_STATE_PUT = 0x1d
+    VM_DIRTY_FETCH = 0x1e
 
 
 COMMANDS = {
@@ -309,6 +310,11 @@ COMMANDS = {
         Fields(('vm', 'len'), '<II'),
         Fields((), '<'),
         '', ''),
+    Command.VM_DIRTY_FETCH: CommandSpec(
+        'VM_DIRTY_FETCH', 0x1e, "pages [first, first+pages) of VM vm's RAM (its RAM regions in VM_MAP order, 4 KiB each) written since its latest snapshot or the last fetch of them: the VM is paused for the fetch, the bits are cleared and those pages write-protected again, so a write after it is noted anew (the snapshot's restore then copies its whole RAM back). count = pages, then a bitmap as MEM_NONZERO's. Refused: no such VM, a VM with no dirty log, a range beyond its RAM or more pages than one bitmap holds",
+        Fields(('vm', 'first', 'pages'), '<III'),
+        Fields(('count',), '<I'),
+        '', 'ceil(count / 8) bytes of bitmap'),
 }
 
 EVENT_FIELDS = {

@@ -103,3 +103,15 @@ def test_up_dry_run_of_a_bad_plan_is_exit_2(files, capsys):
     plan.write_text('board = "qemu-virt"\n[[vm]]\nconfig = "missing.toml"\n')
     assert main(["up", str(plan), "--dry-run"]) == 2
     assert "plan.toml: vm[0].config: no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["migrate", "linux"], "the following arguments are required: --to"),
+    (["-p", "socket://127.0.0.1:9", "migrate", "linux", "--to", "socket://127.0.0.1:9"],
+     "is the board the VM runs on"),
+    (["migrate", "linux", "--to", "socket://127.0.0.1:9", "--rounds", "0"], "--rounds 0: at least 1"),
+])
+def test_migrate_is_refused_in_one_line_before_any_line_opens(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err

@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import protocol as P
 from ..errors import ConfigError
 from .board import Board
-from .deflated_read import read_into
+from .deflated_read import inflate_piece, read_into
 from .snapfile import CHUNK, Chunk, RamRegion, SnapFile, read_snapfile, record_facts, write_snapfile
 from .vms import drop_snapshot, find_vm, snapshot_vm, vm_list, vm_regions
 
@@ -94,6 +94,41 @@ def chunks_of(pages: list[int], data: list[bytes]) -> list[Chunk]:
     return [Chunk(o, bytes(c)) for o, c in sorted(out.items())]
 
 
+def snapshot_record(board: Board, snap, compress: bool = False) -> bytes:
+    """The state record at the start of a snapshot in board RAM (its size is its 3rd field).
+    compress: one compressed read of the whole record (its first page read first, for
+    the size); board.last_read then counts the bytes both reads took on the wire."""
+    head = board.read(snap.pa, PAGE, compress=compress)
+    wire = board.last_read.wire if board.last_read else 0
+    record_size = struct.unpack_from("<Q", head, 8)[0]
+    if not PAGE <= record_size <= snap.size:
+        raise ConfigError(f"snapshot {snap.tag} at {snap.pa:#x}: record size {record_size:#x} "
+                          f"outside the snapshot's {snap.size:#x} bytes")
+    if record_size == PAGE:
+        return head
+    record = board.read(snap.pa, record_size, compress=compress)
+    if board.last_read:
+        board.last_read.wire += wire
+    return record
+
+
+def read_pages_at(board: Board, addrs: list[int]) -> tuple[list[bytes], int]:
+    """The 4 KiB pages at scattered addresses, and the response bytes that carried them:
+    each page deflated alone by the stub where it can (no history: the pages around it
+    are not the host's), pipelined a page a request."""
+    if P.Capability.READ_DEFLATE not in board.info().capabilities:
+        requests = ((P.Command.MEM_READ, (a, PAGE), b"", f"at {a:#x}", PAGE) for a in addrs)
+        return (board._pipeline(requests, None, len(addrs) * PAGE),
+                len(addrs) * (P.PAYLOAD_HEADER + PAGE))
+    requests = ((P.Command.MEM_READ_DEFLATE, (a, PAGE, 0), b"", f"at {a:#x}", PAGE) for a in addrs)
+    answers = board._pipeline(requests, None, len(addrs) * PAGE, with_fields=True)
+    pages, wire = [], 0
+    for a, ((raw_crc,), stream) in zip(addrs, answers):
+        pages.append(inflate_piece(bytes(stream), b"", PAGE, raw_crc, f"at {a:#x}+{PAGE:#x}"))
+        wire += P.PAYLOAD_HEADER + 4 + len(stream)
+    return pages, wire
+
+
 def save_vm(board: Board, name: str, path: str | Path, progress=None) -> SaveStats:
     """Snapshot VM `name` (it goes on running) and write it to `path`."""
     started = time.monotonic()
@@ -105,13 +140,9 @@ def save_vm(board: Board, name: str, path: str | Path, progress=None) -> SaveSta
     taken = snapshot_vm(board, name, SAVE_TAG)
     try:
         snap = taken.snapshot
-        head = board.read(snap.pa, PAGE, compress=True)
-        record_wire = wire_of(board, PAGE)
-        record_size = struct.unpack_from("<Q", head, 8)[0]
-        record = head
-        if record_size > PAGE:
-            record = board.read(snap.pa, record_size, compress=True)
-            record_wire += wire_of(board, record_size)
+        record = snapshot_record(board, snap, compress=True)
+        record_wire = board.last_read.wire if board.last_read else 0
+        record_size = len(record)
         facts = record_facts(record, f"VM {name}'s snapshot")
         ram_pa = {r.ipa: r.pa for r in vm_regions(board) if r.vm == vm.id}
         regions = [RamRegion(ipa, ram_pa[ipa], size) for ipa, size in facts.ram]
@@ -128,37 +159,54 @@ def save_vm(board: Board, name: str, path: str | Path, progress=None) -> SaveSta
                      taken.paused_us, time.monotonic() - started)
 
 
+def create_for_record(board: Board, facts, regions: list[RamRegion], name: str, where: str) -> int:
+    """A created VM (never run) shaped as a state record says, at the regions' PAs: its id."""
+    if any(e.name == name for e in vm_list(board)):
+        raise ConfigError(f"{where}: name: a VM called {name!r} exists already on the board "
+                          "(vm destroy it, or load with --name)")
+    for r in regions:
+        board.check_range(r.pa, r.size, writing=True)
+    first = regions[0].ipa
+    (vm_id,), _ = board.call(P.Command.VM_CREATE, facts.vcpus, facts.privileged, facts.console_irq,
+                             facts.console_ipa, 0, first, first, facts.gicd_ipa, facts.gicr_ipa,
+                             data=name.encode(), what=name)
+    try:
+        for r in regions:
+            board.call(P.Command.VM_MAP, vm_id, 0, r.ipa, r.pa, r.size, what=f"{name} memory {r.ipa:#x}")
+    except BaseException:
+        board.call(P.Command.VM_DESTROY, vm_id)
+        raise
+    return vm_id
+
+
+def put_state(board: Board, vm_id: int, record: bytes, what: str) -> None:
+    """Stage a state record and hand it to created VM vm_id, which then runs (VM_STATE_PUT)."""
+    info = board.info()
+    if len(record) > info.staging_size:
+        raise ConfigError(f"{what}: state record: {len(record)} bytes, more than the stub's "
+                          f"staging buffer ({info.staging_size})")
+    for at in range(0, len(record), info.data_chunk):
+        board.call(P.Command.MEM_STAGE, at, data=record[at:at + info.data_chunk])
+    board.call(P.Command.VM_STATE_PUT, vm_id, len(record), what=what)
+
+
 def install(board: Board, snap: SnapFile, name: str, where: str, progress=None) -> LoadStats:
     """Create VM `name` from a checked SnapFile on this board and run it."""
     started = time.monotonic()
     facts = record_facts(snap.record, where)
     if [(r.ipa, r.size) for r in snap.regions] != list(facts.ram):
         raise ConfigError(f"{where}: regions: the header's RAM regions are not the state record's")
-    if any(e.name == name for e in vm_list(board)):
-        raise ConfigError(f"{where}: name: a VM called {name!r} exists already on the board "
-                          "(vm destroy it, or load with --name)")
-    info = board.info()
-    if len(snap.record) > info.staging_size:
+    if len(snap.record) > board.info().staging_size:
         raise ConfigError(f"{where}: state record: {len(snap.record)} bytes, more than the stub's "
-                          f"staging buffer ({info.staging_size})")
-    for r in snap.regions:
-        board.check_range(r.pa, r.size, writing=True)
-    first = snap.regions[0].ipa
-    (vm_id,), _ = board.call(P.Command.VM_CREATE, facts.vcpus, facts.privileged, facts.console_irq,
-                             facts.console_ipa, 0, first, first, facts.gicd_ipa, facts.gicr_ipa,
-                             data=name.encode(), what=name)
+                          f"staging buffer ({board.info().staging_size})")
+    vm_id = create_for_record(board, facts, snap.regions, name, where)
     sent = skipped = 0
     try:
-        for r in snap.regions:
-            board.call(P.Command.VM_MAP, vm_id, 0, r.ipa, r.pa, r.size, what=f"{name} memory {r.ipa:#x}")
         for i, r in enumerate(snap.regions):
             stats = board.write(r.pa, snap.region_image(i), progress=progress)
             sent += stats.total - stats.skipped
             skipped += stats.skipped
-        chunk = info.data_chunk
-        for at in range(0, len(snap.record), chunk):
-            board.call(P.Command.MEM_STAGE, at, data=snap.record[at:at + chunk])
-        board.call(P.Command.VM_STATE_PUT, vm_id, len(snap.record), what=f"{name} from {where}")
+        put_state(board, vm_id, snap.record, f"{name} from {where}")
     except BaseException:
         board.call(P.Command.VM_DESTROY, vm_id)
         raise
