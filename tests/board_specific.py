@@ -5,7 +5,11 @@ wrapper running other modules on a given board, says so with
 `@pytest.mark.board_specific("starts qemu-virt itself: ...")`. It runs in a run on the
 default board (`make test`) and is deselected, never skipped, when `--hvmon-board` names
 another one (`make test-16550`): there it would only repeat what the default run does, or
-nest a board run inside itself. The run prints what it left out and why, under xdist too
+nest a board run inside itself. The other way round, `@pytest.mark.runs_on_board(
+"qemu-virt-16550", "reason")` keeps a test to the run on that board: a test that moves a
+guest's whole RAM across two stub lines, minutes on the PL011 board, seconds-to-minutes
+on the 16550 one, where CI runs it (`make test-16550`) without costing `make test` its
+10 minutes. The run prints what it left out and why, under xdist too
 (each worker's list reaches the controller through `workeroutput`).
 """
 
@@ -33,27 +37,43 @@ class BoardSpecific:
                                 "starts a profile itself, or wraps a run on a board); deselected "
                                 "with its reason when --hvmon-board names another "
                                 "(tests/board_specific.py)")
+        config.addinivalue_line("markers", "runs_on_board(board, reason): runs only in a run on "
+                                "that board (`make test-16550` for qemu-virt-16550), deselected "
+                                "with its reason elsewhere (tests/board_specific.py)")
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config, items):
         board = run_board(config)
-        if board == DEFAULT_BOARD:
-            return
         kept, left = [], []
         for item in items:
-            marker = item.get_closest_marker("board_specific")
-            if marker is None:
+            reason = self._left_out(item, board)
+            if reason is None:
                 kept.append(item)
                 continue
-            if not marker.args or not str(marker.args[0]).strip():
-                raise pytest.UsageError(f"{item.nodeid}: board_specific needs a reason")
             left.append(item)
-            self.deselected[item.nodeid] = f"{marker.args[0]} (run on {board})"
+            self.deselected[item.nodeid] = f"{reason} (run on {board})"
         if left:
             config.hook.pytest_deselected(items=left)
             items[:] = kept
         if hasattr(config, "workeroutput"):
             config.workeroutput[OUTPUT_KEY] = dict(self.deselected)
+
+    @staticmethod
+    def _left_out(item, board: str) -> str | None:
+        """Why item is deselected on this run's board, or None when it runs."""
+        specific = item.get_closest_marker("board_specific")
+        if specific is not None:
+            if not specific.args or not str(specific.args[0]).strip():
+                raise pytest.UsageError(f"{item.nodeid}: board_specific needs a reason")
+            if board != DEFAULT_BOARD:
+                return str(specific.args[0])
+        only = item.get_closest_marker("runs_on_board")
+        if only is not None:
+            if len(only.args) != 2 or not str(only.args[1]).strip():
+                raise pytest.UsageError(f"{item.nodeid}: runs_on_board needs a board and a reason")
+            if board != only.args[0]:
+                return f"runs on {only.args[0]} only: {only.args[1]}"
+        return None
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error):

@@ -20,7 +20,12 @@ from tests.integration.test_snapshots import PROMPT, shell
 # reads every page Linux wrote (its 33 MB kernel among them: ~45 MB over the PL011 line,
 # most of this module's ~9 minutes alone); line_bytes budgets that.
 SMALL_RAM = 0x6000000
+# Kept to `make test-16550` (tests/board_specific.py): on the PL011 board of `make test`
+# this module alone took 6-9 minutes, the guest's RAM crossing two lines that take one byte
+# per QEMU main-loop turn.
 pytestmark = [pytest.mark.qemu, pytest.mark.hvmon_qemu(smp=2),
+              pytest.mark.runs_on_board("qemu-virt-16550", "a guest's RAM across two boards' "
+                                        "stub lines: minutes on the PL011 board"),
               pytest.mark.budget(bringups=2, boots=1, line_bytes=50_000_000)]
 
 

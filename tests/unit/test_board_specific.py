@@ -76,3 +76,34 @@ def test_a_marker_without_a_reason_is_refused(tmp_path):
     run = run_pytest(tmp_path, "--hvmon-board", "qemu-virt-16550", "test_unexplained.py")
     assert run.returncode == 4, run.stdout + run.stderr
     assert "test_unexplained.py::test_unexplained: board_specific needs a reason" in run.stderr
+
+
+ONLY_16550 = '''
+import pytest
+
+def test_on_every_board():
+    assert 1 + 1 == 2
+
+@pytest.mark.runs_on_board("qemu-virt-16550", "a guest's RAM across two lines")
+def test_of_the_16550_run():
+    assert 2 + 2 == 4
+'''
+
+
+def test_runs_on_board_keeps_a_test_to_the_run_on_that_board(tmp_path):
+    (tmp_path / "test_only.py").write_text(ONLY_16550)
+    default = run_pytest(tmp_path, "test_only.py")
+    assert default.returncode == 0, default.stdout + default.stderr
+    assert "1 passed, 1 deselected" in default.stdout and "skipped" not in default.stdout
+    assert ("test_only.py: runs on qemu-virt-16550 only: a guest's RAM across two lines "
+            "(run on qemu-virt)  [1 test(s)]") in default.stdout
+    on_16550 = run_pytest(tmp_path, "--hvmon-board", "qemu-virt-16550", "test_only.py")
+    assert on_16550.returncode == 0, on_16550.stdout + on_16550.stderr
+    assert "2 passed" in on_16550.stdout and "deselected" not in on_16550.stdout
+
+
+def test_runs_on_board_without_a_reason_is_a_usage_error(tmp_path):
+    (tmp_path / "test_only.py").write_text(ONLY_16550.replace(', "a guest\'s RAM across two lines"', ""))
+    run = run_pytest(tmp_path, "test_only.py")
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "runs_on_board needs a board and a reason" in run.stdout + run.stderr
