@@ -535,6 +535,28 @@ static struct snapshot *named(uint32_t id, const char *tag, struct vm **vm_out, 
     return s;
 }
 
+/* The VM-wide state of a record (vGIC distributor, the emulated PL011 and its pending
+ * input, guest time) into vm, keeping the console's way out to the host, which is this
+ * stub's and not the record's. */
+void snapshot_put_vm_state(struct vm *vm, const struct snapshot_record *rec)
+{
+    vm->vgic = rec->vgic;
+    vpl011_tx_fn tx = vm->console.tx;
+    void *ctx = vm->console.ctx;
+    vm->console = rec->console;
+    vm->console.tx = tx;
+    vm->console.ctx = ctx;
+    vm->console_in = rec->console_in;
+    /* Guest time: the virtual counter goes on from the value it had when the snapshot
+     * was taken, as if the guest had been frozen in between. Keeping CNTVOFF_EL2 instead
+     * would show the guest a jump forward of however long the snapshot lay in RAM
+     * (minutes, hours): every timer due at once, RCU and soft-lockup watchdogs reporting
+     * stalls. Its wall clock (date) then lags real time by that much, as after QEMU's
+     * loadvm; the physical counter, which no register offsets on these cores, shows real
+     * time. A record from another board (VM_STATE_PUT) goes on the same way. */
+    vm->cntvoff = timer_now() - rec->vcount;
+}
+
 int snapshot_restore(uint32_t id, const char *tag, uint32_t *paused_us, char *why, unsigned n)
 {
     struct vm *vm;
@@ -569,21 +591,7 @@ int snapshot_restore(uint32_t id, const char *tag, uint32_t *paused_us, char *wh
         }
         start_logging(vm, s);
     }
-    vm->vgic = rec->vgic;
-    vpl011_tx_fn tx = vm->console.tx;
-    void *ctx = vm->console.ctx;
-    vm->console = rec->console;
-    vm->console.tx = tx;
-    vm->console.ctx = ctx;
-    vm->console_in = rec->console_in;
-    /* Guest time: the virtual counter goes on from the value it had when the snapshot
-     * was taken, as if the guest had been frozen in between. Keeping CNTVOFF_EL2 instead
-     * would show the guest a jump forward of however long the snapshot lay in RAM
-     * (minutes, hours): every timer due at once, RCU and soft-lockup watchdogs reporting
-     * stalls. Its wall clock (date) then lags real time by that much, as after QEMU's
-     * loadvm; the physical counter, which no register offsets on these cores, shows real
-     * time. */
-    vm->cntvoff = timer_now() - rec->vcount;
+    snapshot_put_vm_state(vm, rec);
     unsigned to_start[MAX_VCPUS], starts = 0;
     for (unsigned k = 0; k < vm->nvcpus; k++) {
         struct vcpu *v = &vm->vcpus[k];

@@ -80,6 +80,8 @@ uint32_t snapshot_record_crc(const struct snapshot_record *rec);
 /* Boot core. Each returns 0 or a protocol status, with a reason in why. */
 int snapshot_take(uint32_t id, const char *tag, uint64_t *pa, uint64_t *size,
                   uint32_t *paused_us, char *why, unsigned n);
+/* A record's VM-wide state (vGIC, emulated PL011, guest time) into vm (restore, VM_STATE_PUT). */
+void snapshot_put_vm_state(struct vm *vm, const struct snapshot_record *rec);
 int snapshot_restore(uint32_t id, const char *tag, uint32_t *paused_us, char *why, unsigned n);
 int snapshot_drop(uint32_t id, const char *tag, char *why, unsigned n);
 /* Every snapshot of VM id goes (the VM is being destroyed). */

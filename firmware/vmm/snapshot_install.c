@@ -43,16 +43,8 @@ int snapshot_install(uint32_t id, const void *rec_bytes, uint64_t len, char *why
 
     /* As vm_start: whatever the host wrote reaches memory before a guest core reads it. */
     vm_clean_ram(vm);
-    vm->vgic = rec->vgic;
     vpl011_init(&vm->console, vm_console_tx, vm);
-    vpl011_tx_fn tx = vm->console.tx;
-    void *ctx = vm->console.ctx;
-    vm->console = rec->console;
-    vm->console.tx = tx;
-    vm->console.ctx = ctx;
-    vm->console_in = rec->console_in;
-    /* The guest's virtual counter goes on from its value at the pause (snapshot.c). */
-    vm->cntvoff = timer_now() - rec->vcount;
+    snapshot_put_vm_state(vm, rec);
     vm->stop_requested = 0;
     vm->stop_reason = STOP_NONE;
     vm->stop_reported = 0;
