@@ -3,7 +3,7 @@
 to bench/results/ (`make bench` runs this last):
 
   goodput / line rate at 2 and 16 ms for both QEMU boards and the stub engine built for
-  the host, the kernel Image push with deflate and with LZMA2, the unchanged re-push
+  the host (bench_transfer.py, qemu_line.py), the kernel Image push with deflate and with LZMA2, the unchanged re-push
   (bench_transfer.py); the boot ratio (bench_boot.py); `make test`'s wall time from a
   fresh clone (fresh_clone.py).
 
@@ -41,6 +41,22 @@ def transfer_rows() -> list[list[str]]:
     return list(seen.values())
 
 
+def qemu_line_rows() -> list[list[str]]:
+    """bench/qemu_line.py: each QEMU board's goodput against the paced line, with spread."""
+    seen: dict[str, list[str]] = {}
+    for path in newest_first("qemu-line-*.json"):
+        for key, runs in json.loads(path.read_text()).items():
+            if key in seen or not runs:
+                continue
+            board, latency = key.split()
+            ratios = sorted(r["ratio"] for r in runs)
+            value = (f"{ratios[len(ratios) // 2]:.3f}"
+                     + (f" ({ratios[0]:.3f} / {ratios[-1]:.3f}, {len(ratios)} runs)" if len(ratios) > 1 else ""))
+            seen[key] = [f"goodput / line rate, {board} (bench/qemu_line.py)",
+                         "unpaced" if latency == "u" else f"{latency} ms", value, ">= 0.90", path.name]
+    return list(seen.values())
+
+
 def boot_row() -> list[list[str]]:
     for path in newest_first("boot-*.json"):
         b = json.loads(path.read_text())
@@ -61,7 +77,7 @@ def fresh_clone_row() -> list[list[str]]:
 
 
 def main() -> int:
-    rows = transfer_rows() + boot_row() + fresh_clone_row()
+    rows = transfer_rows() + qemu_line_rows() + boot_row() + fresh_clone_row()
     table = ["| what | latency | figure (median; min / max) | target | from |",
              "| --- | --- | --- | --- | --- |"]
     table += ["| " + " | ".join(cells) + " |" for cells in rows]
