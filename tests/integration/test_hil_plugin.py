@@ -86,13 +86,19 @@ def test_recovery_runs_the_power_command_and_resets_qemu_and_failures_carry_the_
     assert b"U-Boot" in recovered and b"hvmon 0." in recovered     # the bring-up, logged
 
 
+def readme_example_is_in(heading: str, example_file: str) -> None:
+    """What README.md shows in the first python block under `heading` is in the example
+    file the test runs, line for line."""
+    readme = (REPO / "README.md").read_text()
+    shown = readme.split(heading)[1].split("```python")[1].split("```")[0]
+    example = (REPO / example_file).read_text()
+    for line in shown.strip().splitlines():
+        assert line in example.splitlines(), line
+
+
 @pytest.mark.budget(processes=1, bringups=1, boots=1)
 def test_the_readme_example_passes_as_written(request):
-    readme = (REPO / "README.md").read_text()
-    shown = readme.split("## Hardware-in-the-loop tests")[1].split("```python")[1].split("```")[0]
-    example = (REPO / "examples/test_board_example.py").read_text()
-    for line in shown.strip().splitlines():         # what the README shows is in the file run
-        assert line in example.splitlines(), line
+    readme_example_is_in("## Hardware-in-the-loop tests", "examples/test_board_example.py")
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs",
                           "examples/test_board_example.py", "--hvmon-board", run_profile(request).name],
                          cwd=REPO, capture_output=True,

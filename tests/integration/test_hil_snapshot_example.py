@@ -12,17 +12,14 @@ import pytest
 
 from tests.budget import remaining
 from tests.conftest import REPO, child_env
+from tests.integration.test_hil_plugin import readme_example_is_in
 
 pytestmark = [pytest.mark.qemu]
 
 
 @pytest.mark.budget(processes=1, bringups=1, boots=1)
 def test_the_snapshot_example_passes_as_written(tmp_path):
-    readme = (REPO / "README.md").read_text()
-    shown = readme.split("### Restore per test")[1].split("```python")[1].split("```")[0]
-    example = (REPO / "examples/test_snapshot_example.py").read_text()
-    for line in shown.strip().splitlines():         # what the README shows is in the file run
-        assert line in example.splitlines(), line
+    readme_example_is_in("### Restore per test", "examples/test_snapshot_example.py")
     results = tmp_path / "results"
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                           "examples/test_snapshot_example.py", "--hvmon-results", str(results)],
