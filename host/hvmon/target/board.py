@@ -506,13 +506,9 @@ class Board:
             return bytes(image)
         sizer = FrameSizer(self.session.stats, self.info().data_chunk)
 
-        def requests():
-            offset = 0
-            while offset < length:
-                n = min(sizer.next(), length - offset)
-                yield P.Command.MEM_READ, (addr + offset, n), b"", f"at {addr + offset:#x}", n
-                offset += n
-        return b"".join(self._pipeline(requests(), progress, length))
+        requests = ((P.Command.MEM_READ, (addr + offset, n), b"", f"at {addr + offset:#x}", n)
+                    for offset, n in sizer.spans(length))
+        return b"".join(self._pipeline(requests, progress, length))
 
     def crc(self, addr: int, length: int) -> int:
         (count,), data = self.call(P.Command.MEM_CRC, addr, length, 0, what=f"{addr:#x}+{length:#x}")

@@ -52,10 +52,16 @@ class FrameSizer:
                 self._clean = self._since_change = 0
         return self.size
 
-    def slices(self, data: bytes):
-        """data cut into frames' payloads, each as long as next() says: (offset, bytes)."""
+    def spans(self, length: int):
+        """[0, length) cut into frames' payloads, each as long as next() says (the last
+        one shorter): (offset, size)."""
         offset = 0
-        while offset < len(data):
-            size = self.next()
-            yield offset, data[offset:offset + size]
+        while offset < length:
+            size = min(self.next(), length - offset)
+            yield offset, size
             offset += size
+
+    def slices(self, data: bytes):
+        """data cut as spans() cuts it: (offset, bytes)."""
+        for offset, size in self.spans(len(data)):
+            yield offset, data[offset:offset + size]
