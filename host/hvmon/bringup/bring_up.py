@@ -14,6 +14,14 @@ from .board_profile import BoardProfile
 from .uboot import UBoot
 
 
+# The stub prints its banner within milliseconds of booti. On a line of its own the host
+# may miss it (see TextMonitor.wait_banner): it asks again after OWN_LINE_POKE_AFTER, and
+# gives up at the timeout, which leaves room for a QEMU board on a loaded 2-core machine
+# that has not yet run the stub from booti to its banner.
+OWN_LINE_POKE_AFTER = 3.0
+OWN_LINE_BANNER_TIMEOUT = 30.0
+
+
 @dataclass
 class BringupResult:
     version: str
@@ -79,13 +87,22 @@ def bring_up(link: Expect, profile: BoardProfile, image: Path | None = None,
     boot_from = len(link.transcript)
     link.write(command + "\n")
     try:
-        info = TextMonitor(stub_link or link).wait_banner()
+        if stub_link is None:
+            info = TextMonitor(link).wait_banner()
+        else:
+            info = TextMonitor(stub_link).wait_banner(OWN_LINE_BANNER_TIMEOUT,
+                                                      poke_after=OWN_LINE_POKE_AFTER)
     except StepTimeout as exc:
         if stub_link is None:
             raise
+        # What U-Boot said after booti is on its own line, which nobody read meanwhile.
+        link.read_waiting()
+        after_boot = bytes(link.transcript[boot_from:]).decode(errors="replace")
         raise StepTimeout(exc.step, f"the stub's banner on its own line ({profile.qemu.stub_serial}"
-                          "; if the stub could not find that UART it stays silent)",
-                          exc.timeout, link.transcript[-400:].decode(errors="replace")) from None
+                          "; asked again with `info` from "
+                          f"{OWN_LINE_POKE_AFTER:g} s on; if the stub could not find that UART "
+                          "it stays silent)",
+                          exc.timeout, after_boot or "(U-Boot printed nothing after booti)") from None
     boot_log = bytes(link.transcript[boot_from:]).decode(errors="replace")
     banner_at = boot_log.find("hvmon ")
     boot_log = boot_log[:banner_at] if banner_at >= 0 else boot_log

@@ -77,6 +77,11 @@ class Expect:
                                   timeout, self.buffer[-400:].decode(errors="replace"))
             self.read_some()
 
+    def read_waiting(self) -> None:
+        """Take in what is waiting on the line (into the buffer and the transcript)."""
+        while self.port.in_waiting:
+            self.read_some()
+
     def drain(self) -> None:
         """Read what is waiting on the line and forget it with the unmatched buffer."""
         while self.port.in_waiting:
