@@ -73,6 +73,22 @@ class Terminal:
     def type(self, text: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", text], check=True)
 
+    def leave(self) -> None:
+        """Leave the REPL (if it still runs) and wait until its process has ended."""
+        if "terminal-exited" in self.screen():
+            return
+        # Clear whatever is on the line, then leave once the fresh prompt is up, as a
+        # person would: a Ctrl-D typed while the REPL is between two prompts
+        # (prompt_toolkit has let go of the terminal) can be lost.
+        prompts = self.screen().count("hvmon>")
+        self.keys("C-c")
+        deadline = time.monotonic() + 10
+        while self.screen().count("hvmon>") <= prompts and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)
+        self.keys("C-d")
+        self.wait(r"terminal-exited-")
+
     def last_line(self) -> str:
         return self.screen().splitlines()[-1]
 
@@ -131,22 +147,9 @@ def repl(request, url, env):
 
     yield start
     for term in terminals:
-        if "terminal-exited" not in term.screen():
-            try:
-                # Clear whatever is on the line, then leave once the fresh prompt is up, as
-                # a person would: a Ctrl-D typed while the REPL is between two prompts
-                # (prompt_toolkit has let go of the terminal) can be lost.
-                prompts = term.screen().count("hvmon>")
-                term.keys("C-c")
-                deadline = time.monotonic() + 10
-                while term.screen().count("hvmon>") <= prompts and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                time.sleep(0.3)
-                term.keys("C-d")
-                term.wait(r"terminal-exited-")
-            finally:
-                term.close()
-        else:
+        try:
+            term.leave()
+        finally:
             term.close()
 
 
