@@ -12,7 +12,8 @@ shell, sets a shell variable, saves it to a file and checks that the shell still
 A migration run starts two fresh QEMU boards, boots the guest on A with a background
 counter writing a file each second, migrates it to B and checks there that a variable set
 before reads back and the shell answers (tests/integration/test_migrate.py checks the
-counter). Three runs of each (--runs N, --only save|migrate);
+counter). Three runs of each (--runs N, --only save|migrate, --board qemu-virt-16550 for
+the board whose stub has a 16550 line of its own);
 min / median / max. Prints a table and writes bench/results/snapshot-file-*.md.
 """
 
@@ -61,13 +62,19 @@ def answered(stub: Board, vm_id: int, command: str, answer: str, what: str) -> N
 
 
 def stub_on(board: QemuBoard, profile) -> Board:
+    """The stub brought up through U-Boot; a session on its own line where it has one."""
     port = open_link(board.url)
-    bring_up(Expect(port), profile)
-    return Board.attach(port)
+    if board.stub_port is None:
+        bring_up(Expect(port), profile)
+        return Board.attach(port)
+    stub = open_link(board.stub_url)
+    bring_up(Expect(port), profile, stub_link=Expect(stub))
+    port.close()
+    return Board.attach(stub)
 
 
-def one_run(n: int, folder: Path) -> dict:
-    profile = load_profile("qemu-virt")
+def one_run(n: int, folder: Path, board: str) -> dict:
+    profile = load_profile(board)
     with QemuBoard(profile, smp=2, lifetime=1800, extra_args=preload_args(GUEST)) as qa:
         a = stub_on(qa, profile)
         try:
@@ -88,8 +95,8 @@ def one_run(n: int, folder: Path) -> dict:
             a.close()
 
 
-def one_migration(n: int) -> dict:
-    profile = load_profile("qemu-virt")
+def one_migration(n: int, board: str) -> dict:
+    profile = load_profile(board)
     with QemuBoard(profile, smp=2, lifetime=1800, extra_args=preload_args(GUEST)) as qa, \
             QemuBoard(profile, smp=2, lifetime=1800, extra_args=preload_args(GUEST)) as qb:
         a, b = stub_on(qa, profile), stub_on(qb, profile)
@@ -140,20 +147,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--only", choices=("save", "migrate"))
+    parser.add_argument("--board", default="qemu-virt",
+                        help="the QEMU profile (qemu-virt-16550: the stub on its own 16550 line)")
     args = parser.parse_args()
     saves, moves = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(args.runs if args.only != "migrate" else 0):
-            saves.append(one_run(n, Path(tmp)))
+            saves.append(one_run(n, Path(tmp), args.board))
             print(f"save run {n + 1}/{args.runs}: " + ", ".join(
                 f"{k} {v:.3f}" for k, v in saves[-1].items() if k != "ram"), flush=True)
     for n in range(args.runs if args.only != "save" else 0):
-        moves.append(one_migration(n))
+        moves.append(one_migration(n, args.board))
         print(f"migrate run {n + 1}/{args.runs}: " + ", ".join(
             f"{k} {v:.3f}" for k, v in moves[-1].items() if k != "ram"), flush=True)
     ram = (saves or moves)[0]["ram"]
     table = [f"Guest: {GUEST.relative_to(ROOT)} ({ram >> 20} MiB of RAM, one vCPU), fresh QEMU "
-             f"boards per run, {args.runs} runs of {args.only or 'save and migrate'}.", "",
+             f"boards ({args.board}) per run, {args.runs} runs of {args.only or 'save and migrate'}.",
+             "",
              "| | min | median | max | all runs |", "| --- | --- | --- | --- | --- |"]
     table += table_rows(ROWS, saves) if saves else []
     table += table_rows(MIGRATE_ROWS, moves) if moves else []

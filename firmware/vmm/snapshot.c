@@ -605,30 +605,40 @@ int snapshot_restore(uint32_t id, const char *tag, uint32_t *paused_us, char *wh
             v->park_on_release = 1;
         }
     }
-    if (!running) {
-        vm->stop_requested = 0;
-        vm->stop_reason = STOP_NONE;
-        vm->stop_reported = 0;
-        vm->state = VM_RUNNING;
-        vm_route_irqs(vm, 1);
-    } else {
+    if (!running)
+        snapshot_set_running(vm);
+    else
         vm_release(vm);
-    }
     for (unsigned i = 0; i < starts; i++) {
-        struct vcpu *v = &vm->vcpus[to_start[i]];
-        v->state = VCPU_STARTING;
-        int64_t r = vcpu_power_on(v);
-        if (r != 0) {
-            v->state = VCPU_OFF;
-            v->load_saved = 0;
-            vm_request_stop(vm, STOP_FAULT);
-            snprintf_(why, n, "restored, but PSCI CPU_ON of core %u (vCPU %u) failed: %ld; the VM "
-                      "is stopped", v->pcpu, v->index, r);
-            return STATUS_NOT_SUPPORTED;
-        }
+        int st = snapshot_start_vcpu(vm, &vm->vcpus[to_start[i]], "restored", why, n);
+        if (st != STATUS_OK)
+            return st;
     }
     *paused_us = micros_since(start);
     return STATUS_OK;
+}
+
+void snapshot_set_running(struct vm *vm)
+{
+    vm->stop_requested = 0;
+    vm->stop_reason = STOP_NONE;
+    vm->stop_reported = 0;
+    vm->state = VM_RUNNING;
+    vm_route_irqs(vm, 1);
+}
+
+int snapshot_start_vcpu(struct vm *vm, struct vcpu *v, const char *done, char *why, unsigned n)
+{
+    v->state = VCPU_STARTING;
+    int64_t r = vcpu_power_on(v);
+    if (r == 0)
+        return STATUS_OK;
+    v->state = VCPU_OFF;
+    v->load_saved = 0;
+    vm_request_stop(vm, STOP_FAULT);
+    snprintf_(why, n, "%s, but PSCI CPU_ON of core %u (vCPU %u) failed: %ld; the VM is stopped",
+              done, v->pcpu, v->index, r);
+    return STATUS_NOT_SUPPORTED;
 }
 
 /* The snapshot's RAM is the guest's memory: zeroed before anyone else may have it, as a

@@ -83,6 +83,12 @@ int snapshot_take(uint32_t id, const char *tag, uint64_t *pa, uint64_t *size,
 /* A record's VM-wide state (vGIC, emulated PL011, guest time) into vm (restore, VM_STATE_PUT). */
 void snapshot_put_vm_state(struct vm *vm, const struct snapshot_record *rec);
 int snapshot_restore(uint32_t id, const char *tag, uint32_t *paused_us, char *why, unsigned n);
+/* The VM runs from the state put back (restore of a stopped VM, VM_STATE_PUT): no stop
+ * pending, its interrupts routed to it. */
+void snapshot_set_running(struct vm *vm);
+/* A vCPU that was on in the record starts on its core and loads its saved registers. If
+ * PSCI will not start the core, the VM is stopped and why says so ("<done>, but ..."). */
+int snapshot_start_vcpu(struct vm *vm, struct vcpu *v, const char *done, char *why, unsigned n);
 int snapshot_drop(uint32_t id, const char *tag, char *why, unsigned n);
 /* Every snapshot of VM id goes (the VM is being destroyed). */
 void snapshot_drop_vm(uint32_t id);

@@ -45,9 +45,6 @@ int snapshot_install(uint32_t id, const void *rec_bytes, uint64_t len, char *why
     vm_clean_ram(vm);
     vpl011_init(&vm->console, vm_console_tx, vm);
     snapshot_put_vm_state(vm, rec);
-    vm->stop_requested = 0;
-    vm->stop_reason = STOP_NONE;
-    vm->stop_reported = 0;
     for (unsigned k = 0; k < vm->nvcpus; k++) {
         struct vcpu *v = &vm->vcpus[k];
         v->kick = 0;
@@ -60,22 +57,13 @@ int snapshot_install(uint32_t id, const void *rec_bytes, uint64_t len, char *why
             vgic_cpu_init(v);
         }
     }
-    vm->state = VM_RUNNING;
-    vm_route_irqs(vm, 1);
+    snapshot_set_running(vm);
     for (unsigned k = 0; k < vm->nvcpus; k++) {
-        struct vcpu *v = &vm->vcpus[k];
         if (!rec->vcpus[k].on)
             continue;
-        v->state = VCPU_STARTING;
-        int64_t r = vcpu_power_on(v);
-        if (r != 0) {
-            v->state = VCPU_OFF;
-            v->load_saved = 0;
-            vm_request_stop(vm, STOP_FAULT);
-            snprintf_(why, n, "installed, but PSCI CPU_ON of core %u (vCPU %u) failed: %ld; the VM "
-                      "is stopped", v->pcpu, k, r);
-            return STATUS_NOT_SUPPORTED;
-        }
+        int st = snapshot_start_vcpu(vm, &vm->vcpus[k], "installed", why, n);
+        if (st != STATUS_OK)
+            return st;
     }
     return STATUS_OK;
 }
