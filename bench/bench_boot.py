@@ -14,8 +14,6 @@ wall time, each run records the CPU time QEMU spent meanwhile (all its threads, 
 
 from __future__ import annotations
 
-import datetime
-import json
 import os
 import socket
 import statistics
@@ -23,6 +21,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from results_table import keep
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "host"))
@@ -133,18 +133,11 @@ def main() -> int:
              row("under the hvmon stub", stub),
              f"| ratio (target <= 1.3) | {min(walls[0]) / min(walls[1]):.2f} | "
              f"{statistics.median(walls[0]) / statistics.median(walls[1]):.2f} | "
-             f"{statistics.median(cpus[0]) / statistics.median(cpus[1]):.2f} | |",
-             "", f"load average when done: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)"]
-    print("\n".join(table))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"boot-{datetime.datetime.now():%Y%m%d-%H%M%S}.md"
-    path.write_text("\n".join(table) + "\n")
-    path.with_suffix(".json").write_text(json.dumps({
+             f"{statistics.median(cpus[0]) / statistics.median(cpus[1]):.2f} | |"]
+    keep("boot", table, {
         "under_stub_s": walls[0], "direct_s": walls[1],
         "ratio_median": round(statistics.median(walls[0]) / statistics.median(walls[1]), 3),
-        "ratio_best": round(min(walls[0]) / min(walls[1]), 3), "target": "<= 1.3"}, indent=1))
-    print(f"written to {path}")
+        "ratio_best": round(min(walls[0]) / min(walls[1]), 3), "target": "<= 1.3"})
     return 0
 
 

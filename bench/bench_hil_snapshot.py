@@ -16,8 +16,6 @@ bench/results/hil-snapshot-*.md.
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
 import re
 import statistics
 import subprocess
@@ -25,6 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from results_table import keep
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = 20
@@ -105,14 +105,8 @@ def main() -> int:
              row("boot-per-test (`console` fixture)", times["boot"]),
              row("  restore-per-test, per test", per_test["restore"], 2),
              row("  boot-per-test, per test", per_test["boot"], 2),
-             row("restore-per-test / boot-per-test", ratios, 3),
-             "", f"load average when done: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)"]
-    print("\n".join(table))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"hil-snapshot-{datetime.datetime.now():%Y%m%d-%H%M%S}.md"
-    path.write_text("\n".join(table) + "\n")
-    print(f"written to {path}")
+             row("restore-per-test / boot-per-test", ratios, 3)]
+    keep("hil-snapshot", table)
     return 0
 
 

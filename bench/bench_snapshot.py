@@ -19,13 +19,13 @@ bench/results/snapshot-*.md. Target: restore <= 0.05 of the cold boot.
 
 from __future__ import annotations
 
-import datetime
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from results_table import keep
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "host"))
@@ -128,14 +128,8 @@ def main() -> int:
              row("  of it inside VM_RESTORE (stub's paused_us)", "whole_paused"),
              f"| restore / cold boot (target <= 0.05) | {min(ratios):.3f} | "
              f"{statistics.median(ratios):.3f} | {max(ratios):.3f} | "
-             f"{', '.join(f'{v:.3f}' for v in ratios)} |",
-             "", f"load average when done: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)"]
-    print("\n".join(table))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"snapshot-{datetime.datetime.now():%Y%m%d-%H%M%S}.md"
-    path.write_text("\n".join(table) + "\n")
-    print(f"written to {path}")
+             f"{', '.join(f'{v:.3f}' for v in ratios)} |"]
+    keep("snapshot", table)
     return 0
 
 

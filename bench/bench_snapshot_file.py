@@ -20,13 +20,13 @@ min / median / max. Prints a table and writes bench/results/snapshot-file-*.md.
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from results_table import keep
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "host"))
@@ -167,13 +167,7 @@ def main() -> int:
              "| | min | median | max | all runs |", "| --- | --- | --- | --- | --- |"]
     table += table_rows(ROWS, saves) if saves else []
     table += table_rows(MIGRATE_ROWS, moves) if moves else []
-    table += ["", f"load average when done: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)"]
-    print("\n".join(table))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"snapshot-file-{datetime.datetime.now():%Y%m%d-%H%M%S}.md"
-    path.write_text("\n".join(table) + "\n")
-    print(f"written to {path}")
+    keep("snapshot-file", table)
     return 0
 
 
