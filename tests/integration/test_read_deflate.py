@@ -13,6 +13,7 @@ import pytest
 from hvmon import protocol as P
 from hvmon.target.board import StubError
 from hvmon.target.deflated_read import read_into
+from tests.integration.test_snapshots import BoardContext, cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRATCH = 0x48000000
@@ -44,6 +45,15 @@ def test_a_kernel_image_range_comes_back_compressed_and_bit_exact(board, kernel_
     # An odd start and length: the last piece is short, every history ends mid-page.
     assert board.read(SCRATCH + 123, 50_001, compress=True) == data[123:50_124]
     assert board.read(SCRATCH + 123, 50_001) == data[123:50_124] and board.last_read is None
+
+
+def test_hvmon_read_compress_writes_the_same_bytes_and_says_what_crossed(board, kernel_on_board,
+                                                                        tmp_path, capsys):
+    out = tmp_path / "piece.bin"
+    said = cli(BoardContext(board, tmp_path), capsys, "read", hex(SCRATCH),
+               hex(len(kernel_on_board)), "--compress", "-o", str(out))
+    assert out.read_bytes() == kernel_on_board
+    assert said["output"] == str(out) and 0 < said["wire_bytes"] < len(kernel_on_board)
 
 
 def test_one_request_answers_crc_and_a_stream_zlib_inflates(board, kernel_on_board):

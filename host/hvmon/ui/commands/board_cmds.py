@@ -111,6 +111,9 @@ def _read_args(p):
     p.add_argument("length", nargs="?", default="0x100")
     p.add_argument("-o", "--output", help="write the bytes to this file (default: a hex dump)")
     p.add_argument("--base64", action="store_true", help="with --json: base64 instead of hex")
+    p.add_argument("--compress", action="store_true",
+                   help="the stub deflates what it reads (MEM_READ_DEFLATE): fewer bytes on "
+                        "the line for anything but random data")
 
 
 @command("read", "read LEN bytes at ADDR into a file (-o) or as a hex dump", _read_args)
@@ -119,12 +122,18 @@ def run_read(ctx, args):
     board = ctx.board()
     label = f"{addr:#x} -> {args.output}" if args.output else f"{addr:#x}+{length:#x}"
     with ctx.progress(label) as progress:
-        data = board.read(addr, length, progress=progress)
+        data = board.read(addr, length, progress=progress, compress=args.compress)
     result = {"addr": addr, "length": len(data)}
+    on_line = ""
+    if args.compress and board.last_read is None:
+        ctx.say("read: this stub cannot deflate its reads (no READ_DEFLATE): read as they are")
+    elif args.compress:
+        wire = result["wire_bytes"] = board.last_read.wire
+        on_line = f", {wire} on the line ({wire / max(len(data), 1):.3f} of it)"
     if args.output:
         Path(args.output).write_bytes(data)
         result["output"] = args.output
-        ctx.emit(result, f"read {len(data)} bytes from {addr:#x} into {args.output}")
+        ctx.emit(result, f"read {len(data)} bytes from {addr:#x} into {args.output}{on_line}")
         return
     if args.base64:
         result["base64"] = base64.b64encode(data).decode()
