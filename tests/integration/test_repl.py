@@ -36,6 +36,11 @@ def results(name: str) -> Path:
     return path
 
 
+# What a terminal keeps above its screen: a console attach replays the guest's whole boot
+# log (some 250 lines), and enter() counts matches over all of it.
+HISTORY_LINES = 50_000
+
+
 class Terminal:
     """A command in a tmux pane of its own: keys in, the rendered screen out."""
 
@@ -46,32 +51,53 @@ class Terminal:
         self.log = log
         line = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         shell = f"env {line} {shlex.join(command)}; echo terminal-exited-$?; sleep 60"
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "150", "-y", "50", shell],
-                       check=True)
+        # A window keeps the history limit the server had when it was made: enough lines
+        # that enter() can count what was shown since a line was typed, over a whole test.
+        subprocess.run(["tmux", "start-server", ";", "set-option", "-g", "history-limit",
+                        str(HISTORY_LINES), ";", "new-session", "-d", "-s", self.name, "-x", "150",
+                        "-y", "50", shell], check=True)
 
-    def screen(self) -> str:
-        out = subprocess.run(["tmux", "capture-pane", "-p", "-J", "-S", "-200", "-t", self.name],
+    def screen(self, lines: int | str = 200) -> str:
+        """The screen and up to `lines` of history above it ("-": all of it)."""
+        start = "-" if lines == "-" else f"-{lines}"
+        out = subprocess.run(["tmux", "capture-pane", "-p", "-J", "-S", start, "-t", self.name],
                              capture_output=True, text=True).stdout
         return "\n".join(line.rstrip() for line in out.splitlines()).rstrip("\n")
 
-    def wait(self, pattern: str) -> str:
-        """Until the screen shows pattern, for as long as the test's budget lasts (less a
-        moment, so this failure, which shows the screen, comes before the budget's)."""
+    def wait(self, pattern: str, timeout: float | None = None) -> str:
+        """Until the screen shows pattern, for `timeout` seconds or as long as the test's
+        budget lasts (less a moment, so this failure, which shows the screen, comes
+        before the budget's)."""
         doing(f"waiting for the terminal to show {pattern!r}")
-        deadline = time.monotonic() + max(0.5, remaining() - 2)
+        return self._poll(lambda screen: re.search(pattern, screen, re.M), timeout,
+                          f"the terminal never showed {pattern!r}")
+
+    def _poll(self, found, timeout: float | None, failure: str, lines: int | str = 200) -> str:
+        limit = max(0.5, remaining() - 2)
+        deadline = time.monotonic() + (min(timeout, limit) if timeout else limit)
         screen = ""
         while time.monotonic() < deadline:
-            screen = self.screen()
-            if re.search(pattern, screen, re.M):
+            screen = self.screen(lines)
+            if found(screen):
                 return screen
             time.sleep(0.15)
-        raise AssertionError(f"the terminal never showed {pattern!r}; screen:\n{screen[-3000:]}")
+        raise AssertionError(f"{failure}; screen:\n{screen[-3000:]}")
 
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
 
     def type(self, text: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", text], check=True)
+
+    def enter(self, text: str, until: str, timeout: float | None = None) -> str:
+        """Type a line, press Enter, wait until the screen shows `until` once more than it
+        did before (a console's header, say, is on the screen from its last attach)."""
+        before = len(re.findall(until, self.screen("-"), re.M))
+        self.type(text)
+        self.keys("Enter")
+        doing(f"waiting for the terminal to show {until!r} after {text!r}")
+        return self._poll(lambda screen: len(re.findall(until, screen, re.M)) > before, timeout,
+                          f"after {text!r} the terminal never showed {until!r} again", lines="-")
 
     def leave(self) -> None:
         """Leave the REPL (if it still runs) and wait until its process has ended."""

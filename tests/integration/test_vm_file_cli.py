@@ -1,9 +1,11 @@
-"""`vm save`, `vm load` and `migrate` as their users type them, on two QEMU boards: a person
-at the REPL on board A boots Linux, gives its shell a variable and a counter, saves it to a
-file; `hvmon migrate` on the command line moves the running guest to board B, where the
-variable reads back and the counter goes on; a file made for another board is refused in
-one line; and at the REPL on A the file comes back as a second guest that remembers the
-variable. (test_vm_file_two_boards and test_migrate drive the same through `Board`.)"""
+"""`vm snapshot`, `restore`, `save`, `load` and `migrate` as their users type them, on two
+QEMU boards: a person at the REPL on board A boots Linux, gives its shell a variable,
+snapshots it in board RAM, changes the variable, restores it (the variable as it was),
+gives it a counter and saves it to a file; `hvmon migrate` on the command line moves the
+running guest to board B, where the variable reads back and the counter goes on; a file
+made for another board is refused in one line; and at the REPL on A the file comes back
+as a second guest that remembers the variable. (test_snapshots, test_vm_file_two_boards
+and test_migrate drive the same through `Board`.)"""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import os
 import re
 import struct
 import subprocess
+import time
 
 import pytest
 
@@ -27,21 +30,25 @@ pytestmark = [pytest.mark.qemu,
                                         "stub lines, three times: minutes on the PL011 board"),
               pytest.mark.budget(bringups=2, boots=1, processes=6, line_bytes=150_000_000)]
 
-# What the guest's shell prints for check(): its variable and the counter's last value.
-CHECK = "echo at-{0}-$KEPT-$(cat /tmp/n)-end"
-ANSWER = r"at-{0}-(\S+)-(\d+)-end"
+# A REPL step that moves no guest RAM, on a loaded 2-core machine (they take under 2 s idle).
+STEP_S = 120
+
+# What the guest's shell prints for ask(): its variable, the counter's last value and its
+# uptime (which says whether the counter stood still or the guest's time did).
+CHECK = "echo at-{0}-$KEPT-$(cat /tmp/n)-$(cut -d' ' -f1 /proc/uptime)-end"
+ANSWER = r"at-{0}-(\S+)-(\d+)-([\d.]+)-end"
 
 # The `run` script that asks a VM's shell on a board the same, through the console API.
 ASK = '''
 import sys
 from hvmon.hil.console import Console
 from hvmon.target.vms import vm_list
-name, marker = sys.argv[1], sys.argv[2]
+name, marker, wait = sys.argv[1], sys.argv[2], int(sys.argv[3])
 vm = next(entry for entry in vm_list(board) if entry.name == name)
 console = Console(board, vm.id, name)
-console.send({check!r}.format(marker))
-match = console.expect({answer!r}.format(marker).encode(), 30)
-print(f"{{vm.state}} {{match.group(1).decode()}} {{match.group(2).decode()}}")
+console.send((f"sleep {{wait}}; " if wait else "") + {check!r}.format(marker))
+match = console.expect({answer!r}.format(marker).encode(), 30 + wait)
+print(vm.state, *(group.decode() for group in match.groups()))
 '''.format(check=CHECK, answer=ANSWER)
 
 
@@ -56,15 +63,40 @@ def hvmon(env, *args) -> subprocess.CompletedProcess:
                           env={**os.environ, **env})
 
 
-def ask(env, url: str, name: str, marker: str, script) -> tuple[str, str, int]:
-    """(state, variable, counter) of VM `name`'s shell, asked by `hvmon run`."""
-    done = hvmon(env, "-p", url, "run", str(script), name, marker)
+def attach(term: Terminal, name: str, marker: str) -> None:
+    """The REPL's console of VM `name`, with keys reaching its shell: the console replays
+    the guest's output first, and what is typed before it reads the terminal is dropped,
+    so `echo MARKER` is typed until its answer shows."""
+    term.enter(f"console {name}", rf"--- console of {name} \(VM \d+\) --- Ctrl-\] detaches ---",
+               STEP_S)
+    deadline = time.monotonic() + STEP_S
+    while True:
+        try:
+            term.enter(f"echo {marker}", rf"^{marker}$", timeout=3)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+
+
+def detach(term: Terminal) -> None:
+    term.keys("C-]")
+    term.wait(r"--- detached ---\nhvmon>$", STEP_S)
+
+
+def ask(env, url: str, name: str, marker: str, script,
+        wait: int = 0) -> tuple[str, str, int, float]:
+    """(state, variable, counter, uptime) of VM `name`'s shell, asked by `hvmon run`; with
+    `wait`, the shell sleeps that many seconds first."""
+    done = hvmon(env, "-p", url, "run", str(script), name, marker, str(wait))
     assert done.returncode == 0, done.stderr
-    state, variable, count = done.stdout.split()[-3:]
-    return state, variable, int(count)
+    state, variable, count, uptime = done.stdout.split()[-4:]
+    print(f"{marker}: {state}, KEPT={variable}, counter {count}, uptime {uptime} s")
+    return state, variable, int(count), float(uptime)
 
 
-def test_save_at_the_repl_migrate_on_the_command_line_load_at_the_repl(request, env, tmp_path):
+def test_snapshot_save_load_and_migrate_as_typed_at_the_repl_and_the_command_line(request, env,
+                                                                                   tmp_path):
     a = brought_up_board(request, "test_vm_file_cli-a", smp=2)
     b = brought_up_board(request, "test_vm_file_cli-b", smp=2)
     config = guest_config(tmp_path)
@@ -74,36 +106,36 @@ def test_save_at_the_repl_migrate_on_the_command_line_load_at_the_repl(request, 
     script.write_text(ASK)
     screens = results("test_vm_file_cli")
 
-    doing("at the REPL on board A: boot Linux, set a variable, start a counter, save")
+    doing("at the REPL on board A: boot Linux, set a variable, snapshot, wreck, restore, "
+          "start a counter, save")
     term = Terminal("hvmon-save", [*HVMON, "-p", a], env, screens / "save.screen")
     try:
-        term.wait(r"^hvmon>$")
-        term.type(f"vm create {config} --start")
-        term.keys("Enter")
-        term.wait(r"started linux")
-        term.type("console linux")
-        term.keys("Enter")
-        term.wait(r"--- console of linux \(VM \d+\) --- Ctrl-\] detaches ---")
-        term.keys("Enter")
-        term.wait(r"^/ #$")
-        term.type("KEPT=before-save; echo set-$KEPT")
-        term.keys("Enter")
-        term.wait(r"^set-before-save$")
-        term.type("N=0; (while true; do N=$((N+1)); echo $N > /tmp/n; sleep 1; done) & "
-                  "sleep 2; echo counting")
-        term.keys("Enter")
-        term.wait(r"^counting$")
-        term.keys("C-]")
-        term.wait(r"--- detached ---\nhvmon>$")
-        term.type(f"vm save linux {saved}")
-        term.keys("Enter")
-        screen = term.wait(rf"^saved linux to {re.escape(str(saved))}: .*\d+\.\d s\nhvmon>$")
+        term.wait(r"^hvmon>$", STEP_S)
+        term.enter(f"vm create {config} --start", r"started linux", STEP_S)
+        attach(term, "linux", "booted")
+        term.enter("KEPT=before-save; echo set-$KEPT", r"^set-before-save$", STEP_S)
+        detach(term)
+        term.enter("vm snapshot linux --as kept",
+                   r"^snapshot kept of linux: .* stood still [\d.]+ ms\nhvmon>$", STEP_S)
+        attach(term, "linux", "to-wreck")
+        term.enter("KEPT=wrecked; echo now-$KEPT", r"^now-wrecked$", STEP_S)
+        detach(term)
+        term.enter("vm restore linux kept",
+                   r"^restored linux from snapshot kept in [\d.]+ ms\nhvmon>$", STEP_S)
+        term.enter("vm drop linux kept", r"^dropped snapshot kept of linux\nhvmon>$", STEP_S)
+        attach(term, "linux", "restored")
+        term.enter("echo back-$KEPT", r"^back-before-save$", STEP_S)
+        term.enter("N=0; (while true; do N=$((N+1)); echo $N > /tmp/n; sleep 1; done) & "
+                   "sleep 2; echo counting", r"^counting$", STEP_S)
+        detach(term)
+        screen = term.enter(f"vm save linux {saved}",
+                            rf"^saved linux to {re.escape(str(saved))}: .*\d+\.\d s\nhvmon>$")
     finally:
         term.leave()
         term.close()
     ratio = float(re.search(r"over the line \((\d\.\d+)\)", screen).group(1))
     assert 0 < ratio < 1 and saved.stat().st_size > 0
-    state, variable, at_save = ask(env, a, "linux", "on-a", script)
+    state, variable, at_save, _ = ask(env, a, "linux", "on-a", script)
     assert (state, variable) == ("running", "before-save") and at_save >= 1
 
     doing("hvmon migrate on the command line: A -> B while the guest runs")
@@ -114,10 +146,11 @@ def test_save_at_the_repl_migrate_on_the_command_line_load_at_the_repl(request, 
     print(moved.stdout.strip())
     on_a = hvmon(env, "-p", a, "vm", "list")
     assert on_a.returncode == 0 and "linux" not in on_a.stdout, on_a.stdout
-    state, variable, on_b = ask(env, b, "linux", "on-b", script)
+    state, variable, on_b, up = ask(env, b, "linux", "on-b", script)
     assert (state, variable) == ("running", "before-save") and on_b >= at_save
-    assert ask(env, b, "linux", "later-b", script)[2] > on_b or \
-        ask(env, b, "linux", "even-later-b", script)[2] > on_b
+    later, later_up = ask(env, b, "linux", "later-b", script, wait=3)[2:]
+    assert later > on_b, \
+        f"the counter stood at {on_b} while the guest's uptime went {up} -> {later_up} s"
 
     doing("a file made for another board, refused on the command line before A is touched")
     wrong = tmp_path / "rk3588.hvsnap"
@@ -132,19 +165,13 @@ def test_save_at_the_repl_migrate_on_the_command_line_load_at_the_repl(request, 
     doing("at the REPL on board A: the saved file comes back as a second guest")
     term = Terminal("hvmon-load", [*HVMON, "-p", a], env, screens / "load.screen")
     try:
-        term.wait(r"^hvmon>$")
-        term.type(f"vm load {saved} --name copy")
-        term.keys("Enter")
-        term.wait(r"^loaded copy \(VM \d+\) from .*: [\d.]+ \w+ pushed, [\d.]+ \w+ already in "
-                  r"place; it runs\nhvmon>$")
-        term.type("console copy")
-        term.keys("Enter")
-        term.wait(r"--- console of copy \(VM \d+\) --- Ctrl-\] detaches ---")
-        term.type("echo loaded-$KEPT")
-        term.keys("Enter")
-        term.wait(r"^loaded-before-save$")
-        term.keys("C-]")
-        term.wait(r"--- detached ---\nhvmon>$")
+        term.wait(r"^hvmon>$", STEP_S)
+        term.enter(f"vm load {saved} --name copy",
+                   r"^loaded copy \(VM \d+\) from .*: [\d.]+ \w+ pushed, [\d.]+ \w+ already in "
+                   r"place; it runs\nhvmon>$")
+        attach(term, "copy", "loaded")
+        term.enter("echo loaded-$KEPT", r"^loaded-before-save$", STEP_S)
+        detach(term)
     finally:
         term.leave()
         term.close()
