@@ -42,7 +42,7 @@ CASES = [
     ("hvmon power c", ["cycle"]),
     ("hvmon completion f", ["fish"]),
     ("hvmon --time", ["--timestamps"]),
-    ("hvmon read -", ["--base64", "--help", "--output", "-h", "-o"]),
+    ("hvmon read -", ["--base64", "--compress", "--help", "--output", "-h", "-o"]),
 ]
 
 
