@@ -21,6 +21,8 @@ DEFAULT_TAG = "hil"
 DEFAULT_TIMEOUT = 90.0   # seconds to the pattern: a Linux boot on a loaded 2-core machine
 MARKER_KEYS = ("pattern", "tag", "vm", "timeout")
 QUIET_ROUND_TRIPS = 2    # see drain_console()
+SETTLE_QUIET_S = 0.3     # see let_output_finish(): the stub passes output on every few ms
+SETTLE_LIMIT_S = 3.0     # a guest that never stops printing is stopped anyway
 DRAIN_LIMIT_S = 10.0
 
 
@@ -158,6 +160,7 @@ class ModuleSnapshot:
         """Back to the snapshot; a new handle whose console starts after the restore."""
         board, handle = self.board, self.handle
         if find_vm(board, handle.name).state == "running":
+            let_output_finish(board, handle.id)
             stop_vm(board, handle.name)
         drain_console(board, handle.id)
         events = len(board.events)
@@ -197,6 +200,24 @@ class ModuleSnapshot:
         except (HvmonError, TimeoutError) as exc:
             problems.append(f"VM {handle.name}, snapshot {spec.tag}: {exc}")
         return problems
+
+
+def let_output_finish(board, vm: int) -> None:
+    """Before a stop: wait until the guest has printed nothing for SETTLE_QUIET_S (at most
+    SETTLE_LIMIT_S), so what the last test made it print (a panic's backtrace) ends up
+    whole in that test's log instead of being cut off by the stop. (Both restores seen to
+    come back deaf, the guest silent to input, in make test-16550 on 2026-12-01 followed
+    a stop that landed while the guest was printing; why is not known yet.)"""
+    deadline = time.monotonic() + SETTLE_LIMIT_S
+    seen = len(board.consoles.get(vm, b""))
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = len(board.consoles.get(vm, b""))
+        if now != seen:
+            seen, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= SETTLE_QUIET_S:
+            return
 
 
 def drain_console(board, vm: int) -> None:
