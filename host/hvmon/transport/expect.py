@@ -84,8 +84,7 @@ class Expect:
 
     def drain(self) -> None:
         """Read what is waiting on the line and forget it with the unmatched buffer."""
-        while self.port.in_waiting:
-            self.read_some()
+        self.read_waiting()
         self.buffer = b""
 
     def discard(self) -> None:
