@@ -349,7 +349,12 @@ static int guest_mmio(struct percpu *cpu, struct vcpu *v, uint64_t esr, uint64_t
 static void handle_kicks(struct percpu *cpu, struct vcpu *v)
 {
     uint32_t kick = __atomic_exchange_n(&v->kick, 0, __ATOMIC_SEQ_CST);
-    if (kick & KICK_STOP || v->vm->stop_requested)
+    /* The VM's flag decides, not KICK_STOP: a vCPU that saw the flag at the end of some
+     * other exit parked without taking its kick, and the bit it left may still be set when
+     * a restore starts the vCPU again (its first kick then parked it, the guest deaf with
+     * its VM "running"). vm_request_stop sets the flag before the bit, so a kick that
+     * carries the bit for a stop still under way finds the flag set. */
+    if (v->vm->stop_requested)
         park(cpu, v);
     /* KICK_PAUSE needs nothing here: every exit ends in guest_trap's pause check. */
     if (kick & KICK_INPUT)
