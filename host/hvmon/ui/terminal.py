@@ -121,7 +121,9 @@ def attach_console(board, vm_id: int, name: str, stamper=None, lost=None):
     saved = termios.tcgetattr(fd)
     reason = None
     try:
-        tty.setraw(fd)
+        # TCSANOW: keys typed before the terminal went raw go to the guest too
+        # (setraw's default, TCSAFLUSH, would throw them away).
+        tty.setraw(fd, termios.TCSANOW)
         while True:
             if lost is not None:
                 reason = lost()
