@@ -21,7 +21,7 @@ DEFAULT_TAG = "hil"
 DEFAULT_TIMEOUT = 90.0   # seconds to the pattern: a Linux boot on a loaded 2-core machine
 MARKER_KEYS = ("pattern", "tag", "vm", "timeout")
 QUIET_ROUND_TRIPS = 2    # see drain_console()
-SETTLE_QUIET_S = 0.3     # see let_output_finish(): the stub passes output on every few ms
+SETTLE_QUIET_S = 0.2     # see let_output_finish(): the stub passes output on every 5 ms
 SETTLE_LIMIT_S = 3.0     # a guest that never stops printing is stopped anyway
 DRAIN_LIMIT_S = 10.0
 
@@ -205,20 +205,18 @@ class ModuleSnapshot:
 def let_output_finish(board, vm: int) -> None:
     """Before a stop: wait until the guest has printed nothing for SETTLE_QUIET_S (at most
     SETTLE_LIMIT_S), so what the last test made it print (a panic's backtrace) ends up
-    whole in that test's log instead of being cut off by the stop. (A stop that lands
-    while the guest prints used to leave the restored guest deaf: the stub's fault,
-    fixed in firmware/vmm/vcpu.c handle_kicks and tested without this wait by
-    tests/integration/test_snapshots.py.)"""
+    whole in that test's log instead of being cut off by the stop. Quiet is counted from
+    the last console bytes' arrival, so a guest that has been silent since the test's
+    last answer costs no wait. (A stop that lands while the guest prints used to leave
+    the restored guest deaf: the stub's fault, fixed in firmware/vmm/vcpu.c handle_kicks
+    and tested without this wait by tests/integration/test_snapshots.py.)"""
     deadline = time.monotonic() + SETTLE_LIMIT_S
-    seen = len(board.consoles.get(vm, b""))
-    quiet_since = time.monotonic()
+    arrived = board.console_arrived
     while time.monotonic() < deadline:
-        time.sleep(0.05)
-        now = len(board.consoles.get(vm, b""))
-        if now != seen:
-            seen, quiet_since = now, time.monotonic()
-        elif time.monotonic() - quiet_since >= SETTLE_QUIET_S:
+        last = arrived.get(vm)
+        if last is None or time.monotonic() - last >= SETTLE_QUIET_S:
             return
+        time.sleep(0.02)
 
 
 def drain_console(board, vm: int) -> None:

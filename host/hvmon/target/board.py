@@ -194,6 +194,7 @@ class Board:
         self.log = bytearray()
         self.events: list[tuple[int, bytes]] = []
         self.consoles: dict[int, bytearray] = {}
+        self.console_arrived: dict[int, float] = {}   # time.monotonic() of each one's last bytes
         self.on_console = None
         self.on_event = None
         # f(channel, data) on the pump thread as each frame arrives, like _record: logs
@@ -238,6 +239,7 @@ class Board:
             self.events.append((data[0] if data else 0, data))
         elif channel >= P.Channel.CONSOLE_BASE:
             self.consoles.setdefault(channel - P.Channel.CONSOLE_BASE, bytearray()).extend(data)
+            self.console_arrived[channel - P.Channel.CONSOLE_BASE] = time.monotonic()
         for recorder in self.recorders:
             recorder(channel, data)
 
