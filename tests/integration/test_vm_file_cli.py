@@ -65,8 +65,8 @@ def hvmon(env, *args) -> subprocess.CompletedProcess:
 
 def attach(term: Terminal, name: str, marker: str) -> None:
     """The REPL's console of VM `name`, with keys reaching its shell: the console replays
-    the guest's output first, and what is typed before it reads the terminal is dropped,
-    so `echo MARKER` is typed until its answer shows."""
+    the end of the guest's output first; `echo MARKER` is typed again if its answer has
+    not shown within 3 s."""
     term.enter(f"console {name}", rf"--- console of {name} \(VM \d+\) --- Ctrl-\] detaches ---",
                STEP_S)
     deadline = time.monotonic() + STEP_S

@@ -10,6 +10,7 @@ from serial.tools.miniterm import Miniterm, Transform
 
 EXIT_KEY = "\x1d"   # Ctrl-]
 LOOK_S = 0.25       # how often an idle console looks whether the session is lost
+REPLAY_BYTES = 16 * 1024   # of a console's earlier output, an attach shows the last (whole lines)
 
 
 class LogAndStamp(Transform):
@@ -111,10 +112,14 @@ def attach_console(board, vm_id: int, name: str, stamper=None, lost=None):
     if not sys.stdin.isatty():
         raise SystemExit("hvmon: the console needs a TTY on standard input")
     out = sys.stdout.buffer
-    # The banner first: what the guest printed so far follows it, ending at its prompt.
+    # The banner first: what the guest printed so far follows it, ending at its prompt;
+    # of a long-running guest's output only the last lines (its log has the rest).
     sys.stderr.write(f"--- console of {name} (VM {vm_id}) --- Ctrl-] detaches ---\r\n")
+    start = replay_start(board.consoles.get(vm_id, b""))
+    if start:
+        sys.stderr.write(f"--- {start} bytes of its earlier output not shown ---\r\n")
     sys.stderr.flush()
-    echo = console_echo(board, vm_id, out, stamper)
+    echo = console_echo(board, vm_id, out, stamper, start=start)
     echo(vm_id, b"")
     board.on_console = echo
     fd = sys.stdin.fileno()
@@ -149,13 +154,23 @@ def attach_console(board, vm_id: int, name: str, stamper=None, lost=None):
     return reason
 
 
-def console_echo(board, vm_id: int, out, stamper=None):
+def replay_start(output: bytes, limit: int = REPLAY_BYTES) -> int:
+    """Where an attach starts showing a console's earlier output: at most `limit` bytes
+    from its end, from the start of a line when one begins in them."""
+    if len(output) <= limit:
+        return 0
+    cut = len(output) - limit
+    newline = output.find(b"\n", cut)
+    return newline + 1 if newline >= 0 else cut
+
+
+def console_echo(board, vm_id: int, out, stamper=None, start: int = 0):
     """on_console for an attached terminal: writes what board.consoles[vm_id] holds beyond
-    what it wrote before. The buffer is filled as frames arrive and the callback runs later
+    `start` and what it wrote before. The buffer is filled as frames arrive and the callback runs later
     on the session's dispatcher, so each byte is shown once: none twice when it was in the
     buffer before the callback was set, none missing when the dispatcher dropped a
     delivery because this terminal did not keep up."""
-    shown = 0
+    shown = start
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def echo(vm: int, data: bytes) -> None:
