@@ -37,7 +37,7 @@ selftest: firmware guest
 
 # Two xdist workers, a test file each at a time (a module's tests share its QEMU board).
 test: firmware guest
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --durations=15
 
 # Every integration module again, on the board whose stub line is QEMU's PCI 16550: apart
 # from make test to keep that under 10 minutes. Modules marked board_specific (they start

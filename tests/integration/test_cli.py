@@ -197,9 +197,11 @@ def demo_reaches_the_shell(board: str) -> None:
 
 
 # Debian's kernel and the initramfs go over the stub's line, compressed (about 8 MB
-# for the 6.1 Image, 1 MB of initramfs: cache/guest/), then one boot.
-@pytest.mark.board_specific("runs the Makefile's DEMO_BOARD (qemu-virt-16550), whatever the "
-                            "run's board: on that board test_demo_on_the_runs_board is the same")
+# for the 6.1 Image, 1 MB of initramfs: cache/guest/), then one boot: 60-90 s, so in the
+# run on the demo's board, where it replaces test_demo_on_the_runs_board.
+@pytest.mark.runs_on_board("qemu-virt-16550", "runs the Makefile's DEMO_BOARD "
+                           "(qemu-virt-16550), whatever the run's board: the run on that board "
+                           "has it (make test-16550), make test runs hvmon demo on qemu-virt")
 @pytest.mark.budget(boots=1, line_bytes=9_500_000)
 def test_make_demo_ends_at_the_linux_guest_shell():
     """What `make demo` runs: the stub through U-Boot, Debian's kernel pushed over the
@@ -207,8 +209,10 @@ def test_make_demo_ends_at_the_linux_guest_shell():
     demo_reaches_the_shell(demo_board())
 
 
-# The run's board's demo: on qemu-virt its images are preloaded; on qemu-virt-16550 this
-# is `make demo`, the kernel and initramfs over the line.
+# The run's board's demo: on qemu-virt its images are preloaded. On qemu-virt-16550 this
+# would be `make demo` again, which test_make_demo_ends_at_the_linux_guest_shell runs there.
+@pytest.mark.board_specific("on qemu-virt-16550 test_make_demo_ends_at_the_linux_guest_shell "
+                            "runs make demo itself, the same guest over the same line")
 @pytest.mark.budget(boots=1, line_bytes=9_500_000)
 def test_demo_on_the_runs_board(board):
     """`hvmon demo` on the run's board, from the shell prompt to Ctrl-]."""
