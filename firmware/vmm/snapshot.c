@@ -620,10 +620,6 @@ int snapshot_restore(uint32_t id, const char *tag, uint32_t *paused_us, char *wh
 
 void snapshot_set_running(struct vm *vm)
 {
-    /* Kick bits of the stop before: only the vCPUs started from here on are kicked for
-     * this run (vm_start clears them the same way). */
-    for (unsigned k = 0; k < vm->nvcpus; k++)
-        __atomic_fetch_and(&vm->vcpus[k].kick, ~(uint32_t)KICK_STOP, __ATOMIC_SEQ_CST);
     vm->stop_requested = 0;
     vm->stop_reason = STOP_NONE;
     vm->stop_reported = 0;

@@ -39,6 +39,7 @@
 
 static void park(struct percpu *cpu, struct vcpu *v) __attribute__((noreturn));
 static void take_console_input(struct vcpu *v);
+static void take_input_left_unkicked(struct vcpu *v);
 
 /* Console output waits in the ring for the boot core's next idle tick (IDLE_TICK_US, a
  * few milliseconds: below what a person typing notices) unless this much piles up first.
@@ -121,14 +122,7 @@ void vcpu_start_on_this_core(struct percpu *cpu)
         park(cpu, v);
     if (v->vm->pause_requested)
         vcpu_pause_here(cpu, v);
-    /* Console input that came while this core was starting (a restore of a stopped VM
-     * starts its vCPUs and answers the host at once): vm_console_input set KICK_INPUT but
-     * sent no SGI, the vCPU not being on yet, and nothing else would pass the bytes on
-     * until some later kick. The same handshake as the stop's above: either we see the
-     * flag here or the sender saw VCPU_ON and its SGI comes. Only the input bit: a stale
-     * KICK_STOP of the stop before the restore must not park the restored vCPU. */
-    if (__atomic_fetch_and(&v->kick, ~(uint32_t)KICK_INPUT, __ATOMIC_SEQ_CST) & KICK_INPUT)
-        take_console_input(v);
+    take_input_left_unkicked(v);
     /* Cache maintenance: the guest's first instructions come from memory the host wrote
      * (cleaned to PoC at VM start, vm.c); this core's instruction cache must hold no line
      * of an earlier guest at those addresses (Linux booting.rst: no stale I-cache
@@ -349,15 +343,27 @@ static int guest_mmio(struct percpu *cpu, struct vcpu *v, uint64_t esr, uint64_t
 static void handle_kicks(struct percpu *cpu, struct vcpu *v)
 {
     uint32_t kick = __atomic_exchange_n(&v->kick, 0, __ATOMIC_SEQ_CST);
-    /* The VM's flag decides, not KICK_STOP: a vCPU that saw the flag at the end of some
-     * other exit parked without taking its kick, and the bit it left may still be set when
-     * a restore starts the vCPU again (its first kick then parked it, the guest deaf with
-     * its VM "running"). vm_request_stop sets the flag before the bit, so a kick that
-     * carries the bit for a stop still under way finds the flag set. */
+    /* The VM's flag decides; KICK_STOP, like KICK_PAUSE, only says why the SGI came. A
+     * vCPU that saw the flag at the end of some other exit parked without taking its kick,
+     * and the bit it left is still set when a restore starts the vCPU again: parking on
+     * the bit parked the restored guest at its first kick, deaf with its VM "running".
+     * vm_request_stop sets the flag before the bit, so a stop under way is always seen. */
     if (v->vm->stop_requested)
         park(cpu, v);
     /* KICK_PAUSE needs nothing here: every exit ends in guest_trap's pause check. */
     if (kick & KICK_INPUT)
+        take_console_input(v);
+}
+
+/* Console input that came while this core was starting (a restore of a stopped VM starts
+ * its vCPUs and answers the host at once): vm_console_input set KICK_INPUT but sent no SGI,
+ * the vCPU not being on yet, and nothing else would pass the bytes on until some later
+ * kick. The same handshake as a stop's: either we see the bit here or the sender saw
+ * VCPU_ON and its SGI comes. Only the input bit: the others are for handle_kicks, with
+ * the SGI that carries them. */
+static void take_input_left_unkicked(struct vcpu *v)
+{
+    if (__atomic_fetch_and(&v->kick, ~(uint32_t)KICK_INPUT, __ATOMIC_SEQ_CST) & KICK_INPUT)
         take_console_input(v);
 }
 
@@ -451,14 +457,7 @@ void guest_trap(struct percpu *cpu, uint64_t slot)
         park(cpu, v);
     if (v->vm->pause_requested)
         vcpu_pause_here(cpu, v);
-    /* Console input that came while this core was starting (a restore of a stopped VM
-     * starts its vCPUs and answers the host at once): vm_console_input set KICK_INPUT but
-     * sent no SGI, the vCPU not being on yet, and nothing else would pass the bytes on
-     * until some later kick. The same handshake as the stop's above: either we see the
-     * flag here or the sender saw VCPU_ON and its SGI comes. Only the input bit: a stale
-     * KICK_STOP of the stop before the restore must not park the restored vCPU. */
-    if (__atomic_fetch_and(&v->kick, ~(uint32_t)KICK_INPUT, __ATOMIC_SEQ_CST) & KICK_INPUT)
-        take_console_input(v);
+    take_input_left_unkicked(v);
     vgic_flush(v);
 }
 

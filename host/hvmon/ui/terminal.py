@@ -166,10 +166,10 @@ def replay_start(output: bytes, limit: int = REPLAY_BYTES) -> int:
 
 def console_echo(board, vm_id: int, out, stamper=None, start: int = 0):
     """on_console for an attached terminal: writes what board.consoles[vm_id] holds beyond
-    `start` and what it wrote before. The buffer is filled as frames arrive and the callback runs later
-    on the session's dispatcher, so each byte is shown once: none twice when it was in the
-    buffer before the callback was set, none missing when the dispatcher dropped a
-    delivery because this terminal did not keep up."""
+    `start` and what it wrote before. The buffer is filled as frames arrive and the
+    callback runs later on the session's dispatcher, so each byte is shown once: none twice
+    when it was in the buffer before the callback was set, none missing when the
+    dispatcher dropped a delivery because this terminal did not keep up."""
     shown = start
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
