@@ -17,7 +17,8 @@ import pytest
 from hvmon import protocol as P
 from tests.budget import remaining
 from tests.conftest import run_profile
-from tests.integration.test_repl import HVMON, LINUX, Terminal, board_env, brought_up_board, results
+from tests.integration.test_repl import HVMON, LINUX, board_env, brought_up_board, results
+from tests.terminal import Terminal
 
 # The module's board (a bring-up by a CLI process) and a few CLI processes per test.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=4, line_bytes=300_000)]

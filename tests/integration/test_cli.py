@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -14,14 +13,16 @@ from pathlib import Path
 import pytest
 
 from hvmon.bringup.qemu import QemuBoard
-from tests.budget import REPO, doing, remaining
+from tests.budget import REPO
 from tests.conftest import qemu_lifetime, run_profile
 from tests.integration.test_repl import results
+from tests.terminal import Terminal
 
 # Each test starts its own QEMU board (or none) and a few CLI processes.
 pytestmark = [pytest.mark.qemu, pytest.mark.budget(bringups=1, processes=4)]
 
 HVMON = [sys.executable, "-m", "hvmon.ui.cli"]
+HVMON_BIN = Path(sys.executable).with_name("hvmon")     # the console script, as a user runs it
 
 
 def hvmon(*args, timeout=60):
@@ -145,28 +146,19 @@ def test_hvmon_qemu_prints_the_url_and_stops_by_itself(board):
     assert "QEMU stopped" in process.stderr.read()
 
 
-def run_in_tmux(command: str, session: str):
-    started = subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50",
-                              f"{command}; echo demo-exited-$?; sleep 30"],
-                             capture_output=True, text=True)
-    assert started.returncode == 0, f"tmux could not start {session}: {started.stderr.strip()}"
-
-
-def test_demo_monitor_leaves_the_user_at_the_monitor_prompt(board, tmp_path):
+def test_demo_monitor_leaves_the_user_at_the_monitor_prompt(board):
     """`hvmon demo --monitor` in a real terminal (tmux): prompt, a command, Ctrl-] out."""
-    session = f"hvmon-demo-{os.getpid()}-{secrets.token_hex(3)}"
-    hvmon_bin = Path(sys.executable).with_name("hvmon")
-    run_in_tmux(f"{hvmon_bin} -b {board} demo --monitor", session)
+    term = Terminal("hvmon-demo", [str(HVMON_BIN), "-b", board, "demo", "--monitor"], width=160)
     try:
-        screen = wait_screen(session, r"^hvmon>$")
+        screen = term.wait(r"^hvmon>$")
         assert f"hvmon 0.1.0 on {board} at EL2" in screen
-        subprocess.run(["tmux", "send-keys", "-t", session, "info", "Enter"], check=True)
-        wait_screen(session, r"MIDR_EL1 .*\n(.*\n)*hvmon>$")
-        subprocess.run(["tmux", "send-keys", "-t", session, "C-]"], check=True)
-        screen = wait_screen(session, r"demo-exited-0")
+        term.keys("info", "Enter")
+        term.wait(r"MIDR_EL1 .*\n(.*\n)*hvmon>$")
+        term.keys("C-]")
+        screen = term.wait(r"terminal-exited-0")
         assert "QEMU stopped" in screen
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+        term.close()
 
 
 def demo_board() -> str:
@@ -179,21 +171,18 @@ def demo_board() -> str:
 def demo_reaches_the_shell(board: str) -> None:
     """`hvmon -b BOARD demo` in a real terminal (tmux): the guest's shell, a command
     there, Ctrl-] out and QEMU stopped."""
-    session = f"hvmon-demo-linux-{os.getpid()}-{secrets.token_hex(3)}"
-    hvmon_bin = Path(sys.executable).with_name("hvmon")
-    run_in_tmux(f"{hvmon_bin} -b {board} demo", session)
+    term = Terminal("hvmon-demo-linux", [str(HVMON_BIN), "-b", board, "demo"], width=160)
     try:
         # The shell's prompt; tmux may answer its cursor-position query, which the guest
         # then echoes after it (`/ # ^[[50;5R`).
-        wait_screen(session, r"^/ #( \^\[\[\d+;\d+R)?$")
-        subprocess.run(["tmux", "send-keys", "-t", session, "echo guest-$((40+2)); uname -m", "Enter"],
-                       check=True)
-        wait_screen(session, r"guest-42\s*\n\s*aarch64")
-        subprocess.run(["tmux", "send-keys", "-t", session, "C-]"], check=True)
-        screen = wait_screen(session, r"demo-exited-0")
+        term.wait(r"^/ #( \^\[\[\d+;\d+R)?$")
+        term.keys("echo guest-$((40+2)); uname -m", "Enter")
+        term.wait(r"guest-42\s*\n\s*aarch64")
+        term.keys("C-]")
+        screen = term.wait(r"terminal-exited-0")
         assert "QEMU stopped" in screen
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+        term.close()
 
 
 # Debian's kernel and the initramfs go over the stub's line, compressed (about 8 MB
@@ -217,19 +206,3 @@ def test_make_demo_ends_at_the_linux_guest_shell():
 def test_demo_on_the_runs_board(board):
     """`hvmon demo` on the run's board, from the shell prompt to Ctrl-]."""
     demo_reaches_the_shell(board)
-
-
-def wait_screen(session: str, pattern: str) -> str:
-    """Until the screen shows pattern, for as long as the test's budget lasts (less a
-    moment, so this failure, which shows the screen, comes before the budget's)."""
-    doing(f"waiting for the terminal to show {pattern!r}")
-    deadline = time.monotonic() + max(0.5, remaining() - 2)
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
-                                text=True).stdout.rstrip("\n") + "\n"
-        screen = "\n".join(line.rstrip() for line in screen.splitlines())
-        if re.search(pattern, screen, re.M):
-            return screen
-        time.sleep(0.2)
-    raise AssertionError(f"terminal never showed {pattern!r}; screen:\n{screen}")

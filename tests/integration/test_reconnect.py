@@ -16,7 +16,8 @@ from hvmon.bringup.preload import preload_args
 from hvmon.bringup.qemu import QemuBoard
 from tests.budget import doing, remaining
 from tests.conftest import child_env, qemu_lifetime, run_profile
-from tests.integration.test_repl import LINUX, Terminal, results
+from tests.integration.test_repl import LINUX, results
+from tests.terminal import Terminal
 from tests.relay import Relay
 
 pytestmark = [pytest.mark.qemu]

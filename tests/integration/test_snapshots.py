@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import struct
 import time
 
 import pytest
@@ -234,7 +233,7 @@ def test_older_snapshots_restore_whole_and_the_latest_from_its_dirty_pages(board
     for tag in ("a", "b", "b", "a"):          # older (whole), then older, latest, older again
         doing(f"restoring snapshot {tag}")
         restore_vm(board, "linux", tag)
-        shell(guest, f"echo got-$X-$(cat /tmp/f)", f"got-{tag}-{tag}-data".encode())
+        shell(guest, "echo got-$X-$(cat /tmp/f)", f"got-{tag}-{tag}-data".encode())
         shell(guest, "X=z; echo z-data > /tmp/f; echo at-$X", rb"at-z")
 
 

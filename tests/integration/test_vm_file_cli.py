@@ -18,7 +18,8 @@ import time
 import pytest
 
 from tests.budget import doing, remaining
-from tests.integration.test_repl import HVMON, Terminal, board_env, brought_up_board, results
+from tests.integration.test_repl import HVMON, board_env, brought_up_board, results
+from tests.terminal import Terminal
 from tests.integration.test_guests import guest_config
 from tests.integration.test_vm_file_two_boards import SMALL_RAM
 

@@ -15,7 +15,8 @@ import pytest
 
 from tests.budget import doing, remaining
 from tests.conftest import child_env
-from tests.integration.test_repl import LINUX, Terminal, board_env, brought_up_board, results
+from tests.integration.test_repl import LINUX, board_env, brought_up_board, results
+from tests.terminal import Terminal
 
 pytestmark = [pytest.mark.qemu]
 
