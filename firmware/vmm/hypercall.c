@@ -5,6 +5,7 @@
 #include "ivc.h"
 #include "memmap.h"
 #include "protocol.h"
+#include "spinlock.h"
 #include "timer.h"
 #include "vm.h"
 
@@ -88,13 +89,18 @@ static void hvc_print(struct hvc_regs *r, struct vm *caller)
     if (caller && len > PRINT_MAX_GUEST)
         len = PRINT_MAX_GUEST;
     const volatile char *text = (const volatile char *)(uintptr_t)pa;
-    for (uint64_t i = 0; i < len; i++) {
-        /* A guest's core never touches the UART or the link: its text goes the way of
-         * its console output, through its ring to the boot core. */
-        if (caller)
-            vm_console_tx(caller, (uint8_t)text[i]);
-        else
+    if (!caller) {
+        for (uint64_t i = 0; i < len; i++)
             console_putc(text[i]);
+    } else {
+        /* A guest's core never touches the UART or the link: its text goes the way of
+         * its console output, through the VM's ring to the boot core, and like a UART
+         * write it holds console_lock, which keeps that ring to one producer at a time
+         * (another vCPU may be writing the UART or printing too). */
+        spin_lock(&caller->console_lock);
+        for (uint64_t i = 0; i < len; i++)
+            vm_console_tx(caller, (uint8_t)text[i]);
+        spin_unlock(&caller->console_lock);
     }
     r->x[0] = 0;
     r->x[1] = len;

@@ -51,8 +51,7 @@ static void take_input_left_unkicked(struct vcpu *v);
 void vm_console_tx(void *ctx, uint8_t byte)
 {
     struct vm *vm = ctx;
-    struct vcpu *v = this_cpu()->vcpu;
-    struct byte_ring *ring = &vm->console_out[v ? v->index : 0];
+    struct byte_ring *ring = &vm->console_out;
     if (ring_put(ring, &byte, 1) == 0) {
         /* Full: the boot core drains it; like a full transmit FIFO, the guest waits. A
          * VM being stopped gives the byte up: this runs under console_lock, and the

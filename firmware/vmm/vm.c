@@ -500,11 +500,9 @@ void vm_poll(void)
         if (vm->state == VM_FREE)
             continue;
         uint8_t chunk[256];
-        for (unsigned k = 0; k < vm->nvcpus; k++) {
-            uint32_t got;
-            while ((got = ring_get(&vm->console_out[k], chunk, sizeof chunk)) != 0)
-                console_guest_output(vm->id, chunk, got);
-        }
+        uint32_t got;
+        while ((got = ring_get(&vm->console_out, chunk, sizeof chunk)) != 0)
+            console_guest_output(vm->id, chunk, got);
         if (vm->state == VM_RUNNING && vm->stop_reason != STOP_NONE && all_off(vm)) {
             vm->state = VM_STOPPED;
         }

@@ -65,7 +65,10 @@ struct vm {
     uint32_t console_irq;
     struct vpl011 console;
     struct byte_ring console_in;     /* host -> guest: boot core produces */
-    struct byte_ring console_out[MAX_VCPUS];   /* guest -> host: one per vCPU core */
+    /* guest -> host: one ring for all vCPUs, so the bytes leave in the order the guest
+     * wrote them. Its producers are serialized by console_lock (every UART write holds
+     * it); the boot core consumes. */
+    struct byte_ring console_out;
     struct vgic_dist vgic;
     volatile uint32_t stop_requested;
     volatile uint32_t stop_reason;   /* enum vm_stop_reason, set once by the first stopper */

@@ -186,11 +186,9 @@ void board_drain_consoles(void)
 {
     for (unsigned i = 0; i < MAX_VMS; i++) {
         uint8_t chunk[256];
-        for (unsigned k = 0; k < MAX_VCPUS; k++) {
-            uint32_t got;
-            while ((got = ring_get(&vms[i].console_out[k], chunk, sizeof chunk)) != 0)
-                board_console_bytes[i] += got;
-        }
+        uint32_t got;
+        while ((got = ring_get(&vms[i].console_out, chunk, sizeof chunk)) != 0)
+            board_console_bytes[i] += got;
     }
 }
 
