@@ -35,9 +35,10 @@ BOARD ?= qemu-virt
 selftest: firmware guest
 	$(VENV)/bin/hvmon -b $(BOARD) $(if $(PORT),-p $(PORT)) selftest
 
-# Two xdist workers, a test file each at a time (a module's tests share its QEMU board).
+# Three xdist workers, a test file each at a time (a module's tests share its QEMU board):
+# on 2 cores, since much of the suite waits on serial lines (README, Tests and their budgets).
 test: firmware guest
-	$(PY) -m pytest -n 2 --dist loadfile --durations=15
+	$(PY) -m pytest -n 3 --dist loadfile --durations=15
 
 # Every integration module again, on the board whose stub line is QEMU's PCI 16550: apart
 # from make test to keep that under 10 minutes. Modules marked board_specific (they start
