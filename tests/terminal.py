@@ -49,12 +49,8 @@ class Terminal:
             raise AssertionError(f"tmux could not start {self.name}: {started.stderr.strip()}")
 
     def _tmux(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["tmux", "-S", str(self.folder / "socket"), *args], capture_output=True, text=True)
-
-    def _send(self, *args: str) -> None:
-        sent = self._tmux("send-keys", "-t", self.name, *args)
-        if sent.returncode != 0:
-            raise AssertionError(f"tmux send-keys to {self.name} failed: {sent.stderr.strip()}")
+        return subprocess.run(["tmux", "-S", str(self.folder / "socket"), *args],
+                              capture_output=True, text=True)
 
     def screen(self, lines: int | str = 200) -> str:
         """The screen and up to `lines` of history above it ("-": all of it)."""
@@ -82,10 +78,12 @@ class Terminal:
         raise AssertionError(f"{failure}; screen:\n{screen[-3000:]}")
 
     def keys(self, *keys: str) -> None:
-        self._send(*keys)
+        sent = self._tmux("send-keys", "-t", self.name, *keys)
+        if sent.returncode != 0:
+            raise AssertionError(f"tmux send-keys to {self.name} failed: {sent.stderr.strip()}")
 
     def type(self, text: str) -> None:
-        self._send("-l", text)
+        self.keys("-l", text)
 
     def enter(self, text: str, until: str, timeout: float | None = None) -> str:
         """Type a line, press Enter, wait until the screen shows `until` once more than it
